@@ -1,0 +1,1 @@
+"""DECT side: NWK-layer codec (construct), identities, the base-side DECT endpoint, the handset emulator."""

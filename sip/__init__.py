@@ -1,0 +1,1 @@
+"""SIP side (sans-I/O): message codec, transactions, subscriptions, digest auth, as-feature-event bodies."""
