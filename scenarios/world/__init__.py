@@ -1,0 +1,1 @@
+"""The simulated world: simpy drivers around the sans-I/O cores, links with impairments, the message log."""
