@@ -1,0 +1,115 @@
+"""The scenario file (spec/scenarios-and-cli.md §2) as typed values; `scenarios.validate` builds them.
+
+Extensions beyond the contract, kept compatible with it:
+- step `base: {feature_key_sync: {"<ipui>": true}}`: the web-interface change of one handset's flag;
+- step `base: {provisioning: FILE-or-XML}` and `base: {params: {...}}`: provisioning while running;
+- step `server: {fks: false, reject: {SUBSCRIBE: 503}, delay: 2s}`: change the server's fault knobs;
+- in `dect` expectations `from:` names the sender (a handset IPUI or `base`) and `since:` the start of
+  the counted window; in `sip` expectations `from:` is the window start, as the contract says.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from dect.identity import Ipui
+
+KEYS = ("MENU", "UP", "DOWN", "LEFT", "RIGHT", "OK", "BACK", "END", "TALK",
+        "0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "#")
+FEATURES = ("dnd", "cfa", "cfb", "cfna")
+NETWORK_KEYS = ("latency", "jitter", "loss", "duplicate", "reorder")
+TIME_KEYS = ("latency", "jitter")
+#: Default extra simulated time after the last step or expectation (contract §2: "+ 60s").
+DEFAULT_TAIL = 60.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Forward:
+    active: bool = False
+    to: str = ""
+    rings: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FeatureState:
+    """A subset of the feature state: None means "not given" (expectations, portal changes)."""
+
+    dnd: bool | None = None
+    cfa: Forward | None = None
+    cfb: Forward | None = None
+    cfna: Forward | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HandsetSpec:
+    ipui: Ipui
+    type: str | None
+    user: str
+    password: str | None
+    feature_key_sync: bool
+    dect_manager: int
+    registered: bool
+    where: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UserSpec:
+    user: str
+    state: FeatureState
+    where: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ServerSpec:
+    fks: bool = True
+    reject: dict[str, int] = field(default_factory=dict)
+    delay: float = 0.0
+    users: tuple[UserSpec, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BaseSpec:
+    internal_telephony: bool | None = None
+    dect_managers: int | None = None
+    provisioning: str | None = None   # inline XML text, already read from the file when a path was given
+    provisioning_source: str | None = None
+    params: dict[str, str] = field(default_factory=dict)
+    where: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Step:
+    """One scheduled action. `kind` is the action; `handset` is set for handset actions."""
+
+    at: float
+    kind: str
+    args: dict[str, Any]
+    where: str
+    handset: Ipui | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Expectation:
+    """One check; `at` is None for `at: end`."""
+
+    index: int
+    at: float | None
+    kind: str
+    args: dict[str, Any]
+    where: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Scenario:
+    title: str
+    file: str
+    models: tuple[str, ...] | None   # None for "all"
+    seed: int
+    duration: float
+    base: BaseSpec
+    handsets: tuple[HandsetSpec, ...]
+    server: ServerSpec
+    network: dict[str, float]
+    steps: tuple[Step, ...]
+    expectations: tuple[Expectation, ...]

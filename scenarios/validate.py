@@ -1,0 +1,585 @@
+"""Validating a scenario file and building its `Scenario` (spec/scenarios-and-cli.md §2).
+
+`load_scenario(path, known_models)` reads one YAML file and returns a `Scenario`, or raises
+`ScenarioError` listing every problem as `file:line: field: problem`, with a suggestion where one is
+close. Checks that need a model profile or a handset's menu tree (internal telephony on a model
+without the setting, menu entries) are made by the runner per model, with the `where` kept on each
+step.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from dect.errors import IdentityError
+from dect.identity import Ipui
+from scenarios.spec import (
+    DEFAULT_TAIL,
+    FEATURES,
+    KEYS,
+    NETWORK_KEYS,
+    TIME_KEYS,
+    BaseSpec,
+    Expectation,
+    FeatureState,
+    Forward,
+    HandsetSpec,
+    Scenario,
+    ServerSpec,
+    Step,
+    UserSpec,
+)
+from scenarios.yamlsrc import Count, Node, ScenarioError, load_yaml, parse_count, parse_time, suggest
+
+
+class _Checker:
+    """Walks the document, collecting problems instead of stopping at the first."""
+
+    def __init__(self, known_models: tuple[str, ...]) -> None:
+        self.problems: list[str] = []
+        self.known_models = known_models
+
+    def fail(self, node: Node, message: str) -> None:
+        self.problems.append(node.error(message))
+
+    def mapping(self, node: Node, allowed: tuple[str, ...],
+                required: tuple[str, ...] = ()) -> dict[str, Node]:
+        if not node.is_map():
+            self.fail(node, f"must be a mapping with keys {', '.join(allowed)}")
+            return {}
+        out: dict[str, Node] = {}
+        for key, child in node.items():
+            if key not in allowed:
+                self.fail(child, f'unknown key "{key}"{suggest(key, allowed)}')
+            else:
+                out[key] = child
+        for key in required:
+            if key not in out:
+                self.fail(node, f'missing required key "{key}"')
+        return out
+
+    def any_mapping(self, node: Node) -> dict[str, Node]:
+        """A mapping whose keys are names chosen by the user (user names, IPUIs)."""
+        if not node.is_map():
+            self.fail(node, "must be a mapping")
+            return {}
+        return dict(node.items())
+
+    def boolean(self, node: Node) -> bool | None:
+        if isinstance(node.value, bool):
+            return node.value
+        self.fail(node, f"must be true or false, not {node.value!r}")
+        return None
+
+    def integer(self, node: Node, low: int, high: int) -> int | None:
+        value = node.value
+        if isinstance(value, int) and not isinstance(value, bool) and low <= value <= high:
+            return value
+        self.fail(node, f"must be a whole number from {low} to {high}, not {value!r}")
+        return None
+
+    def text(self, node: Node) -> str | None:
+        value = node.value
+        if isinstance(value, str):
+            return value
+        if isinstance(value, int) and not isinstance(value, bool):
+            return str(value)   # `user: 2001` means the user "2001"
+        self.fail(node, f"must be text, not {value!r}")
+        return None
+
+    def time(self, node: Node) -> float | None:
+        try:
+            return parse_time(node.value)
+        except ValueError as err:
+            self.fail(node, str(err))
+            return None
+
+    def count(self, node: Node) -> Count | None:
+        try:
+            return parse_count(node.value)
+        except ValueError as err:
+            self.fail(node, str(err))
+            return None
+
+    def ipui(self, node: Node) -> Ipui | None:
+        text = self.text(node)
+        if text is None:
+            return None
+        try:
+            return Ipui.parse(text)
+        except IdentityError as err:
+            self.fail(node, str(err))
+            return None
+
+    # -- feature state -------------------------------------------------------------------------
+
+    def forward(self, node: Node, with_rings: bool) -> Forward | None:
+        allowed = ("active", "to", "rings") if with_rings else ("active", "to")
+        m = self.mapping(node, allowed)
+        active = self.boolean(m["active"]) if "active" in m else False
+        to = self.text(m["to"]) if "to" in m else ""
+        rings = None
+        if "rings" in m:
+            rings = self.integer(m["rings"], 0, 20)
+            if rings == 1:
+                self.fail(m["rings"], "rings must be 0 or 2..20 (BroadWorks accepts no 1)")
+        return Forward(active=bool(active), to=to or "", rings=rings)
+
+    def feature_state(self, node: Node, extra: tuple[str, ...] = ()) -> FeatureState:
+        m = self.mapping(node, FEATURES + extra)
+        return FeatureState(
+            dnd=self.boolean(m["dnd"]) if "dnd" in m else None,
+            cfa=self.forward(m["cfa"], False) if "cfa" in m else None,
+            cfb=self.forward(m["cfb"], False) if "cfb" in m else None,
+            cfna=self.forward(m["cfna"], True) if "cfna" in m else None,
+        )
+
+    def network(self, node: Node) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for key, child in self.mapping(node, NETWORK_KEYS).items():
+            if key in TIME_KEYS:
+                value = self.time(child)
+            elif isinstance(child.value, int | float) and not isinstance(child.value, bool) \
+                    and 0.0 <= child.value <= 1.0:
+                value = float(child.value)
+            else:
+                self.fail(child, f"must be a probability from 0.0 to 1.0, not {child.value!r}")
+                value = None
+            if value is not None:
+                out[key] = value
+        return out
+
+
+TOP_KEYS = ("scenario", "models", "seed", "duration", "base", "handsets", "server", "network", "steps",
+            "expect")
+HANDSET_KEYS = ("ipui", "type", "user", "password", "feature_key_sync", "dect_manager", "registered")
+STEP_ACTIONS = ("menu", "keys", "dial", "out_of_range", "roam_to")
+STEP_KINDS = ("handset", "portal", "fac", "base", "server", "network")
+EXPECT_KINDS = ("handset", "server", "sip", "dect", "fks")
+BASE_EVENTS = ("reboot", "power_off", "power_on")
+
+
+def load_scenario(path: Path | str, known_models: tuple[str, ...], text: str | None = None) -> Scenario:
+    """Read and validate one scenario file. `known_models` are the model ids, compared case-insensitively."""
+    path = Path(path)
+    root = load_yaml(path, text)
+    if not root.is_map():
+        raise ScenarioError([root.error("a scenario file is a mapping (scenario:, models:, steps:, ...)")])
+    builder = _Builder(known_models, path)
+    scenario = builder.build(root)
+    if builder.problems:
+        raise ScenarioError(builder.problems)
+    assert scenario is not None
+    return scenario
+
+
+class _Builder(_Checker):
+    def __init__(self, known_models: tuple[str, ...], path: Path) -> None:
+        super().__init__(known_models)
+        self.path = path
+        self.ipuis: set[Ipui] = set()
+        self.users: set[str] = set()
+
+    def build(self, root: Node) -> Scenario | None:
+        top = self.mapping(root, TOP_KEYS, required=("scenario", "models"))
+        title = self.text(top["scenario"]) if "scenario" in top else None
+        models = self.models(top["models"]) if "models" in top else None
+        seed = self.integer(top["seed"], 0, 2**63 - 1) if "seed" in top else 0
+        duration = self.time(top["duration"]) if "duration" in top else None
+        handsets = self.handsets(top["handsets"]) if "handsets" in top else ()
+        server = self.server(top["server"]) if "server" in top else ServerSpec()
+        self.users |= {u.user for u in server.users}
+        base = self.base(top["base"]) if "base" in top else BaseSpec()
+        network = self.network(top["network"]) if "network" in top else {}
+        steps = self.steps(top["steps"]) if "steps" in top else ()
+        expectations = self.expectations(top["expect"]) if "expect" in top else ()
+        if self.problems or title is None or seed is None:
+            return None
+        last = max([s.at for s in steps] + [e.at for e in expectations if e.at is not None] + [0.0])
+        return Scenario(
+            title=title, file=str(self.path), models=models, seed=seed,
+            duration=duration if duration is not None else last + DEFAULT_TAIL,
+            base=base, handsets=handsets, server=server, network=network,
+            steps=tuple(sorted(steps, key=lambda s: s.at)), expectations=expectations,
+        )
+
+    def models(self, node: Node) -> tuple[str, ...] | None:
+        if node.value == "all":
+            return None
+        if not node.is_seq() or not node.value:
+            self.fail(node, 'must be a list of model ids or "all"')
+            return ()
+        by_lower = {m.lower(): m for m in self.known_models}
+        out: list[str] = []
+        for element in node.elements():
+            text = self.text(element)
+            if text is None:
+                continue
+            if text.lower() not in by_lower:
+                self.fail(element, f'unknown model "{text}"{suggest(text, self.known_models)}')
+            else:
+                out.append(by_lower[text.lower()])
+        return tuple(out)
+
+    def handsets(self, node: Node) -> tuple[HandsetSpec, ...]:
+        if not node.is_seq():
+            self.fail(node, "must be a list of handsets")
+            return ()
+        out: list[HandsetSpec] = []
+        for element in node.elements():
+            m = self.mapping(element, HANDSET_KEYS, required=("ipui", "user"))
+            ipui = self.ipui(m["ipui"]) if "ipui" in m else None
+            user = self.text(m["user"]) if "user" in m else None
+            if ipui is not None and ipui in self.ipuis:
+                self.fail(m["ipui"], f"handset {ipui} is listed twice")
+            if ipui is None or user is None:
+                continue
+            self.ipuis.add(ipui)
+            self.users.add(user)
+            out.append(HandsetSpec(
+                ipui=ipui,
+                type=self.text(m["type"]) if "type" in m else None,
+                user=user,
+                password=self.text(m["password"]) if "password" in m else None,
+                feature_key_sync=(bool(self.boolean(m["feature_key_sync"]))
+                                  if "feature_key_sync" in m else False),
+                dect_manager=(self.integer(m["dect_manager"], 1, 100) or 1) if "dect_manager" in m else 1,
+                registered=self.boolean(m["registered"]) is not False if "registered" in m else True,
+                where=element.where(),
+            ))
+        return tuple(out)
+
+    def server(self, node: Node) -> ServerSpec:
+        m = self.mapping(node, ("fks", "reject", "delay", "users"))
+        users: list[UserSpec] = []
+        if "users" in m:
+            for user, child in self.any_mapping(m["users"]).items():
+                state = self.feature_state(child) if child.value is not None else FeatureState()
+                users.append(UserSpec(user=user, state=state, where=child.where()))
+        return ServerSpec(
+            fks=self.boolean(m["fks"]) is not False if "fks" in m else True,
+            reject=self.reject(m["reject"]) if "reject" in m else {},
+            delay=(self.time(m["delay"]) or 0.0) if "delay" in m else 0.0,
+            users=tuple(users),
+        )
+
+    def reject(self, node: Node) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for method, child in self.mapping(node, ("SUBSCRIBE", "REGISTER", "INVITE")).items():
+            status = self.integer(child, 300, 699)
+            if status is not None:
+                out[method] = status
+        return out
+
+    def base(self, node: Node) -> BaseSpec:
+        m = self.mapping(node, ("internal_telephony", "dect_managers", "provisioning", "params"))
+        xml, source = self.provisioning(m["provisioning"]) if "provisioning" in m else (None, None)
+        return BaseSpec(
+            internal_telephony=self.boolean(m["internal_telephony"]) if "internal_telephony" in m else None,
+            dect_managers=self.integer(m["dect_managers"], 1, 100) if "dect_managers" in m else None,
+            provisioning=xml, provisioning_source=source,
+            params=self.params(m["params"]) if "params" in m else {},
+            where=node.where(),
+        )
+
+    def provisioning(self, node: Node) -> tuple[str | None, str | None]:
+        """Inline XML (starts with `<`) or a path relative to the scenario file, read now."""
+        text = self.text(node)
+        if text is None:
+            return None, None
+        if text.lstrip().startswith("<"):
+            return text, f"{node.file}:{node.line}"
+        target = self.path.parent / text
+        try:
+            return target.read_text(encoding="utf-8"), str(target)
+        except (OSError, UnicodeDecodeError) as err:
+            self.fail(node, f"cannot read provisioning file {target}: {err.__class__.__name__}")
+            return None, None
+
+    def params(self, node: Node) -> dict[str, str]:
+        if not node.is_map():
+            self.fail(node, "must be a mapping of parameter name to value")
+            return {}
+        out: dict[str, str] = {}
+        for key, child in node.items():
+            value = child.value
+            if isinstance(value, bool):
+                out[key] = "1" if value else "0"
+            elif isinstance(value, str | int | float):
+                out[key] = str(value)
+            else:
+                self.fail(child, "a parameter value is text or a number")
+        return out
+
+    # -- steps ---------------------------------------------------------------------------------
+
+    def steps(self, node: Node) -> tuple[Step, ...]:
+        if not node.is_seq():
+            self.fail(node, "must be a list of steps")
+            return ()
+        out: list[Step] = []
+        for element in node.elements():
+            step = self.step(element)
+            if step is not None:
+                out.append(step)
+        return tuple(out)
+
+    def _at(self, m: dict[str, Node], element: Node) -> float | None:
+        if "at" not in m:
+            self.fail(element, 'missing required key "at"')
+            return None
+        return self.time(m["at"])
+
+    def _kind(self, m: dict[str, Node], element: Node, kinds: tuple[str, ...]) -> str | None:
+        present = [k for k in kinds if k in m]
+        if len(present) != 1:
+            what = "none" if not present else ", ".join(present)
+            self.fail(element, f"needs exactly one of {', '.join(kinds)} (found {what})")
+            return None
+        return present[0]
+
+    def _handset_ref(self, node: Node) -> Ipui | None:
+        ipui = self.ipui(node)
+        if ipui is not None and ipui not in self.ipuis:
+            known = tuple(str(i) for i in sorted(self.ipuis))
+            self.fail(node, f'unknown handset "{node.value}"{suggest(str(node.value), known)}')
+            return None
+        return ipui
+
+    def _user_ref(self, node: Node) -> str | None:
+        user = self.text(node)
+        if user is not None and user not in self.users:
+            self.fail(node, f'unknown user "{user}"{suggest(user, tuple(sorted(self.users)))}')
+            return None
+        return user
+
+    def step(self, element: Node) -> Step | None:
+        allowed = ("at", *STEP_KINDS, *STEP_ACTIONS)
+        m = self.mapping(element, allowed)
+        at = self._at(m, element)
+        kind = self._kind(m, element, STEP_KINDS)
+        if at is None or kind is None:
+            return None
+        where = element.where()
+        if kind == "handset":
+            ipui = self._handset_ref(m["handset"])
+            action = self._kind(m, element, STEP_ACTIONS)
+            if ipui is None or action is None:
+                return None
+            args = self.handset_action(action, m[action])
+            return None if args is None else Step(at=at, kind=action, args=args, where=where, handset=ipui)
+        stray = [k for k in STEP_ACTIONS if k in m]
+        if stray:
+            self.fail(m[stray[0]], f'"{stray[0]}" belongs to a handset step')
+            return None
+        builder = {"portal": self.portal_step, "fac": self.fac_step, "base": self.base_step,
+                   "server": self.server_step, "network": self.network_step}[kind]
+        args = builder(m[kind])
+        return None if args is None else Step(at=at, kind=kind, args=args, where=where)
+
+    def handset_action(self, action: str, node: Node) -> dict[str, Any] | None:
+        if action == "menu":
+            return self.menu_path(node)
+        if action == "keys":
+            if not node.is_seq() or not node.value:
+                self.fail(node, "must be a list of keys")
+                return None
+            keys: list[str] = []
+            for element in node.elements():
+                key = self.text(element)
+                if key is not None and key.upper() not in KEYS:
+                    self.fail(element, f'unknown key "{key}"{suggest(key.upper(), KEYS)}')
+                elif key is not None:
+                    keys.append(key.upper())
+            return {"keys": keys}
+        if action == "dial":
+            digits = self.text(node)
+            if digits is not None and (not digits or any(c not in "0123456789*#" for c in digits)):
+                self.fail(node, f'"{digits}" is not a dialable string (digits, * and # only)')
+                return None
+            return None if digits is None else {"digits": digits}
+        if action == "out_of_range":
+            flag = self.boolean(node)
+            return None if flag is None else {"out_of_range": flag}
+        manager = self.integer(node, 1, 100)   # roam_to
+        return None if manager is None else {"dect_manager": manager}
+
+    def menu_path(self, node: Node) -> dict[str, Any] | None:
+        if not node.is_seq() or not node.value:
+            self.fail(node, 'must be a list of menu entries, e.g. [Menu, Select services, Call divert]')
+            return None
+        entries: list[str] = []
+        form: dict[str, str] | None = None
+        elements = list(node.elements())
+        for index, element in enumerate(elements):
+            if element.is_map():
+                if index != len(elements) - 1:
+                    self.fail(element, "a form (mapping of fields) may only be the last menu element")
+                    return None
+                form = {str(k): ("On" if v is True else "Off" if v is False else str(v))
+                        for k, v in element.value.items()}
+            else:
+                text = self.text(element)
+                if text is None:
+                    return None
+                entries.append(text)
+        return {"path": entries, "form": form, "line": node.line}
+
+    def network_step(self, node: Node) -> dict[str, Any] | None:
+        return {"settings": self.network(node)}
+
+    def portal_step(self, node: Node) -> dict[str, Any] | None:
+        m = self.mapping(node, ("user", *FEATURES), required=("user",))
+        user = self._user_ref(m["user"]) if "user" in m else None
+        state = self.feature_state(Node({k: v.value for k, v in m.items() if k != "user"}, node.file,
+                                        node.line, node.path))
+        return None if user is None else {"user": user, "state": state}
+
+    def fac_step(self, node: Node) -> dict[str, Any] | None:
+        m = self.mapping(node, ("user", "code"), required=("user", "code"))
+        user = self._user_ref(m["user"]) if "user" in m else None
+        code = self.text(m["code"]) if "code" in m else None
+        if code is not None and (not code or any(c not in "0123456789*#" for c in code)):
+            self.fail(m["code"], f'"{code}" is not a feature access code such as *78 or *723000')
+            return None
+        return None if user is None or code is None else {"user": user, "code": code}
+
+    def base_step(self, node: Node) -> dict[str, Any] | None:
+        if isinstance(node.value, str):
+            if node.value not in BASE_EVENTS:
+                self.fail(node, f'unknown base event "{node.value}"{suggest(node.value, BASE_EVENTS)}')
+                return None
+            return {"event": node.value}
+        m = self.mapping(node, ("internal_telephony", "feature_key_sync", "provisioning", "params"))
+        args: dict[str, Any] = {}
+        if "internal_telephony" in m:
+            args["internal_telephony"] = self.boolean(m["internal_telephony"])
+        if "feature_key_sync" in m:
+            flags: dict[Ipui, bool] = {}
+            for key, child in self.any_mapping(m["feature_key_sync"]).items():
+                ipui = self._handset_ref(Node(key, child.file, child.line, child.path))
+                flag = self.boolean(child)
+                if ipui is not None and flag is not None:
+                    flags[ipui] = flag
+            args["feature_key_sync"] = flags
+        if "provisioning" in m:
+            args["provisioning"], args["provisioning_source"] = self.provisioning(m["provisioning"])
+        if "params" in m:
+            args["params"] = self.params(m["params"])
+        if not args:
+            self.fail(node, f"says nothing to change; use {', '.join(BASE_EVENTS)} or a mapping")
+            return None
+        return {"change": args}
+
+    def server_step(self, node: Node) -> dict[str, Any] | None:
+        if isinstance(node.value, str):
+            if node.value != "restart":
+                self.fail(node, f'unknown server event "{node.value}" (valid: restart)')
+                return None
+            return {"event": "restart"}
+        m = self.mapping(node, ("fks", "reject", "delay"))
+        args: dict[str, Any] = {}
+        if "fks" in m:
+            args["fks"] = self.boolean(m["fks"])
+        if "reject" in m:
+            args["reject"] = self.reject(m["reject"])
+        if "delay" in m:
+            args["delay"] = self.time(m["delay"])
+        return {"change": args}
+
+    # -- expectations --------------------------------------------------------------------------
+
+    def expectations(self, node: Node) -> tuple[Expectation, ...]:
+        if not node.is_seq():
+            self.fail(node, "must be a list of expectations")
+            return ()
+        out: list[Expectation] = []
+        for index, element in enumerate(node.elements()):
+            expectation = self.expectation(index, element)
+            if expectation is not None:
+                out.append(expectation)
+        return tuple(out)
+
+    def expectation(self, index: int, element: Node) -> Expectation | None:
+        m = self.mapping(element, ("at", *EXPECT_KINDS, "state", "display"))
+        at: float | None = None
+        if "at" not in m:
+            self.fail(element, 'missing required key "at" (a time or "end")')
+            return None
+        if m["at"].value != "end":
+            at = self.time(m["at"])
+            if at is None:
+                return None
+        kind = self._kind(m, element, EXPECT_KINDS)
+        if kind is None:
+            return None
+        for key in ("state", "display"):
+            if key in m and kind != "handset":
+                self.fail(m[key], f'"{key}" belongs to a handset expectation')
+                return None
+        args = {"handset": self.expect_handset, "server": self.expect_server, "sip": self.expect_sip,
+                "dect": self.expect_dect, "fks": self.expect_fks}[kind](m)
+        if args is None:
+            return None
+        return Expectation(index=index, at=at, kind=kind, args=args, where=element.where())
+
+    def expect_handset(self, m: dict[str, Node]) -> dict[str, Any] | None:
+        ipui = self._handset_ref(m["handset"])
+        if "state" not in m and "display" not in m:
+            self.fail(m["handset"], 'a handset expectation needs "state" and/or "display"')
+            return None
+        state = self.feature_state(m["state"]) if "state" in m else None
+        display = self.text(m["display"]) if "display" in m else None
+        return None if ipui is None else {"handset": ipui, "state": state, "display": display}
+
+    def expect_server(self, m: dict[str, Node]) -> dict[str, Any] | None:
+        inner = self.mapping(m["server"], ("user", "state"), required=("user", "state"))
+        user = self._user_ref(inner["user"]) if "user" in inner else None
+        state = self.feature_state(inner["state"]) if "state" in inner else None
+        return None if user is None or state is None else {"user": user, "state": state}
+
+    def expect_sip(self, m: dict[str, Node]) -> dict[str, Any] | None:
+        inner = self.mapping(m["sip"], ("method", "event", "status", "body", "from", "count"),
+                             required=("count",))
+        count = self.count(inner["count"]) if "count" in inner else None
+        if "method" not in inner and "status" not in inner:
+            self.fail(m["sip"], 'a sip expectation needs "method" and/or "status"')
+            return None
+        args: dict[str, Any] = {
+            "method": (self.text(inner["method"]) or "").upper() if "method" in inner else None,
+            "event": self.text(inner["event"]) if "event" in inner else None,
+            "status": self.integer(inner["status"], 100, 699) if "status" in inner else None,
+            "body": self.text(inner["body"]) if "body" in inner else None,
+            "since": (self.time(inner["from"]) or 0.0) if "from" in inner else 0.0,
+            "count": count,
+        }
+        return None if count is None else args
+
+    def expect_dect(self, m: dict[str, Node]) -> dict[str, Any] | None:
+        inner = self.mapping(m["dect"], ("message", "from", "since", "count"), required=("message", "count"))
+        count = self.count(inner["count"]) if "count" in inner else None
+        sender: str | None = None
+        if "from" in inner:
+            text = self.text(inner["from"])
+            if text == "base":
+                sender = "base"
+            else:
+                ipui = self._handset_ref(inner["from"])
+                sender = f"handset:{ipui}" if ipui is not None else None
+        message = self.text(inner["message"]) if "message" in inner else None
+        if count is None or message is None:
+            return None
+        since = (self.time(inner["since"]) or 0.0) if "since" in inner else 0.0
+        return {"message": message.upper(), "sender": sender, "since": since, "count": count}
+
+    def expect_fks(self, m: dict[str, Node]) -> dict[str, Any] | None:
+        inner = self.mapping(m["fks"], ("handset", "supported", "active", "reason"), required=("handset",))
+        ipui = self._handset_ref(inner["handset"]) if "handset" in inner else None
+        args: dict[str, Any] = {
+            "handset": ipui,
+            "supported": self.boolean(inner["supported"]) if "supported" in inner else None,
+            "active": self.boolean(inner["active"]) if "active" in inner else None,
+            "reason": self.text(inner["reason"]) if "reason" in inner else None,
+        }
+        return None if ipui is None else args
