@@ -1,0 +1,519 @@
+"""SIP message framing: parse one datagram into a Request or Response, serialize it back
+(RFC 3261 §7, §8.2.6, §18.3, §20).
+
+One responsibility: the message as a whole (start line, header list, body, Content-Length) and its
+typed header accessors; the grammar of single header values lives in `sip.headers` / `sip.uri`.
+Parsing is strict: anything malformed raises `RemoteProtocolError` carrying the status to answer
+(400 + the defect, 505 for another SIP version, 513 for an oversized message).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sip.errors import LocalProtocolError, RemoteProtocolError
+from sip.headers import (
+    CANONICAL,
+    LIST_HEADERS,
+    SINGLE_HEADERS,
+    CSeq,
+    EventHeader,
+    MediaType,
+    RetryAfter,
+    SubscriptionState,
+    Via,
+    check_date,
+    parse_cseq,
+    parse_event,
+    parse_media_type,
+    parse_retry_after,
+    parse_subscription_state,
+    parse_token_list,
+    parse_uint,
+    parse_via,
+)
+from sip.uri import TOKEN_RE, NameAddr, Uri, parse_name_addr, parse_uri, split_commas
+
+#: Bounds (choices): a UDP datagram is at most 65535 octets; 128 header lines; 16 KiB per line.
+MAX_MESSAGE_SIZE = 65535
+MAX_HEADERS = 128
+MAX_LINE = 16384
+
+REASONS = {
+    100: "Trying",
+    180: "Ringing",
+    183: "Session Progress",
+    200: "OK",
+    202: "Accepted",
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    407: "Proxy Authentication Required",
+    408: "Request Timeout",
+    415: "Unsupported Media Type",
+    423: "Interval Too Brief",
+    481: "Call/Transaction Does Not Exist",
+    484: "Address Incomplete",
+    486: "Busy Here",
+    489: "Bad Event",
+    500: "Server Internal Error",
+    501: "Not Implemented",
+    503: "Service Unavailable",
+    505: "Version Not Supported",
+    513: "Message Too Large",
+}
+
+_VERSION_RE = re.compile(r"SIP/[0-9]+\.[0-9]+", re.IGNORECASE)
+_FOLD_RE = re.compile(r"\r\n[ \t]+")
+_MISSING = object()
+
+
+class Headers:
+    """An ordered list of (canonical name, raw value); names compared case-insensitively via
+    canonicalisation at insertion. Typed values are parsed on demand and cached."""
+
+    __slots__ = ("_cache", "_items")
+
+    def __init__(self, items: Iterable[tuple[str, object]] = ()) -> None:
+        self._items: list[tuple[str, str]] = [(_canon(n), str(v)) for n, v in items]
+        self._cache: dict[str, Any] = {}
+
+    def __iter__(self) -> Any:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Headers) and self._items == other._items
+
+    def __repr__(self) -> str:
+        return f"Headers({self._items!r})"
+
+    def get(self, name: str) -> str | None:
+        name = _canon(name)
+        for n, v in self._items:
+            if n == name:
+                return v
+        return None
+
+    def get_all(self, name: str) -> list[str]:
+        name = _canon(name)
+        return [v for n, v in self._items if n == name]
+
+    def values(self, name: str) -> list[str]:
+        """All comma-separated values of a list header across its header lines (RFC 3261 §7.3.1)."""
+        out: list[str] = []
+        for raw in self.get_all(name):
+            out.extend(split_commas(raw))
+        return out
+
+    def add(self, name: str, value: object) -> None:
+        self._items.append((_canon(name), str(value)))
+        self._cache.clear()
+
+    def set(self, name: str, value: object) -> None:
+        """Replace every line of `name` by one (kept at the place of the first)."""
+        name, text = _canon(name), str(value)
+        out: list[tuple[str, str]] = []
+        done = False
+        for n, v in self._items:
+            if n == name:
+                if not done:
+                    out.append((n, text))
+                    done = True
+            else:
+                out.append((n, v))
+        if not done:
+            out.append((name, text))
+        self._items = out
+        self._cache.clear()
+
+    def remove(self, name: str) -> None:
+        name = _canon(name)
+        self._items = [(n, v) for n, v in self._items if n != name]
+        self._cache.clear()
+
+    def copy(self) -> Headers:
+        new = Headers()
+        new._items = list(self._items)
+        return new
+
+
+def _canon(name: str) -> str:
+    return CANONICAL.get(name.lower(), name)
+
+
+class Message:
+    """Common part of requests and responses: headers, body and typed accessors."""
+
+    headers: Headers
+    body: bytes
+
+    def _typed(self, name: str, parse: Any) -> Any:
+        cache = self.headers._cache
+        value = cache.get(name, _MISSING)
+        if value is _MISSING:
+            raw = self.headers.get(name)
+            value = None if raw is None else parse(raw)
+            cache[name] = value
+        return value
+
+    def _required(self, name: str, parse: Any) -> Any:
+        value = self._typed(name, parse)
+        if value is None:
+            raise RemoteProtocolError(f"Missing {name} header")
+        return value
+
+    def _list(self, name: str, parse: Any) -> list[Any]:
+        cache = self.headers._cache
+        key = name + "*"
+        value = cache.get(key)
+        if value is None:
+            value = [parse(v) for v in self.headers.values(name)]
+            cache[key] = value
+        return value
+
+    @property
+    def vias(self) -> list[Via]:
+        return self._list("Via", parse_via)
+
+    @property
+    def top_via(self) -> Via:
+        vias = self.vias
+        if not vias:
+            raise RemoteProtocolError("Missing Via header")
+        return vias[0]
+
+    @property
+    def from_(self) -> NameAddr:
+        return self._required("From", _parse_from)
+
+    @property
+    def to(self) -> NameAddr:
+        return self._required("To", _parse_to)
+
+    @property
+    def call_id(self) -> str:
+        return self._required("Call-ID", _parse_call_id)
+
+    @property
+    def cseq(self) -> CSeq:
+        return self._required("CSeq", parse_cseq)
+
+    @property
+    def contacts(self) -> list[NameAddr]:
+        return self._list("Contact", _parse_contact)
+
+    @property
+    def record_routes(self) -> list[NameAddr]:
+        return self._list("Record-Route", _parse_route)
+
+    @property
+    def routes(self) -> list[NameAddr]:
+        return self._list("Route", _parse_route)
+
+    @property
+    def expires(self) -> int | None:
+        return self._typed("Expires", _parse_expires)
+
+    @property
+    def min_expires(self) -> int | None:
+        return self._typed("Min-Expires", _parse_expires)
+
+    @property
+    def max_forwards(self) -> int | None:
+        return self._typed("Max-Forwards", _parse_max_forwards)
+
+    @property
+    def event(self) -> EventHeader | None:
+        return self._typed("Event", parse_event)
+
+    @property
+    def subscription_state(self) -> SubscriptionState | None:
+        return self._typed("Subscription-State", parse_subscription_state)
+
+    @property
+    def allow_events(self) -> tuple[str, ...]:
+        return tuple(
+            t for raw in self.headers.get_all("Allow-Events") for t in parse_token_list(raw, "Allow-Events")
+        )
+
+    @property
+    def content_type(self) -> MediaType | None:
+        return self._typed("Content-Type", parse_media_type)
+
+    @property
+    def retry_after(self) -> RetryAfter | None:
+        return self._typed("Retry-After", parse_retry_after)
+
+    def validate(self) -> None:
+        """Parse every header this stack understands, so a malformed one fails now (400)."""
+        counts: dict[str, int] = {}
+        for name, _ in self.headers:
+            counts[name] = counts.get(name, 0) + 1
+        for name, count in counts.items():
+            if count > 1 and name in SINGLE_HEADERS:
+                # RFC 3261 §7.3.1 / RFC 4475 §3.3.8: single-valued headers must not repeat.
+                raise RemoteProtocolError(f"Multiple {name} headers")
+        for name in ("Via", "From", "To", "Call-ID", "CSeq"):
+            if name not in counts:
+                # RFC 3261 §8.1.1: To, From, CSeq, Call-ID, Max-Forwards(*) and Via are mandatory.
+                raise RemoteProtocolError(f"Missing {name} header")
+        self.vias  # noqa: B018 - parse for validation
+        for name in counts:
+            check = _VALIDATORS.get(name)
+            if check is not None:
+                check(self)
+        if self.body and "Content-Type" not in counts:
+            # RFC 3261 §20.15: Content-Type MUST be present if the body is not empty.
+            raise RemoteProtocolError("Body without Content-Type")
+
+    def to_bytes(self) -> bytes:
+        raise NotImplementedError  # pragma: no cover - overridden
+
+    def _head(self, start: str) -> bytes:
+        lines = [start]
+        have_length = False
+        for name, value in self.headers:
+            if name == "Content-Length":
+                if have_length:
+                    continue
+                value = str(len(self.body))
+                have_length = True
+            lines.append(f"{name}: {value}")
+        if not have_length:
+            # RFC 3261 §20.14: we always send Content-Length, even over UDP.
+            lines.append(f"Content-Length: {len(self.body)}")
+        return ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8") + self.body
+
+
+_VALIDATORS: dict[str, Any] = {
+    "From": lambda m: m.from_,
+    "To": lambda m: m.to,
+    "Call-ID": lambda m: m.call_id,
+    "CSeq": lambda m: m.cseq,
+    "Contact": lambda m: m.contacts,
+    "Route": lambda m: m.routes,
+    "Record-Route": lambda m: m.record_routes,
+    "Expires": lambda m: m.expires,
+    "Min-Expires": lambda m: m.min_expires,
+    "Max-Forwards": lambda m: m.max_forwards,
+    "Event": lambda m: m.event,
+    "Subscription-State": lambda m: m.subscription_state,
+    "Allow-Events": lambda m: m.allow_events,
+    "Content-Type": lambda m: m.content_type,
+    "Retry-After": lambda m: m.retry_after,
+    "Date": lambda m: check_date(m.headers.get("Date") or ""),
+    "Allow": lambda m: [parse_token_list(v, "Allow") for v in m.headers.get_all("Allow")],
+}
+
+
+@dataclass(eq=True)
+class Request(Message):
+    """A SIP request (RFC 3261 §7.1)."""
+
+    method: str
+    uri: Uri
+    headers: Headers = field(default_factory=Headers)
+    body: bytes = b""
+
+    def to_bytes(self) -> bytes:
+        return self._head(f"{self.method} {self.uri} SIP/2.0")
+
+
+@dataclass(eq=True)
+class Response(Message):
+    """A SIP response (RFC 3261 §7.2)."""
+
+    status: int
+    reason: str = ""
+    headers: Headers = field(default_factory=Headers)
+    body: bytes = b""
+
+    def to_bytes(self) -> bytes:
+        return self._head(f"SIP/2.0 {self.status} {self.reason}")
+
+
+def _parse_from(v: str) -> NameAddr:
+    return parse_name_addr(v, "From")
+
+
+def _parse_to(v: str) -> NameAddr:
+    return parse_name_addr(v, "To")
+
+
+def _parse_contact(v: str) -> NameAddr:
+    if v == "*":
+        # RFC 3261 §10.2.2: "Contact: *" (remove all bindings) is legal in REGISTER.
+        return NameAddr(uri=parse_uri("sip:*@invalid"), params=(("star", None),), brackets=False)
+    return parse_name_addr(v, "Contact")
+
+
+def _parse_route(v: str) -> NameAddr:
+    return parse_name_addr(v, "Route")
+
+
+# RFC 3261 §25.1: callid = word [ "@" word ], word = 1*(alphanum / "-" "." "!" "%" "*" "_" "+" "`" "'"
+# "~" "(" ")" "<" ">" ":" "\" DQUOTE "/" "[" "]" "?" "{" "}").
+_CALLID_RE = re.compile(
+    r"[A-Za-z0-9\-.!%*_+`'~()<>:\\\"/\[\]?{}]+(?:@[A-Za-z0-9\-.!%*_+`'~()<>:\\\"/\[\]?{}]+)?"
+)
+
+
+def _parse_call_id(v: str) -> str:
+    if _CALLID_RE.fullmatch(v) is None:
+        raise RemoteProtocolError("Malformed Call-ID header")
+    return v
+
+
+def _parse_expires(v: str) -> int:
+    return parse_uint(v.strip(), "Expires", clamp=True)
+
+
+def _parse_max_forwards(v: str) -> int:
+    # RFC 3261 §20.22: Max-Forwards is an integer in the range 0-255.
+    return parse_uint(v.strip(), "Max-Forwards", limit=255)
+
+
+def parse_message(data: bytes) -> Request | Response:
+    """Parse one UDP datagram holding one SIP message; octets after Content-Length are ignored
+    (RFC 3261 §18.3, RFC 4475 §3.1.1.8)."""
+    if len(data) > MAX_MESSAGE_SIZE:
+        raise RemoteProtocolError("Message Too Large", status=513)
+    # RFC 3261 §7.5: implementations SHOULD ignore CRLFs that appear before the start line.
+    if data[:2] == b"\r\n":
+        data = data.lstrip(b"\r\n")
+    end = data.find(b"\r\n\r\n")
+    if end < 0:
+        raise RemoteProtocolError("Header section not terminated by an empty line")
+    try:
+        head = data[:end].decode("utf-8")
+    except UnicodeDecodeError:
+        raise RemoteProtocolError("Header section is not valid UTF-8") from None
+    if "\r\n " in head or "\r\n\t" in head:
+        # RFC 3261 §7.3.1: a header may be folded onto lines starting with SP/HTAB; unfold to one SP.
+        head = _FOLD_RE.sub(" ", head)
+    lines = head.split("\r\n")
+    if len(lines) > MAX_HEADERS + 1:
+        raise RemoteProtocolError("Too many header lines")
+    start = lines[0]
+    message: Request | Response
+    message = _parse_status_line(start) if start[:4].upper() == "SIP/" else _parse_request_line(start)
+    items = message.headers._items
+    token = TOKEN_RE.fullmatch
+    for line in lines[1:]:
+        colon = line.find(":")
+        if colon <= 0:
+            raise RemoteProtocolError("Malformed header line")
+        if len(line) > MAX_LINE:
+            raise RemoteProtocolError("Header line too long")
+        name = line[:colon].rstrip(" \t")
+        if token(name) is None:
+            raise RemoteProtocolError("Malformed header name")
+        value = line[colon + 1 :].strip(" \t")
+        if "\r" in value or "\n" in value:
+            raise RemoteProtocolError("Bare CR or LF in header section")
+        items.append((CANONICAL.get(name.lower(), name), value))
+    body = data[end + 4 :]
+    length_text = message.headers.get("Content-Length")
+    if length_text is not None:
+        length = parse_uint(length_text.strip(), "Content-Length", limit=MAX_MESSAGE_SIZE)
+        if length > len(body):
+            # RFC 3261 §18.3: over UDP, a Content-Length larger than the datagram's body is an error.
+            raise RemoteProtocolError("Content-Length larger than the body")
+        body = body[:length]
+    message.body = body
+    message.validate()
+    if isinstance(message, Request) and message.cseq.method != message.method:
+        # RFC 3261 §8.1.1.5: the CSeq method MUST match the request method (RFC 4475 §3.1.2.17).
+        raise RemoteProtocolError("CSeq method does not match the request method")
+    return message
+
+
+def _check_version(version: str) -> None:
+    if version != "SIP/2.0":
+        if _VERSION_RE.fullmatch(version):
+            # RFC 3261 §8.2.2 / RFC 4475 §3.1.2.16: another SIP version is answered with 505.
+            raise RemoteProtocolError("Version Not Supported", status=505)
+        raise RemoteProtocolError("Malformed SIP version")
+
+
+def _parse_request_line(line: str) -> Request:
+    # RFC 3261 §7.1: Request-Line = Method SP Request-URI SP SIP-Version CRLF (exactly one SP each).
+    parts = line.split(" ")
+    if len(parts) != 3:
+        raise RemoteProtocolError("Malformed Request-Line")
+    method, uri, version = parts
+    if TOKEN_RE.fullmatch(method) is None:
+        raise RemoteProtocolError("Malformed method in Request-Line")
+    _check_version(version)
+    return Request(method=method, uri=parse_uri(uri, what="Request-URI", request_uri=True))
+
+
+def _parse_status_line(line: str) -> Response:
+    # RFC 3261 §7.2: Status-Line = SIP-Version SP Status-Code SP Reason-Phrase CRLF.
+    parts = line.split(" ", 2)
+    if len(parts) != 3:
+        raise RemoteProtocolError("Malformed Status-Line")
+    version, code, reason = parts
+    _check_version(version)
+    if len(code) != 3 or not code.isdigit() or not code.isascii() or not "100" <= code <= "699":
+        raise RemoteProtocolError("Malformed status code")
+    return Response(status=int(code), reason=reason)
+
+
+def make_response(
+    request: Request,
+    status: int,
+    reason: str | None = None,
+    *,
+    to_tag: str | None = None,
+    headers: Iterable[tuple[str, object]] = (),
+    body: bytes = b"",
+) -> Response:
+    """Build a response to `request` per RFC 3261 §8.2.6.2: Via (all, in order), From, Call-ID and
+    CSeq copied; To copied and given `to_tag` if it has none."""
+    if not 100 <= status <= 699:
+        raise LocalProtocolError(f"Status {status} out of range")
+    h = Headers()
+    items = h._items
+    for name, value in request.headers:
+        if name == "Via":
+            items.append((name, value))
+    to = request.to
+    items.append(("From", request.headers.get("From") or ""))
+    items.append(
+        (
+            "To",
+            str(to.with_tag(to_tag))
+            if to_tag is not None and to.tag is None
+            else request.headers.get("To") or "",
+        )
+    )
+    items.append(("Call-ID", request.call_id))
+    items.append(("CSeq", str(request.cseq)))
+    for name, value in headers:
+        h.add(name, value)
+    return Response(
+        status=status, reason=reason if reason is not None else REASONS.get(status, ""), headers=h, body=body
+    )
+
+
+__all__ = [
+    "LIST_HEADERS",
+    "MAX_HEADERS",
+    "MAX_MESSAGE_SIZE",
+    "REASONS",
+    "Headers",
+    "Message",
+    "Request",
+    "Response",
+    "make_response",
+    "parse_message",
+]

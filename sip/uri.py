@@ -1,0 +1,264 @@
+"""SIP URIs, generic parameters and name-addr/addr-spec values (RFC 3261 §19.1, §20.10, §25.1).
+
+One responsibility: turn the address-shaped texts of SIP (Request-URI, From, To, Contact, Route)
+into frozen values and back. Every malformed text raises `RemoteProtocolError` (400 + the defect).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+
+from sip.errors import LocalProtocolError, RemoteProtocolError
+
+#: RFC 3261 §25.1: token = 1*(alphanum / "-" / "." / "!" / "%" / "*" / "_" / "+" / "`" / "'" / "~")
+TOKEN = r"[A-Za-z0-9\-.!%*_+`'~]+"
+TOKEN_RE = re.compile(TOKEN)
+QUOTED = r'"(?:[^"\\]|\\[\x00-\x09\x0b\x0c\x0e-\x7f])*"'
+
+Params = tuple[tuple[str, str | None], ...]
+
+# RFC 3261 §19.1.1 / §25.1: user = 1*( unreserved / escaped / user-unreserved ), user-unreserved
+# adds "&" "=" "+" "$" "," ";" "?" "/"; password drops ";" "?" "/"; hostport = host [ ":" port ].
+_USER = r"[A-Za-z0-9\-_.!~*'()&=+$,;?/%]+"
+_PASSWORD = r"[A-Za-z0-9\-_.!~*'()&=+$,%]*"
+_HOST = r"[A-Za-z0-9][A-Za-z0-9\-.]*|\[[0-9A-Fa-f:.]+\]"
+_PARAMCHARS = r"[A-Za-z0-9\-_.!~*'()\[\]/:&+$%]"
+_HEADERCHARS = r"[A-Za-z0-9\-_.!~*'()\[\]/?:+$%&=]"
+_SIP_URI_RE = re.compile(
+    rf"(sips?):(?:({_USER})(?::({_PASSWORD}))?@)?({_HOST})(?::([0-9]{{1,5}}))?"
+    rf"((?:;{_PARAMCHARS}+(?:={_PARAMCHARS}*)?)*)(?:\?({_HEADERCHARS}*))?",
+    re.IGNORECASE,
+)
+_URI_PARAM_RE = re.compile(rf";({_PARAMCHARS}+)(?:=({_PARAMCHARS}*))?")
+# RFC 3261 §25.1: absoluteURI = scheme ":" ( hier-part / opaque-part ); no whitespace, no <> or quotes.
+_ABSOLUTE_URI_RE = re.compile(r"[A-Za-z][A-Za-z0-9+\-.]*:[^\s<>\"]+")
+
+# Generic header parameters: *( SEMI generic-param ), generic-param = token [ EQUAL gen-value ],
+# gen-value = token / host / quoted-string; SEMI and EQUAL allow LWS on both sides (§25.1).
+_GEN_PARAM_RE = re.compile(rf"\s*;\s*({TOKEN})(?:\s*=\s*({QUOTED}|{TOKEN}|\[[0-9A-Fa-f:.]+\]))?\s*")
+
+
+def parse_params(text: str, what: str) -> Params:
+    """Parse `;name=value;flag` (LWS tolerated) into ordered pairs; names are lower-cased."""
+    if not text or text.isspace():
+        return ()
+    out: list[tuple[str, str | None]] = []
+    pos, end = 0, len(text)
+    match = _GEN_PARAM_RE.match
+    while pos < end:
+        m = match(text, pos)
+        if m is None or m.end() == pos:
+            raise RemoteProtocolError(f"Malformed parameters in {what} header")
+        out.append((m.group(1).lower(), m.group(2)))
+        pos = m.end()
+    return tuple(out)
+
+
+def format_params(params: Params) -> str:
+    return "".join(f";{k}" if v is None else f";{k}={v}" for k, v in params)
+
+
+def param(params: Params, name: str) -> str | None:
+    """Value of parameter `name` ('' for a flag without value), or None when absent."""
+    for k, v in params:
+        if k == name:
+            return "" if v is None else v
+    return None
+
+
+def unquote(value: str) -> str:
+    """RFC 3261 §25.1 quoted-string -> its text (quoted-pair resolved)."""
+    if len(value) >= 2 and value[0] == '"' and value[-1] == '"':
+        return re.sub(r"\\(.)", r"\1", value[1:-1], flags=re.DOTALL)
+    return value
+
+
+_NEEDS_PAIR_RE = re.compile(r'[\x00-\x09\x0b\x0c\x0e-\x1f\x7f"\\]')
+
+
+def quote(text: str) -> str:
+    """Text -> quoted-string; control characters become quoted-pairs (RFC 3261 §25.1)."""
+    if "\r" in text or "\n" in text:
+        raise LocalProtocolError("CR or LF cannot be sent in a quoted string")
+    return '"' + _NEEDS_PAIR_RE.sub(lambda m: "\\" + m.group(0), text) + '"'
+
+
+@dataclass(frozen=True, kw_only=True)
+class SipUri:
+    """A sip: or sips: URI (RFC 3261 §19.1.1). `params` keep their order; `headers` is the raw ?-part."""
+
+    scheme: str = "sip"
+    user: str | None = None
+    password: str | None = None
+    host: str
+    port: int | None = None
+    params: Params = ()
+    headers: str | None = None
+
+    def __str__(self) -> str:
+        userinfo = ""
+        if self.user is not None:
+            userinfo = self.user + (f":{self.password}" if self.password is not None else "") + "@"
+        port = f":{self.port}" if self.port is not None else ""
+        hdrs = f"?{self.headers}" if self.headers is not None else ""
+        return f"{self.scheme}:{userinfo}{self.host}{port}{format_params(self.params)}{hdrs}"
+
+    def param(self, name: str) -> str | None:
+        return param(self.params, name)
+
+    def with_params(self, params: Params) -> SipUri:
+        return replace(self, params=params)
+
+
+@dataclass(frozen=True, kw_only=True)
+class AbsoluteUri:
+    """A URI of another scheme (tel:, unknown schemes), kept opaque (RFC 3261 §19.1.6, RFC 4475 §3.3.2)."""
+
+    text: str
+
+    @property
+    def scheme(self) -> str:
+        return self.text.split(":", 1)[0].lower()
+
+    def __str__(self) -> str:
+        return self.text
+
+
+Uri = SipUri | AbsoluteUri
+
+
+def parse_uri(text: str, *, what: str = "URI", request_uri: bool = False) -> Uri:
+    """Parse a URI; sip/sips are fully parsed, other schemes kept opaque but checked for shape."""
+    m = _SIP_URI_RE.fullmatch(text)
+    if m is not None:
+        scheme, user, password, host, port, params, headers = m.groups()
+        if request_uri and headers is not None:
+            # RFC 3261 §19.1.1 table: header components are not allowed in a Request-URI.
+            raise RemoteProtocolError("Request-URI carries escaped headers")
+        if port is not None and int(port) > 65535:
+            raise RemoteProtocolError(f"Port out of range in {what}")
+        return SipUri(
+            scheme=scheme.lower(),
+            user=user,
+            password=password,
+            host=host,
+            port=int(port) if port is not None else None,
+            params=tuple((p.group(1).lower(), p.group(2)) for p in _URI_PARAM_RE.finditer(params))
+            if params
+            else (),
+            headers=headers,
+        )
+    if text[:4].lower() == "sip:" or text[:5].lower() == "sips:":
+        raise RemoteProtocolError(f"Malformed SIP URI in {what}")
+    if _ABSOLUTE_URI_RE.fullmatch(text) is None:
+        raise RemoteProtocolError(f"Malformed URI in {what}")
+    return AbsoluteUri(text=text)
+
+
+# RFC 3261 §25.1: name-addr = [ display-name ] LAQUOT addr-spec RAQUOT,
+# display-name = *(token LWS) / quoted-string. RFC 4475 §3.1.1.6 asks to accept "caller<sip:...>".
+_NAME_ADDR_RE = re.compile(rf"\s*(?:({QUOTED})|((?:{TOKEN}\s*)*?))\s*<([^<>\s]+)>(.*)", re.DOTALL)
+_ADDR_SPEC_RE = re.compile(r"\s*([^\s;<>\"]+)(.*)", re.DOTALL)
+
+
+@dataclass(frozen=True, kw_only=True)
+class NameAddr:
+    """A From/To/Contact/Route value: optional display name, URI, header parameters (tag, expires, q)."""
+
+    uri: Uri
+    display: str | None = None
+    params: Params = ()
+    #: True when the value was (or is to be) written with <>; forced for URIs with ; , or ? (§20).
+    brackets: bool = True
+
+    @property
+    def tag(self) -> str | None:
+        return param(self.params, "tag")
+
+    def param(self, name: str) -> str | None:
+        return param(self.params, name)
+
+    def with_tag(self, tag: str) -> NameAddr:
+        params = (*tuple(p for p in self.params if p[0] != "tag"), ("tag", tag))
+        return replace(self, params=params)
+
+    def __str__(self) -> str:
+        uri = str(self.uri)
+        if self.display is None and not self.brackets and not any(c in uri for c in ";,?"):
+            return uri + format_params(self.params)
+        name = f"{quote(self.display)} " if self.display is not None else ""
+        return f"{name}<{uri}>{format_params(self.params)}"
+
+
+def parse_name_addr(text: str, what: str) -> NameAddr:
+    """Parse one name-addr or addr-spec with its header parameters (RFC 3261 §20.10 rule on ';')."""
+    m = _NAME_ADDR_RE.fullmatch(text)
+    if m is not None:
+        quoted, tokens, uri_text, rest = m.groups()
+        display = unquote(quoted) if quoted is not None else (tokens.strip() or None)
+        return NameAddr(
+            uri=parse_uri(uri_text, what=what),
+            display=display,
+            params=parse_params(rest, what),
+            brackets=True,
+        )
+    if "<" in text or '"' in text:
+        raise RemoteProtocolError(f"Malformed {what} header")
+    m = _ADDR_SPEC_RE.fullmatch(text)
+    if m is None:
+        raise RemoteProtocolError(f"Malformed {what} header")
+    uri_text, rest = m.groups()
+    # RFC 3261 §20: an addr-spec holding "," "?" or ";" MUST be written as a name-addr; without <>
+    # every ";" starts a header parameter, so the URI itself can't contain "?" (RFC 4475 §3.1.2.13).
+    if "?" in uri_text or "," in uri_text:
+        raise RemoteProtocolError(f"URI with headers not enclosed in <> in {what} header")
+    return NameAddr(uri=parse_uri(uri_text, what=what), params=parse_params(rest, what), brackets=False)
+
+
+def split_commas(value: str) -> list[str]:
+    """Split a multi-valued header at commas outside quoted strings and <> (RFC 3261 §7.3.1)."""
+    if '"' not in value and "<" not in value:
+        return [v.strip() for v in value.split(",")]
+    out: list[str] = []
+    start, i, n = 0, 0, len(value)
+    in_quote = in_angle = False
+    while i < n:
+        c = value[i]
+        if in_quote:
+            if c == "\\":
+                i += 1
+            elif c == '"':
+                in_quote = False
+        elif c == '"':
+            in_quote = True
+        elif c == "<":
+            in_angle = True
+        elif c == ">":
+            in_angle = False
+        elif c == "," and not in_angle:
+            out.append(value[start:i].strip())
+            start = i + 1
+        i += 1
+    if in_quote:
+        raise RemoteProtocolError("Unterminated quoted string")
+    out.append(value[start:].strip())
+    return out
+
+
+__all__ = [
+    "TOKEN_RE",
+    "AbsoluteUri",
+    "NameAddr",
+    "Params",
+    "SipUri",
+    "Uri",
+    "format_params",
+    "param",
+    "parse_name_addr",
+    "parse_params",
+    "parse_uri",
+    "quote",
+    "split_commas",
+    "unquote",
+]
