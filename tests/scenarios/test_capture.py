@@ -1,0 +1,130 @@
+"""Captures: structure checked here byte by byte; independent decoding by tshark and Wireshark 4.4's
+dect_nwk through the shared checkers (skipped only off CI when the tool or ../shared is missing)."""
+
+import os
+import shutil
+import struct
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from scenarios.capture import EPOCH, _checksum, udp_frame, write_captures
+from scenarios.world.log import LogEntry
+
+SHARED = Path(__file__).resolve().parents[2].parent / "shared"
+BASE = ("192.0.2.10", 5060)
+SERVER = ("198.51.100.1", 5060)
+NS = "http://www.ecma-international.org/standards/ecma-323/csta/ed3"
+
+
+def _sip(start: str, headers: list[str], body: bytes = b"") -> bytes:
+    head = "\r\n".join([start, *headers, f"Content-Length: {len(body)}"]) + "\r\n\r\n"
+    return head.encode() + body
+
+
+def _dnd_part(on: bool) -> bytes:
+    return (f'<?xml version="1.0" encoding="ISO-8859-1"?>\r\n<DoNotDisturbEvent xmlns="{NS}">'
+            f"<device>2001</device><doNotDisturbOn>{str(on).lower()}</doNotDisturbOn></DoNotDisturbEvent>").encode()
+
+
+COMMON = ["Via: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bK-1", "Max-Forwards: 70",
+          "From: <sip:2001@as.example.com>;tag=a1", "To: <sip:2001@as.example.com>",
+          "Call-ID: c1@192.0.2.10", "Event: as-feature-event"]
+SUBSCRIBE = _sip("SUBSCRIBE sip:2001@as.example.com SIP/2.0",
+                 [*COMMON, "CSeq: 1 SUBSCRIBE", "Contact: <sip:2001@192.0.2.10:5060>",
+                  "Accept: application/x-as-feature-event+xml", "Expires: 3600"])
+OK = _sip("SIP/2.0 200 OK", [*COMMON[:3], "To: <sip:2001@as.example.com>;tag=s1", *COMMON[4:], "CSeq: 1 SUBSCRIBE",
+                             "Expires: 3600", "Contact: <sip:198.51.100.1:5060>"])
+MULTIPART = (b"--b1\r\nContent-Type: application/x-as-feature-event+xml\r\n\r\n" + _dnd_part(True)
+             + b"\r\n--b1--\r\n")
+NOTIFY = _sip("NOTIFY sip:2001@192.0.2.10:5060 SIP/2.0",
+              ["Via: SIP/2.0/UDP 198.51.100.1:5060;branch=z9hG4bK-n1", "Max-Forwards: 70",
+               "From: <sip:2001@as.example.com>;tag=s1", "To: <sip:2001@as.example.com>;tag=a1",
+               "Call-ID: c1@192.0.2.10", "CSeq: 1 NOTIFY", "Event: as-feature-event",
+               "Subscription-State: active;expires=3600", "Contact: <sip:198.51.100.1:5060>",
+               "Content-Type: multipart/mixed;boundary=b1"], MULTIPART)
+# CC-SETUP from the spec's worked example: PORTABLE-IDENTITY IPUI-N 029e74a599, BASIC-SERVICE E0 80.
+CC_SETUP = bytes.fromhex("03 05 05 07 80 A8 02 9E 74 A5 99 E0 80")
+# MM LOCATE-REQUEST with the same PORTABLE-IDENTITY.
+LOCATE = bytes.fromhex("05 54 05 07 80 A8 02 9E 74 A5 99")
+
+
+def _entries():
+    return [
+        LogEntry(0, 0.5, "dect", "handset:029e74a599", "base", LOCATE),
+        LogEntry(1, 1.0, "sip", "base", "server", SUBSCRIBE, BASE, SERVER),
+        LogEntry(2, 1.02, "sip", "server", "base", OK, SERVER, BASE),
+        LogEntry(3, 1.03, "sip", "server", "base", NOTIFY, SERVER, BASE, lost=True),
+        LogEntry(4, 2.25, "dect", "handset:029e74a599", "base", CC_SETUP),
+    ]
+
+
+def _records(path: Path):
+    data = path.read_bytes()
+    magic, _vmaj, _vmin, _tz, _sig, _snap, linktype = struct.unpack("<IHHiIII", data[:24])
+    assert magic == 0xA1B2C3D4
+    records, offset = [], 24
+    while offset < len(data):
+        sec, usec, caplen, _wirelen = struct.unpack("<IIII", data[offset:offset + 16])
+        records.append((sec, usec, data[offset + 16:offset + 16 + caplen]))
+        offset += 16 + caplen
+    return linktype, records
+
+
+def test_checksum_matches_rfc1071_example():
+    # RFC 1071 §3 worked example: 00 01 f2 03 f4 f5 f6 f7 sums to ddf2, checksum 220d.
+    assert _checksum(bytes.fromhex("0001f203f4f5f6f7")) == 0x220D
+
+
+def test_udp_frame_fields_and_checksums_verify():
+    frame = udp_frame(BASE, SERVER, b"hello", 7)
+    assert frame[12:14] == b"\x08\x00"
+    ip = frame[14:34]
+    assert _checksum(ip) == 0  # a correct header checksums to zero
+    udp = frame[34:]
+    pseudo = ip[12:20] + struct.pack("!BBH", 0, 17, len(udp))
+    assert _checksum(pseudo + udp) == 0
+    assert struct.unpack("!HHH", udp[:6]) == (5060, 5060, 13) and udp[8:] == b"hello"
+
+
+def test_files_hold_every_message_in_order_with_simulated_time(tmp_path):
+    sip_path, dect_path = write_captures(_entries(), tmp_path, "dnd-N670")
+    linktype, sip_records = _records(sip_path)
+    assert linktype == 1 and len(sip_records) == 3
+    assert [(s - EPOCH, u) for s, u, _ in sip_records] == [(1, 0), (1, 20000), (1, 30000)]
+    assert sip_records[0][2].endswith(SUBSCRIBE)
+    linktype, dect_records = _records(dect_path)
+    assert linktype == 252 and [r[2][-len(CC_SETUP):] for r in dect_records[1:]] == [CC_SETUP]
+    assert dect_records[0][2] == bytes.fromhex("000c0008") + b"dect_nwk" + bytes(4) + LOCATE
+    assert (dect_records[1][0] - EPOCH, dect_records[1][1]) == (2, 250000)
+
+
+def test_same_entries_same_bytes(tmp_path):
+    a = write_captures(_entries(), tmp_path / "a", "x")
+    b = write_captures(_entries(), tmp_path / "b", "x")
+    assert [p.read_bytes() for p in a] == [p.read_bytes() for p in b]
+
+
+def _tool(name):
+    path = SHARED / "tools" / name
+    needs = "tshark" if name == "check-sip-pcap" else "chroot"
+    if not path.exists() or shutil.which(needs) is None or (name == "check-dect-pcap" and os.getuid() != 0):
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{name} or what it needs is missing under CI")
+        pytest.skip(f"{name} needs {SHARED} and {needs}")
+    return path
+
+
+def test_sip_capture_passes_the_independent_checker(tmp_path):
+    sip_path, _ = write_captures(_entries(), tmp_path, "run")
+    result = subprocess.run([str(_tool("check-sip-pcap")), "--checksums", str(sip_path)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_dect_capture_decodes_in_wireshark_dect_nwk(tmp_path):
+    _, dect_path = write_captures(_entries(), tmp_path, "run")
+    result = subprocess.run([str(_tool("check-dect-pcap")), str(dect_path)],
+                            capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stdout + result.stderr
