@@ -1,0 +1,354 @@
+"""RFC 3261 §17 transactions over UDP: non-INVITE client and server, INVITE client.
+
+One responsibility: retransmission, absorption of duplicates and transaction timeouts.
+
+Theory of operation. Each transaction is a small state machine whose transitions are a table
+`(state, input) -> (action, next state)`; an input with no entry is a `LocalProtocolError` (for
+things we asked) or is silently absorbed (for stray network input, listed explicitly). Timers are
+absolute deadlines; the `TransactionLayer` reports the earliest with `next_deadline()` and fires
+the due ones in `handle_timer(now)`. Nothing here reads a clock or touches a socket: datagrams come
+out as `SendDatagram`, responses and timeouts as events for the transaction user.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sip.errors import LocalProtocolError
+from sip.events import (
+    Address,
+    Output,
+    RequestReceived,
+    ResponseReceived,
+    SendDatagram,
+    TransactionTimedOut,
+)
+from sip.message import Headers, Request, Response
+
+#: RFC 3261 §17.1.1.1 magic cookie that marks an RFC 3261 branch.
+MAGIC_COOKIE = "z9hG4bK"
+
+
+@dataclass(frozen=True, kw_only=True)
+class TimerConfig:
+    """RFC 3261 §17.1.1.1 timer values: T1 = 500 ms RTT estimate, T2 = 4 s, T4 = 5 s."""
+
+    t1: float = 0.5
+    t2: float = 4.0
+    t4: float = 5.0
+
+
+class State(enum.Enum):
+    CALLING = "calling"
+    TRYING = "trying"
+    PROCEEDING = "proceeding"
+    COMPLETED = "completed"
+    TERMINATED = "terminated"
+
+
+class Input(enum.Enum):
+    PROVISIONAL = "1xx"
+    FINAL_2XX = "2xx"
+    FINAL_ERROR = "300-699"
+    REQUEST = "request retransmission"
+    SEND_PROVISIONAL = "send 1xx"
+    SEND_FINAL = "send final"
+    TIMER_RETRANSMIT = "timer E/A"
+    TIMER_TIMEOUT = "timer F/B"
+    TIMER_WAIT = "timer K/D/J"
+
+
+class Action(enum.Enum):
+    DELIVER = "pass the response up"
+    DELIVER_AND_ACK = "pass up and send ACK"
+    ACK = "resend ACK"
+    RETRANSMIT = "retransmit the request"
+    TIMEOUT = "report timeout"
+    SEND = "send the response"
+    RESEND = "resend the last response"
+    NOTHING = "absorb"
+
+
+S, In, A = State, Input, Action
+Table = dict[tuple[State, Input], tuple[Action, State]]
+
+#: RFC 3261 §17.1.2.2 and Figure 6: non-INVITE client transaction.
+NON_INVITE_CLIENT: Table = {
+    (S.TRYING, In.PROVISIONAL): (A.DELIVER, S.PROCEEDING),
+    (S.TRYING, In.FINAL_2XX): (A.DELIVER, S.COMPLETED),
+    (S.TRYING, In.FINAL_ERROR): (A.DELIVER, S.COMPLETED),
+    (S.TRYING, In.TIMER_RETRANSMIT): (A.RETRANSMIT, S.TRYING),
+    (S.TRYING, In.TIMER_TIMEOUT): (A.TIMEOUT, S.TERMINATED),
+    (S.PROCEEDING, In.PROVISIONAL): (A.DELIVER, S.PROCEEDING),
+    (S.PROCEEDING, In.FINAL_2XX): (A.DELIVER, S.COMPLETED),
+    (S.PROCEEDING, In.FINAL_ERROR): (A.DELIVER, S.COMPLETED),
+    (S.PROCEEDING, In.TIMER_RETRANSMIT): (A.RETRANSMIT, S.PROCEEDING),
+    (S.PROCEEDING, In.TIMER_TIMEOUT): (A.TIMEOUT, S.TERMINATED),
+    # "The Completed state exists to buffer any additional response retransmissions."
+    (S.COMPLETED, In.PROVISIONAL): (A.NOTHING, S.COMPLETED),
+    (S.COMPLETED, In.FINAL_2XX): (A.NOTHING, S.COMPLETED),
+    (S.COMPLETED, In.FINAL_ERROR): (A.NOTHING, S.COMPLETED),
+    (S.COMPLETED, In.TIMER_WAIT): (A.NOTHING, S.TERMINATED),
+}
+
+#: RFC 3261 §17.1.1.2 and Figure 5: INVITE client transaction (2xx ends it; the TU ACKs 2xx).
+INVITE_CLIENT: Table = {
+    (S.CALLING, In.TIMER_RETRANSMIT): (A.RETRANSMIT, S.CALLING),
+    (S.CALLING, In.TIMER_TIMEOUT): (A.TIMEOUT, S.TERMINATED),
+    (S.CALLING, In.PROVISIONAL): (A.DELIVER, S.PROCEEDING),
+    (S.CALLING, In.FINAL_2XX): (A.DELIVER, S.TERMINATED),
+    (S.CALLING, In.FINAL_ERROR): (A.DELIVER_AND_ACK, S.COMPLETED),
+    (S.PROCEEDING, In.PROVISIONAL): (A.DELIVER, S.PROCEEDING),
+    (S.PROCEEDING, In.FINAL_2XX): (A.DELIVER, S.TERMINATED),
+    (S.PROCEEDING, In.FINAL_ERROR): (A.DELIVER_AND_ACK, S.COMPLETED),
+    # "Any retransmissions of the final response ... MUST cause the ACK to be re-passed."
+    (S.COMPLETED, In.FINAL_ERROR): (A.ACK, S.COMPLETED),
+    (S.COMPLETED, In.PROVISIONAL): (A.NOTHING, S.COMPLETED),
+    (S.COMPLETED, In.TIMER_WAIT): (A.NOTHING, S.TERMINATED),
+}
+
+#: RFC 3261 §17.2.2 and Figure 8: non-INVITE server transaction.
+NON_INVITE_SERVER: Table = {
+    (S.TRYING, In.REQUEST): (A.NOTHING, S.TRYING),
+    (S.TRYING, In.SEND_PROVISIONAL): (A.SEND, S.PROCEEDING),
+    (S.TRYING, In.SEND_FINAL): (A.SEND, S.COMPLETED),
+    (S.PROCEEDING, In.REQUEST): (A.RESEND, S.PROCEEDING),
+    (S.PROCEEDING, In.SEND_PROVISIONAL): (A.SEND, S.PROCEEDING),
+    (S.PROCEEDING, In.SEND_FINAL): (A.SEND, S.COMPLETED),
+    (S.COMPLETED, In.REQUEST): (A.RESEND, S.COMPLETED),
+    (S.COMPLETED, In.TIMER_WAIT): (A.NOTHING, S.TERMINATED),
+}
+
+
+class ClientTransaction:
+    """A client transaction (INVITE or not) for one request sent over UDP."""
+
+    def __init__(self, request: Request, destination: Address, now: float, timers: TimerConfig) -> None:
+        self.request = request
+        self.destination = destination
+        self.timers = timers
+        self.invite = request.method == "INVITE"
+        self.table = INVITE_CLIENT if self.invite else NON_INVITE_CLIENT
+        self.state = S.CALLING if self.invite else S.TRYING
+        self.data = request.to_bytes()
+        self.ack: bytes | None = None
+        self.interval = timers.t1
+        # Timer E/A starts at T1; Timer F/B = 64*T1 (RFC 3261 §17.1.1.2, §17.1.2.2).
+        self.deadlines: dict[Input, float] = {
+            In.TIMER_RETRANSMIT: now + timers.t1,
+            In.TIMER_TIMEOUT: now + 64 * timers.t1,
+        }
+
+    def next_deadline(self) -> float | None:
+        return min(self.deadlines.values()) if self.deadlines else None
+
+    def _step(self, event: Input) -> Action:
+        try:
+            action, self.state = self.table[(self.state, event)]
+        except KeyError:
+            raise LocalProtocolError(f"{event.value} in state {self.state.value}", status=500) from None
+        return action
+
+    def on_response(self, response: Response, now: float) -> list[Output]:
+        status = response.status
+        event = In.PROVISIONAL if status < 200 else In.FINAL_2XX if status < 300 else In.FINAL_ERROR
+        if (self.state, event) not in self.table:
+            return []  # e.g. a 2xx retransmission after an INVITE transaction ended: the TU's business
+        action = self._step(event)
+        out: list[Output] = []
+        if action in (A.DELIVER, A.DELIVER_AND_ACK):
+            out.append(ResponseReceived(request=self.request, response=response))
+        if action in (A.DELIVER_AND_ACK, A.ACK):
+            if self.ack is None:
+                self.ack = build_ack(self.request, response).to_bytes()
+            out.append(SendDatagram(data=self.ack, destination=self.destination))
+        if self.state is S.PROCEEDING and not self.invite:
+            # §17.1.2.2: in Proceeding, Timer E fires at T2 intervals from now on.
+            self.interval = self.timers.t2
+        if self.state is S.PROCEEDING and self.invite:
+            # §17.1.1.2: a provisional response stops retransmissions (and Timer B).
+            self.deadlines.clear()
+        elif self.state is S.COMPLETED:
+            # Timer K = T4 (non-INVITE), Timer D >= 32 s (INVITE) over UDP.
+            self.deadlines = {In.TIMER_WAIT: now + (32.0 if self.invite else self.timers.t4)}
+        elif self.state is S.TERMINATED:
+            self.deadlines.clear()
+        return out
+
+    def on_timer(self, now: float) -> list[Output]:
+        out: list[Output] = []
+        for timer, when in sorted(self.deadlines.items(), key=lambda kv: kv[1]):
+            if when > now or self.state is S.TERMINATED or timer not in self.deadlines:
+                continue
+            action = self._step(timer)
+            if action is A.RETRANSMIT:
+                out.append(SendDatagram(data=self.data, destination=self.destination))
+                # Timer A doubles without bound; Timer E doubles up to T2 (§17.1.2.2: MIN(2*T1, T2)...).
+                self.interval = self.interval * 2 if self.invite else min(self.interval * 2, self.timers.t2)
+                self.deadlines[In.TIMER_RETRANSMIT] = when + self.interval
+            elif action is A.TIMEOUT:
+                self.deadlines.clear()
+                out.append(TransactionTimedOut(request=self.request))
+            else:
+                self.deadlines.pop(timer, None)
+        return out
+
+
+class ServerTransaction:
+    """A non-INVITE server transaction: answers retransmissions with the last response."""
+
+    def __init__(self, request: Request, source: Address, timers: TimerConfig) -> None:
+        self.request = request
+        self.source = source
+        self.timers = timers
+        self.state = S.TRYING
+        self.last: bytes | None = None
+        self.deadline: float | None = None
+
+    def _step(self, event: Input) -> Action:
+        try:
+            action, self.state = NON_INVITE_SERVER[(self.state, event)]
+        except KeyError:
+            raise LocalProtocolError(
+                f"cannot {event.value} in state {self.state.value}", status=500
+            ) from None
+        return action
+
+    def respond(self, response: Response, now: float) -> list[Output]:
+        action = self._step(In.SEND_PROVISIONAL if response.status < 200 else In.SEND_FINAL)
+        assert action is A.SEND
+        self.last = response.to_bytes()
+        if self.state is S.COMPLETED:
+            # Timer J = 64*T1 for UDP (§17.2.2): absorb request retransmissions that long.
+            self.deadline = now + 64 * self.timers.t1
+        return [SendDatagram(data=self.last, destination=self.source)]
+
+    def on_request(self) -> list[Output]:
+        action = self._step(In.REQUEST)
+        if action is A.RESEND and self.last is not None:
+            return [SendDatagram(data=self.last, destination=self.source)]
+        return []
+
+    def on_timer(self, now: float) -> list[Output]:
+        if self.deadline is not None and self.deadline <= now:
+            self._step(In.TIMER_WAIT)
+            self.deadline = None
+        return []
+
+
+def build_ack(request: Request, response: Response) -> Request:
+    """ACK for a non-2xx final response (RFC 3261 §17.1.1.3): same Request-URI, Call-ID, From, top
+    Via and CSeq number as the INVITE, To from the response, CSeq method ACK, Route copied."""
+    headers = Headers()
+    headers.add("Via", request.headers.get("Via") or "")
+    for route in request.headers.get_all("Route"):
+        headers.add("Route", route)
+    headers.add("Max-Forwards", "70")
+    headers.add("From", request.headers.get("From") or "")
+    headers.add("To", response.headers.get("To") or "")
+    headers.add("Call-ID", request.call_id)
+    headers.add("CSeq", f"{request.cseq.seq} ACK")
+    return Request(method="ACK", uri=request.uri, headers=headers)
+
+
+ServerKey = tuple[str, str, str]
+
+
+def server_key(request: Request) -> ServerKey:
+    """RFC 3261 §17.2.3: branch + sent-by + method (ACK matches the INVITE's transaction)."""
+    via = request.top_via
+    method = "INVITE" if request.method == "ACK" else request.method
+    return (via.branch or "", f"{via.host}:{via.port or 5060}", method)
+
+
+class TransactionLayer:
+    """All transactions of one UDP endpoint. `branch_source()` gives unique branch suffixes."""
+
+    def __init__(self, *, branch_source: Callable[[], str], timers: TimerConfig | None = None) -> None:
+        self.timers = timers or TimerConfig()
+        self.branch_source = branch_source
+        self.clients: dict[tuple[str, str], ClientTransaction] = {}
+        self.servers: dict[ServerKey, ServerTransaction] = {}
+
+    def new_branch(self) -> str:
+        return MAGIC_COOKIE + self.branch_source()
+
+    def send(self, request: Request, destination: Address, now: float) -> list[Output]:
+        """Start a client transaction; the request's top Via must carry a fresh branch."""
+        branch = request.top_via.branch
+        if not branch or not branch.startswith(MAGIC_COOKIE):
+            raise LocalProtocolError("Request without an RFC 3261 branch")
+        txn = ClientTransaction(request, destination, now, self.timers)
+        self.clients[(branch, request.method)] = txn
+        out: list[Output] = [SendDatagram(data=txn.data, destination=destination)]
+        return out
+
+    def send_stateless(self, request: Request, destination: Address) -> list[Output]:
+        """ACK for a 2xx is sent by the TU outside any transaction (RFC 3261 §13.2.2.4)."""
+        return [SendDatagram(data=request.to_bytes(), destination=destination)]
+
+    def receive_response(self, response: Response, now: float) -> list[Output]:
+        """§17.1.3: match by top Via branch and CSeq method; unmatched responses are dropped."""
+        key = (response.top_via.branch or "", response.cseq.method)
+        txn = self.clients.get(key)
+        if txn is None:
+            return []
+        return txn.on_response(response, now)
+
+    def owns_response(self, response: Response) -> bool:
+        return (response.top_via.branch or "", response.cseq.method) in self.clients
+
+    def receive_request(self, request: Request, source: Address) -> list[Output]:
+        """New request -> RequestReceived; a retransmission -> the last response again (§17.2.2)."""
+        key = server_key(request)
+        txn = self.servers.get(key)
+        if txn is not None:
+            return txn.on_request()
+        if request.method == "ACK":
+            return []  # ACK to a 2xx: no transaction; nothing for a non-INVITE UA to do
+        self.servers[key] = ServerTransaction(request, source, self.timers)
+        return [RequestReceived(request=request, source=source)]
+
+    def respond(self, request: Request, response: Response, now: float) -> list[Output]:
+        txn = self.servers.get(server_key(request))
+        if txn is None:
+            raise LocalProtocolError("No server transaction for this request", status=500)
+        return txn.respond(response, now)
+
+    def next_deadline(self) -> float | None:
+        deadlines = [d for t in self.clients.values() if (d := t.next_deadline()) is not None]
+        deadlines += [t.deadline for t in self.servers.values() if t.deadline is not None]
+        return min(deadlines) if deadlines else None
+
+    def handle_timer(self, now: float) -> list[Output]:
+        out: list[Output] = []
+        for key, client in list(self.clients.items()):
+            d = client.next_deadline()
+            if d is not None and d <= now:
+                out.extend(client.on_timer(now))
+            if client.state is S.TERMINATED:
+                del self.clients[key]
+        for skey, server in list(self.servers.items()):
+            server.on_timer(now)
+            if server.state is S.TERMINATED:
+                del self.servers[skey]
+        return out
+
+
+__all__ = [
+    "INVITE_CLIENT",
+    "MAGIC_COOKIE",
+    "NON_INVITE_CLIENT",
+    "NON_INVITE_SERVER",
+    "Action",
+    "ClientTransaction",
+    "Input",
+    "ServerTransaction",
+    "State",
+    "TimerConfig",
+    "TransactionLayer",
+    "build_ack",
+    "server_key",
+]
