@@ -1,0 +1,298 @@
+"""The FKS application of one handset account: what the base does with a handset's feature request and
+with the server's feature state. Sans-I/O: events go in, commands come out.
+
+Theory of operation. The account is in one of four states:
+
+- LOCAL: FKS is not active for this handset (gated off, or FeatureKeySyncActive=0). The base keeps
+  DND and forwarding itself: a request is applied and confirmed at once, persisted, and no
+  as-feature-event traffic is sent (feature-key-sync.md §1: off by default, per handset).
+- CONNECTING: FKS is active and the subscription is being set up. Requests are refused: the base
+  must not change the handset's state without the server (never optimistic).
+- SYNCED: a subscription is active. A request becomes an in-dialog SUBSCRIBE with a Set body
+  (feature-key-sync.md §2 step 4); the handset shows it as pending until a NOTIFY reports the
+  feature. Every NOTIFY, partial or full, updates the handset; a full state settles every pending
+  request (a NOTIFY is never turned into a new Set request: §5, no loops).
+- UNAVAILABLE: the subscription failed or ended (server unreachable, 489, 403, 5xx, terminated);
+  the SIP subscriber core retries on its own schedule. Requests are refused with a display message
+  and the handset keeps its state.
+
+Transitions are one table `(state, input) -> (action, next state)` (conventions point 3); an input
+with no entry is a local protocol error, never silently ignored.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sip.errors import LocalProtocolError
+from sip.feature_event import (
+    DoNotDisturbEvent,
+    FeatureEvent,
+    FeatureSet,
+    ForwardingType,
+    SetDoNotDisturb,
+    SetForwarding,
+)
+from sip.state import FEATURE_FORWARDING, FORWARDING_FEATURE, Feature, FeatureState
+
+#: Texts the base puts on the handset display (this project's wording).
+TEXT_UNAVAILABLE = "Service unavailable"
+TEXT_REFUSED = "Not accepted by server"
+TEXT_INVALID = "Number required"
+FEATURE_TITLES = {Feature.DND: "Do not disturb", Feature.CFA: "Call divert: all calls",
+                  Feature.CFB: "Call divert: when busy", Feature.CFNA: "Call divert: no answer"}
+
+
+class Signal(enum.Enum):
+    """SIGNAL IE values the base sends with a feature indication (dect-nwk.md §2)."""
+
+    CONFIRM = 0x05
+    NEGATIVE = 0x09
+
+
+class FksState(enum.Enum):
+    LOCAL = "local"
+    CONNECTING = "connecting"
+    SYNCED = "synced"
+    UNAVAILABLE = "unavailable"
+
+
+class FksInput(enum.Enum):
+    ENABLED = "enabled"
+    DISABLED = "disabled"
+    HANDSET_REQUEST = "handset request"
+    SUBSCRIPTION_UP = "subscription up"
+    SUBSCRIPTION_DOWN = "subscription down"
+    STATE_RECEIVED = "state received"
+    SET_ACCEPTED = "set accepted"
+    SET_REFUSED = "set refused"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FeatureChange:
+    """What a handset asked for: one feature on or off, with target and rings for forwarding."""
+
+    feature: Feature
+    active: bool
+    to: str | None = None
+    rings: int | None = None
+
+    def as_set(self, device: str) -> FeatureSet:
+        if self.feature is Feature.DND:
+            return SetDoNotDisturb(device=device, on=self.active)
+        ftype = FEATURE_FORWARDING[self.feature]
+        return SetForwarding(device=device, forwarding_type=ftype, activate=self.active,
+                             forward_dn=self.to or "",
+                             ring_count=self.rings if ftype is ForwardingType.CFNA else None)
+
+
+# -- commands out -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Subscribe:
+    """Start (or restart) the as-feature-event subscription."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Unsubscribe:
+    """End the subscription (Expires: 0)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SendSet:
+    """Send `item` in an in-dialog SUBSCRIBE."""
+
+    item: FeatureSet
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Indicate:
+    """Tell the handset the state of `features`, with a display text and a signal."""
+
+    state: FeatureState
+    features: tuple[Feature, ...]
+    text: str
+    signal: Signal
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Persist:
+    """Store the locally kept feature state (LOCAL mode) in the NVM."""
+
+    state: FeatureState
+
+
+Command = Subscribe | Unsubscribe | SendSet | Indicate | Persist
+
+
+def _describe(state: FeatureState, feature: Feature) -> str:
+    if feature is Feature.DND:
+        return f"{FEATURE_TITLES[feature]} {'on' if state.dnd else 'off'}"
+    fwd = getattr(state, feature.value)
+    return f"{FEATURE_TITLES[feature]} {'on ' + fwd.to if fwd.active else 'off'}"
+
+
+class FksApplication:
+    """One handset account's FKS logic. Create it with the state the base knows (NVM or server)."""
+
+    def __init__(self, device: str, state: FeatureState | None = None) -> None:
+        self.device = device
+        self.state = state or FeatureState()
+        self.fks = FksState.LOCAL
+        #: Requests sent to the server and not yet reported back in a NOTIFY, by feature.
+        self.pending: dict[Feature, FeatureChange] = {}
+        Action = Callable[[object], list[Command]]
+        S, I = FksState, FksInput  # noqa: E741 - the table reads as a table
+        self._table: dict[tuple[FksState, FksInput], tuple[Action, FksState]] = {
+            (S.LOCAL, I.ENABLED): (self._subscribe, S.CONNECTING),
+            (S.LOCAL, I.DISABLED): (self._nothing, S.LOCAL),
+            (S.LOCAL, I.HANDSET_REQUEST): (self._apply_locally, S.LOCAL),
+            (S.CONNECTING, I.HANDSET_REQUEST): (self._refuse_unavailable, S.CONNECTING),
+            (S.CONNECTING, I.SUBSCRIPTION_UP): (self._nothing, S.SYNCED),
+            (S.CONNECTING, I.STATE_RECEIVED): (self._take_state, S.SYNCED),
+            (S.CONNECTING, I.SUBSCRIPTION_DOWN): (self._nothing, S.UNAVAILABLE),
+            (S.SYNCED, I.HANDSET_REQUEST): (self._send_set, S.SYNCED),
+            (S.SYNCED, I.SUBSCRIPTION_UP): (self._nothing, S.SYNCED),
+            (S.SYNCED, I.STATE_RECEIVED): (self._take_state, S.SYNCED),
+            (S.SYNCED, I.SET_ACCEPTED): (self._nothing, S.SYNCED),
+            (S.SYNCED, I.SET_REFUSED): (self._refuse_pending, S.SYNCED),
+            (S.SYNCED, I.SUBSCRIPTION_DOWN): (self._fail_all_pending, S.UNAVAILABLE),
+            (S.UNAVAILABLE, I.HANDSET_REQUEST): (self._refuse_unavailable, S.UNAVAILABLE),
+            (S.UNAVAILABLE, I.SUBSCRIPTION_UP): (self._nothing, S.SYNCED),
+            (S.UNAVAILABLE, I.STATE_RECEIVED): (self._take_state, S.SYNCED),
+            (S.UNAVAILABLE, I.SUBSCRIPTION_DOWN): (self._nothing, S.UNAVAILABLE),
+            # A Set answer that arrives after the subscription went down settles nothing new.
+            (S.UNAVAILABLE, I.SET_ACCEPTED): (self._nothing, S.UNAVAILABLE),
+            (S.UNAVAILABLE, I.SET_REFUSED): (self._nothing, S.UNAVAILABLE),
+        }
+        for active in (S.CONNECTING, S.SYNCED, S.UNAVAILABLE):
+            self._table[(active, I.DISABLED)] = (self._unsubscribe, S.LOCAL)
+            self._table[(active, I.ENABLED)] = (self._nothing, active)
+
+    def handle(self, event: FksInput, payload: object = None) -> list[Command]:
+        try:
+            action, next_state = self._table[(self.fks, event)]
+        except KeyError:
+            raise LocalProtocolError(
+                f"FKS: no transition for {event.value} in state {self.fks.value}") from None
+        self.fks = next_state
+        return action(payload)
+
+    # -- convenience entry points, named for what happened -------------------------------------
+
+    def enable(self) -> list[Command]:
+        return self.handle(FksInput.ENABLED)
+
+    def disable(self) -> list[Command]:
+        return self.handle(FksInput.DISABLED)
+
+    def request(self, change: FeatureChange) -> list[Command]:
+        return self.handle(FksInput.HANDSET_REQUEST, change)
+
+    def subscription_up(self) -> list[Command]:
+        return self.handle(FksInput.SUBSCRIPTION_UP)
+
+    def subscription_down(self) -> list[Command]:
+        return self.handle(FksInput.SUBSCRIPTION_DOWN)
+
+    def state_received(self, items: tuple[FeatureEvent, ...]) -> list[Command]:
+        return self.handle(FksInput.STATE_RECEIVED, items)
+
+    def set_answered(self, item: FeatureSet, status: int) -> list[Command]:
+        if 200 <= status < 300:
+            return self.handle(FksInput.SET_ACCEPTED, item)
+        return self.handle(FksInput.SET_REFUSED, item)
+
+    # -- actions --------------------------------------------------------------------------------
+
+    def _nothing(self, _payload: object) -> list[Command]:
+        return []
+
+    def _subscribe(self, _payload: object) -> list[Command]:
+        return [Subscribe()]
+
+    def _unsubscribe(self, _payload: object) -> list[Command]:
+        # The last state the server reported becomes the locally kept state.
+        indications = [self._indicate(change.feature, Signal.NEGATIVE, TEXT_UNAVAILABLE)
+                       for change in self.pending.values()]
+        self.pending.clear()
+        return [Unsubscribe(), Persist(state=self.state), *indications]
+
+    def _indicate(self, feature: Feature, signal: Signal, text: str | None = None) -> Indicate:
+        return Indicate(state=self.state, features=(feature,), text=text or _describe(self.state, feature),
+                        signal=signal)
+
+    def _apply_locally(self, payload: object) -> list[Command]:
+        change = _change(payload)
+        try:
+            self.state, feature = self.state.with_set(change.as_set(self.device))
+        except LocalProtocolError:
+            return [self._indicate(change.feature, Signal.NEGATIVE, TEXT_INVALID)]
+        return [Persist(state=self.state), self._indicate(feature, Signal.CONFIRM)]
+
+    def _refuse_unavailable(self, payload: object) -> list[Command]:
+        return [self._indicate(_change(payload).feature, Signal.NEGATIVE, TEXT_UNAVAILABLE)]
+
+    def _send_set(self, payload: object) -> list[Command]:
+        change = _change(payload)
+        if change.active and change.feature is not Feature.DND and not (
+                change.to or getattr(self.state, change.feature.value).to):
+            return [self._indicate(change.feature, Signal.NEGATIVE, TEXT_INVALID)]
+        self.pending[change.feature] = change
+        return [SendSet(item=change.as_set(self.device))]
+
+    def _take_state(self, payload: object) -> list[Command]:
+        assert isinstance(payload, tuple)
+        items: tuple[FeatureEvent, ...] = payload
+        before = self.state
+        reported: list[Feature] = []
+        for item in items:
+            self.state = self.state.with_event(item)
+            feature = _feature_of(item)
+            if feature not in reported:
+                reported.append(feature)
+        commands: list[Command] = []
+        for feature in reported:
+            change = self.pending.pop(feature, None)
+            if change is not None:
+                settled = _matches(self.state, change)
+                commands.append(self._indicate(feature, Signal.CONFIRM if settled else Signal.NEGATIVE,
+                                               None if settled else TEXT_REFUSED))
+            elif feature in self.state.changed(before):
+                commands.append(self._indicate(feature, Signal.CONFIRM))
+        return commands
+
+    def _refuse_pending(self, payload: object) -> list[Command]:
+        assert isinstance(payload, SetDoNotDisturb | SetForwarding)
+        feature = _feature_of(payload)
+        if self.pending.pop(feature, None) is None:
+            return []
+        return [self._indicate(feature, Signal.NEGATIVE, TEXT_REFUSED)]
+
+    def _fail_all_pending(self, _payload: object) -> list[Command]:
+        commands: list[Command] = [self._indicate(f, Signal.NEGATIVE, TEXT_UNAVAILABLE) for f in self.pending]
+        self.pending.clear()
+        return commands
+
+
+def _change(payload: object) -> FeatureChange:
+    assert isinstance(payload, FeatureChange)
+    return payload
+
+
+def _feature_of(item: FeatureEvent | FeatureSet) -> Feature:
+    if isinstance(item, DoNotDisturbEvent | SetDoNotDisturb):
+        return Feature.DND
+    return FORWARDING_FEATURE[item.forwarding_type]
+
+
+def _matches(state: FeatureState, change: FeatureChange) -> bool:
+    if change.feature is Feature.DND:
+        return state.dnd == change.active
+    fwd = getattr(state, change.feature.value)
+    if fwd.active != change.active:
+        return False
+    return not (change.active and change.to and fwd.to != change.to)
