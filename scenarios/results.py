@@ -1,0 +1,123 @@
+"""The outcome of scenario runs and the files it is written to: the result JSON (spec §3), JUnit XML,
+and the summary table printed after `fksim run`.
+
+JSON keys are written in a fixed order with no wall-clock time except each run's `wall_time`; the
+`--json` file is therefore identical between two runs of the same seed except for those fields, and
+`result_json(..., wall_times=False)` leaves them out for determinism tests.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree as ET
+
+from rich.console import Console
+from rich.table import Table
+
+RESULT_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExpectationResult:
+    index: int
+    at: float | None
+    passed: bool
+    message: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {"index": self.index, "at": self.at, "passed": self.passed, "message": self.message}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunResult:
+    """One scenario on one model. `error` is set when the run could not be carried out for this model
+    (e.g. the scenario asks for internal telephony on a model without that setting)."""
+
+    scenario: str
+    file: str
+    model: str
+    seed: int
+    passed: bool
+    sim_time: float
+    wall_time: float
+    expectations: tuple[ExpectationResult, ...] = ()
+    messages: tuple[dict[str, Any], ...] = ()
+    fks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    final: dict[str, Any] = field(default_factory=dict)
+    trace: str = ""
+    error: str | None = None
+
+    def as_json(self, *, wall_time: bool = True) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "scenario": self.scenario, "file": self.file, "model": self.model, "seed": self.seed,
+            "passed": self.passed, "sim_time": round(self.sim_time, 6),
+        }
+        if wall_time:
+            out["wall_time"] = round(self.wall_time, 3)
+        if self.error is not None:
+            out["error"] = self.error
+        out.update({
+            "expectations": [e.as_json() for e in self.expectations],
+            "messages": list(self.messages),
+            "fks": self.fks,
+            "final": self.final,
+        })
+        return out
+
+
+def result_json(runs: Sequence[RunResult], *, wall_times: bool = True) -> dict[str, Any]:
+    passed = sum(1 for r in runs if r.passed)
+    return {"version": RESULT_VERSION, "passed": passed, "failed": len(runs) - passed,
+            "runs": [r.as_json(wall_time=wall_times) for r in runs]}
+
+
+def write_json(runs: Sequence[RunResult], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result_json(runs), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def write_junit(runs: Sequence[RunResult], path: Path) -> None:
+    """One <testcase> per run: classname = scenario file, name = "scenario title [model]"."""
+    failures = sum(1 for r in runs if not r.passed and r.error is None)
+    errors = sum(1 for r in runs if r.error is not None)
+    suite = ET.Element("testsuite", name="fksim", tests=str(len(runs)), failures=str(failures),
+                       errors=str(errors), time=f"{sum(r.wall_time for r in runs):.3f}")
+    for run in runs:
+        case = ET.SubElement(suite, "testcase", classname=run.file, name=f"{run.scenario} [{run.model}]",
+                             time=f"{run.wall_time:.3f}")
+        if run.error is not None:
+            ET.SubElement(case, "error", message=run.error).text = run.error
+        elif not run.passed:
+            failed = [e for e in run.expectations if not e.passed]
+            text = "\n".join(f"[{e.index}] at {'end' if e.at is None else f'{e.at:g}s'}: {e.message}"
+                             for e in failed)
+            ET.SubElement(case, "failure", message=f"{len(failed)} expectation(s) failed").text = text
+        if run.trace:
+            ET.SubElement(case, "system-out").text = run.trace
+    path.parent.mkdir(parents=True, exist_ok=True)
+    root = ET.Element("testsuites", tests=suite.get("tests", "0"), failures=str(failures), errors=str(errors))
+    root.append(suite)
+    ET.ElementTree(root).write(path, encoding="utf-8", xml_declaration=True)
+
+
+def summary_table(runs: Sequence[RunResult]) -> Table:
+    table = Table(title="fksim run", show_lines=False)
+    for column, justify in (("scenario", "left"), ("model", "left"), ("result", "left"),
+                            ("expectations", "right"), ("sim time", "right"), ("wall time", "right")):
+        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    for run in runs:
+        held = sum(1 for e in run.expectations if e.passed)
+        result = "[green]pass[/]" if run.passed else ("[red]error[/]" if run.error else "[red]FAIL[/]")
+        table.add_row(run.scenario, run.model, result, f"{held}/{len(run.expectations)}",
+                      f"{run.sim_time:.1f} s", f"{run.wall_time:.2f} s")
+    return table
+
+
+def print_summary(runs: Sequence[RunResult], console: Console) -> None:
+    console.print(summary_table(runs))
+    passed = sum(1 for r in runs if r.passed)
+    console.print(f"{passed} passed, {len(runs) - passed} failed")

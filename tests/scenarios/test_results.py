@@ -1,0 +1,69 @@
+"""Result formats: the JSON of spec §3, JUnit read back by a JUnit parser, the summary table."""
+
+import io
+import json
+
+from junitparser import Error, Failure, JUnitXml
+from rich.console import Console
+
+from scenarios.results import (
+    ExpectationResult,
+    RunResult,
+    print_summary,
+    result_json,
+    write_json,
+    write_junit,
+)
+
+
+def _run(passed=True, error=None, model="N670"):
+    return RunResult(
+        scenario="DND from the handset menu reaches the server", file="scenarios/library/n670/dnd.yaml",
+        model=model, seed=7, passed=passed, sim_time=68.0, wall_time=0.21,
+        expectations=(ExpectationResult(index=0, at=8.0, passed=passed, message="handset 029e74a599 dnd=true"),),
+        messages=({"t": 5.004, "layer": "dect", "from": "handset:029e74a599", "to": "base",
+                   "name": "CISS-REGISTER", "hex": "04 64"},),
+        fks={"029e74a599": {"supported": True, "active": True, "reason": None}},
+        final={"handsets": {}, "server": {}}, trace="trace text", error=error,
+    )
+
+
+def test_json_matches_the_contract_shape(tmp_path):
+    path = tmp_path / "out" / "r.json"
+    write_json([_run(), _run(passed=False, model="N870")], path)
+    data = json.loads(path.read_text())
+    assert (data["version"], data["passed"], data["failed"]) == (1, 1, 1)
+    run = data["runs"][0]
+    assert list(run) == ["scenario", "file", "model", "seed", "passed", "sim_time", "wall_time", "expectations",
+                         "messages", "fks", "final"]
+    assert run["expectations"] == [{"index": 0, "at": 8.0, "passed": True,
+                                    "message": "handset 029e74a599 dnd=true"}]
+    assert run["fks"]["029e74a599"] == {"supported": True, "active": True, "reason": None}
+
+
+def test_json_without_wall_times_is_deterministic():
+    a = result_json([_run()], wall_times=False)
+    assert "wall_time" not in a["runs"][0]
+    assert a == result_json([_run()], wall_times=False)
+
+
+def test_junit_one_case_per_run_read_by_a_junit_parser(tmp_path):
+    path = tmp_path / "j.xml"
+    write_junit([_run(), _run(passed=False, model="N870"), _run(passed=False, error="bad", model="N610")], path)
+    xml = JUnitXml.fromfile(str(path))
+    cases = [case for suite in xml for case in suite]
+    assert [c.name for c in cases] == ["DND from the handset menu reaches the server [N670]",
+                                       "DND from the handset menu reaches the server [N870]",
+                                       "DND from the handset menu reaches the server [N610]"]
+    assert cases[0].is_passed
+    assert isinstance(cases[1].result[0], Failure) and "[0] at 8s" in cases[1].result[0].text
+    assert isinstance(cases[2].result[0], Error)
+    assert xml.tests == 3 and xml.failures == 1 and xml.errors == 1
+
+
+def test_summary_ends_with_the_counts():
+    out = io.StringIO()
+    print_summary([_run(), _run(passed=False)], Console(file=out, width=200, color_system=None))
+    text = out.getvalue()
+    assert "DND from the handset menu" in text and "FAIL" in text
+    assert text.rstrip().endswith("1 passed, 1 failed")
