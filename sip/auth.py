@@ -141,11 +141,10 @@ class DigestClient:
         self.cnonce_source = cnonce_source
         self._nc: dict[str, int] = {}
 
-    def authorize(self, request: Request, challenge: Challenge) -> Credentials:
-        """Credentials for `request` (its method and Request-URI) against `challenge`."""
+    def authorize(self, method: str, uri: str, challenge: Challenge) -> Credentials:
+        """Credentials for a request with this method and Request-URI against `challenge`."""
         if challenge.algorithm not in _HASHES:
             raise RemoteProtocolError(f"Unsupported digest algorithm {challenge.algorithm[:20]}")
-        uri = str(request.uri)
         qop = "auth" if "auth" in challenge.qop else None
         nc = cnonce = None
         if qop is not None:
@@ -155,7 +154,7 @@ class DigestClient:
             nc, cnonce = f"{count:08x}", self.cnonce_source()
         response = digest_response(
             algorithm=challenge.algorithm, username=self.username, realm=challenge.realm,
-            password=self.password, method=request.method, uri=uri, nonce=challenge.nonce,
+            password=self.password, method=method, uri=uri, nonce=challenge.nonce,
             qop=qop, nc=nc, cnonce=cnonce,
         )  # fmt: skip
         return Credentials(

@@ -517,3 +517,24 @@ __all__ = [
     "make_response",
     "parse_message",
 ]
+
+
+def error_response_bytes(data: bytes, error: RemoteProtocolError) -> bytes | None:
+    """Best-effort answer to a request that failed to parse (RFC 3261 §8.2.6 asks for the same Via,
+    From, To, Call-ID and CSeq): copy those raw lines. None if `data` is a response or has no Via."""
+    head = data.split(b"\r\n\r\n", 1)[0].decode("utf-8", "replace")
+    lines = _FOLD_RE.sub(" ", head).split("\r\n")
+    if not lines or lines[0][:4].upper() == "SIP/":
+        return None  # responses are never answered (RFC 4475 §3.1.2.5)
+    kept: list[str] = []
+    for line in lines[1:]:
+        name, sep, value = line.partition(":")
+        canon = CANONICAL.get(name.strip().lower())
+        if sep and canon in ("Via", "From", "To", "Call-ID", "CSeq") and "\r" not in value:
+            kept.append(f"{canon}: {value.strip()}")
+    if not any(k.startswith("Via:") for k in kept):
+        return None
+    reason = error.reason.replace("\r", " ").replace("\n", " ")
+    return (
+        "\r\n".join([f"SIP/2.0 {error.status} {reason}", *kept, "Content-Length: 0"]) + "\r\n\r\n"
+    ).encode()

@@ -34,8 +34,11 @@ class Feature(enum.Enum):
     CFNA = "cfna"
 
 
-FORWARDING_FEATURE = {ForwardingType.CFA: Feature.CFA, ForwardingType.CFB: Feature.CFB,
-                      ForwardingType.CFNA: Feature.CFNA}
+FORWARDING_FEATURE = {
+    ForwardingType.CFA: Feature.CFA,
+    ForwardingType.CFB: Feature.CFB,
+    ForwardingType.CFNA: Feature.CFNA,
+}
 FEATURE_FORWARDING = {feature: ftype for ftype, feature in FORWARDING_FEATURE.items()}
 ALL_FEATURES = tuple(Feature)
 
@@ -72,8 +75,13 @@ class FeatureState:
             return DoNotDisturbEvent(device=device, on=self.dnd)
         ftype = FEATURE_FORWARDING[feature]
         fwd = self.forwarding(ftype)
-        return ForwardingEvent(device=device, forwarding_type=ftype, status=fwd.active, forward_to=fwd.to,
-                               ring_count=fwd.rings if ftype is ForwardingType.CFNA else None)
+        return ForwardingEvent(
+            device=device,
+            forwarding_type=ftype,
+            status=fwd.active,
+            forward_to=fwd.to,
+            ring_count=fwd.rings if ftype is ForwardingType.CFNA else None,
+        )
 
     def events(self, device: str, features: tuple[Feature, ...] = ALL_FEATURES) -> list[FeatureEvent]:
         """The full state, one body per feature, for the NOTIFY after a (re)subscribe (§2 step 2)."""
@@ -84,9 +92,11 @@ class FeatureState:
         if isinstance(item, DoNotDisturbEvent):
             return replace(self, dnd=item.on)
         old = self.forwarding(item.forwarding_type)
-        new = Forwarding(active=item.status,
-                         to=item.forward_to if item.forward_to is not None else old.to,
-                         rings=item.ring_count if item.ring_count is not None else old.rings)
+        new = Forwarding(
+            active=item.status,
+            to=item.forward_to if item.forward_to is not None else old.to,
+            rings=item.ring_count if item.ring_count is not None else old.rings,
+        )
         return self._with_forwarding(FORWARDING_FEATURE[item.forwarding_type], new)
 
     def with_set(self, item: FeatureSet) -> tuple[FeatureState, Feature]:
@@ -96,18 +106,22 @@ class FeatureState:
         """
         if isinstance(item, SetDoNotDisturb):
             return replace(self, dnd=item.on), Feature.DND
-        return self.with_forwarding(item.forwarding_type, active=item.activate, to=item.forward_dn or None,
-                                    rings=item.ring_count)
+        return self.with_forwarding(
+            item.forwarding_type, active=item.activate, to=item.forward_dn or None, rings=item.ring_count
+        )
 
-    def with_forwarding(self, ftype: ForwardingType, *, active: bool, to: str | None = None,
-                        rings: int | None = None) -> tuple[FeatureState, Feature]:
+    def with_forwarding(
+        self, ftype: ForwardingType, *, active: bool, to: str | None = None, rings: int | None = None
+    ) -> tuple[FeatureState, Feature]:
         old = self.forwarding(ftype)
         target = to if to else old.to
         if active and not target:
             raise LocalProtocolError(f"{ftype.name} cannot be activated without a target number")
-        new = Forwarding(active=active, to=target,
-                         rings=(rings if rings is not None else old.rings) if ftype is ForwardingType.CFNA
-                         else None)
+        new = Forwarding(
+            active=active,
+            to=target,
+            rings=(rings if rings is not None else old.rings) if ftype is ForwardingType.CFNA else None,
+        )
         feature = FORWARDING_FEATURE[ftype]
         return self._with_forwarding(feature, new), feature
 
@@ -123,5 +137,9 @@ class FeatureState:
 
     def as_json(self) -> dict[str, Any]:
         """The result-file shape of spec/scenarios-and-cli.md §3."""
-        return {"dnd": self.dnd, "cfa": self.cfa.as_json(False), "cfb": self.cfb.as_json(False),
-                "cfna": self.cfna.as_json(True)}
+        return {
+            "dnd": self.dnd,
+            "cfa": self.cfa.as_json(False),
+            "cfb": self.cfb.as_json(False),
+            "cfna": self.cfna.as_json(True),
+        }
