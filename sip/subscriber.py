@@ -321,9 +321,14 @@ class Subscriber(Core):
         self.retry_at = now + delay
         self.refresh_at = self.expires_at = None
         self.remote_tag = None
-        return [
-            SubscriptionFailed(status=self.last_status, reason=self._reason_text(), retry_at=self.retry_at)
-        ]
+        return [self._failure_event(self.retry_at)]
+
+    def _failure_event(self, retry_at: float | None) -> Output:
+        """What the application is told: terminated by the notifier, or a failed request."""
+        reason, self._notify_reason = self._notify_reason, None
+        if reason is not None:
+            return SubscriptionTerminated(reason=reason, retry_at=retry_at)
+        return SubscriptionFailed(status=self.last_status, reason=self._reason_text(), retry_at=retry_at)
 
     def _backoff(self) -> float:
         # Exponential back-off for timeouts and unexplained failures: base * 2**(n-1), capped [choice].
