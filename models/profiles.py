@@ -436,3 +436,28 @@ def _resolve_members(profile: ModelProfile, by_id: dict[str, ModelProfile]) -> M
         per_dect_manager=member.capacities.per_dect_manager,
     )
     return replace(profile, capacities=caps, member_model=member.id)
+
+
+def profile_as_dict(profile: ModelProfile) -> dict[str, Any]:
+    """Plain JSON-ready data: every marked value as ``{"value": ..., "source": ...}`` as in the file."""
+    data = _plain(profile)
+    data.pop("path", None)
+    assert isinstance(data, dict)
+    return data
+
+
+def _plain(item: Any) -> Any:
+    if isinstance(item, Marked):
+        return {"value": _plain(item.value), "source": item.source.value}
+    if isinstance(item, enum.Enum):
+        return item.value
+    if isinstance(item, frozenset):
+        # The only sets in a profile are FKS feature sets: list them in documented order, not hash order.
+        return [f.value for f in FksFeature if f in item]
+    if isinstance(item, tuple | list):
+        return [_plain(i) for i in item]
+    if isinstance(item, Path):
+        return str(item)
+    if hasattr(item, "__dataclass_fields__"):
+        return {name: _plain(getattr(item, name)) for name in item.__dataclass_fields__}
+    return item
