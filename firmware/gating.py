@@ -11,14 +11,17 @@ The rule (spec/feature-key-sync.md §1, base-models.md §1-2):
 
 `fks_verdict` answers for one handset: `supported` (the base, as configured, can do FKS) and
 `active` (supported and switched on for this handset), with the reason when either is false.
-Everything else that needs the answer (provisioning lint, the FKS application, the web interface,
-scenario expectations) asks here.
+`handset_verdict` asks the same for a handset as stored in the base's NVM. Everything else that
+needs the answer (provisioning lint, the FKS application, the web interface, scenario expectations)
+asks here.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from dect.identity import Ipui
+from firmware.nvm import NvmError, NvmStore
 from models.errors import ConfigError
 from models.profiles import ModelProfile
 
@@ -78,3 +81,16 @@ def fks_verdict(
         # FKS is off by default and enabled per handset (feature-key-sync.md §1) [fact].
         return FksVerdict(supported=True, active=False, reason=REASON_FLAG_OFF)
     return base
+
+
+def handset_verdict(profile: ModelProfile, store: NvmStore, handset: Ipui | int) -> FksVerdict:
+    """The verdict for a handset as the base's NVM has it: its internal-telephony setting and the
+    handset account's FeatureKeySyncActive flag (no account yet: the firmware default, 0)."""
+    if store.handset(handset) is None:
+        raise NvmError(f"{store.path}: no handset {handset}")
+    account = store.account(handset)
+    return fks_verdict(
+        profile,
+        internal_telephony=store.internal_telephony,
+        feature_key_sync_active=account is not None and account.feature_key_sync_active,
+    )

@@ -6,6 +6,7 @@ import itertools
 
 import pytest
 
+from dect.identity import Ipui
 from firmware.gating import (
     REASON_FLAG_OFF,
     REASON_INTERNAL_TELEPHONY,
@@ -13,7 +14,9 @@ from firmware.gating import (
     base_verdict,
     check_internal_telephony,
     fks_verdict,
+    handset_verdict,
 )
+from firmware.nvm import Account, NvmError, NvmStore
 from models.errors import ConfigError
 from models.profiles import get_profile, load_profiles
 
@@ -72,3 +75,20 @@ def test_verdict_invariants():
         FksVerdict(supported=True, active=False, reason=None)
     with pytest.raises(ValueError):
         FksVerdict(supported=True, active=True, reason="why")
+
+
+def test_handset_verdict_reads_the_store():
+    ipui = Ipui.parse("029e74a599")
+    n670 = get_profile("N670")
+    with NvmStore() as store:
+        with pytest.raises(NvmError, match="no handset 029e74a599"):
+            handset_verdict(n670, store, ipui)
+        store.add_handset(ipui=ipui)
+        assert handset_verdict(n670, store, ipui) == SUPPORTED_OFF  # no account: the default, 0
+        store.put_account(ipui, Account(feature_key_sync_active=True))
+        assert handset_verdict(n670, store, 1) == SUPPORTED_ACTIVE
+        store.set_internal_telephony(True)
+        assert handset_verdict(n670, store, ipui) == GATED
+        # A store that claims internal telephony on a model without the setting is a config error.
+        with pytest.raises(ConfigError):
+            handset_verdict(get_profile("N870"), store, ipui)
