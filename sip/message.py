@@ -519,6 +519,34 @@ __all__ = [
 ]
 
 
+_SINGLE_TYPED: dict[str, Any] = {
+    "From": lambda m: m.from_, "To": lambda m: m.to, "CSeq": lambda m: m.cseq, "Expires": lambda m: m.expires,
+    "Min-Expires": lambda m: m.min_expires, "Max-Forwards": lambda m: m.max_forwards,
+    "Event": lambda m: m.event, "Subscription-State": lambda m: m.subscription_state,
+    "Content-Type": lambda m: m.content_type, "Retry-After": lambda m: m.retry_after,
+}  # fmt: skip
+_LIST_TYPED: dict[str, Any] = {
+    "Via": parse_via,
+    "Contact": _parse_contact,
+    "Route": _parse_route,
+    "Record-Route": _parse_route,
+}
+
+
+def understood_headers(message: Message) -> list[tuple[str, str]]:
+    """The headers as this parser understands them: canonical names, typed values in canonical form,
+    list headers one value per line, unknown headers as received (unfolded)."""
+    out: list[tuple[str, str]] = []
+    for name, value in message.headers:
+        if name in _SINGLE_TYPED:
+            out.append((name, str(_SINGLE_TYPED[name](message))))
+        elif name in _LIST_TYPED:
+            out.extend((name, str(_LIST_TYPED[name](v))) for v in split_commas(value))
+        else:
+            out.append((name, value))
+    return out
+
+
 def error_response_bytes(data: bytes, error: RemoteProtocolError) -> bytes | None:
     """Best-effort answer to a request that failed to parse (RFC 3261 §8.2.6 asks for the same Via,
     From, To, Call-ID and CSeq): copy those raw lines. None if `data` is a response or has no Via."""

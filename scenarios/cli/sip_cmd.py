@@ -1,0 +1,84 @@
+"""`fksim sip parse FILE... [--json]`: the strict SIP parser as an engineer's tool
+(contract: spec/scenarios-and-cli.md §1).
+
+Each file holds one SIP message (`-` reads standard input). For each, the start line and the
+headers as understood are printed (canonical names, one line per value); exit 0 when all are
+well-formed, 2 when any is not, naming the file and the 400 (or 505/513) reason phrase.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+
+from sip.errors import ProtocolError
+from sip.message import Request, Response, parse_message, understood_headers
+
+EXIT_BAD_INPUT = 2
+
+
+@click.group()
+def sip() -> None:
+    """SIP tools: parse messages with the simulation's strict parser."""
+
+
+def _describe(message: Request | Response) -> dict[str, Any]:
+    if isinstance(message, Request):
+        start = f"{message.method} {message.uri} SIP/2.0"
+        kind = "request"
+    else:
+        start = f"SIP/2.0 {message.status} {message.reason}"
+        kind = "response"
+    headers = [[name, value] for name, value in understood_headers(message)]
+    return {"kind": kind, "start_line": start, "headers": headers, "body_length": len(message.body)}
+
+
+def _read(path: str) -> bytes:
+    if path == "-":
+        return sys.stdin.buffer.read()
+    with open(path, "rb") as handle:
+        return handle.read()
+
+
+@sip.command()
+@click.argument("files", nargs=-1, required=True)
+@click.option("--json", "as_json", is_flag=True, help="print one JSON document instead of text")
+def parse(files: tuple[str, ...], as_json: bool) -> None:
+    """Parse each FILE as one SIP message ("-" = standard input) and print what was understood."""
+    results: list[dict[str, Any]] = []
+    failed = False
+    for path in files:
+        name = "<stdin>" if path == "-" else path
+        try:
+            data = _read(path)
+        except OSError as err:
+            results.append({"file": name, "ok": False, "error": {"status": None, "reason": err.strerror}})
+            failed = True
+            continue
+        try:
+            message = parse_message(data)
+        except ProtocolError as err:
+            results.append({"file": name, "ok": False, "error": {"status": err.status, "reason": err.reason}})
+            failed = True
+            continue
+        results.append({"file": name, "ok": True, **_describe(message)})
+    if as_json:
+        click.echo(json.dumps(results if len(results) > 1 else results[0], indent=2, ensure_ascii=False))
+    else:
+        for index, result in enumerate(results):
+            if index:
+                click.echo("")
+            if result["ok"]:
+                click.echo(f"{result['file']}: {result['start_line']}")
+                for header, value in result["headers"]:
+                    click.echo(f"  {header}: {value}")
+                click.echo(f"  ({result['body_length']} body octets)")
+            else:
+                error = result["error"]
+                status = f"{error['status']} " if error["status"] is not None else ""
+                click.echo(f"{result['file']}: {status}{error['reason']}", err=True)
+    if failed:
+        sys.exit(EXIT_BAD_INPUT)
