@@ -1,0 +1,475 @@
+"""The base's DECT NWK endpoint (fixed part), sans I/O: handset bytes in, events and base bytes out.
+
+Theory of operation. `receive(link, data, now)` decodes what a handset sent (sender PP) and:
+
+- answers MM requests at once from the `AccessPolicy` the firmware passes in (the firmware owns the
+  registration table): LOCATE-REQUEST -> LOCATE-ACCEPT / -REJECT (IPUI unknown); ACCESS-RIGHTS-REQUEST
+  (PIN in this project's escape, dect.proprietary) -> ACCESS-RIGHTS-ACCEPT / -REJECT (wrong PIN, full);
+- opens a transaction for a CISS-REGISTER carrying a feature request (event `FeatureRequested`) or a
+  CC-SETUP with dialled digits (CC-CALL-PROC sent, event `FacDialled`); the firmware decides and calls
+  `accept_feature` / `reject_feature` / `complete_call`;
+- answers bytes that do not decode with the RELEASE-REASON the error carries (EN 300 175-5 §17: 04
+  invalid contents, 03 mandatory IE missing, 01 unexpected message) where a reply exists, reports
+  `ProtocolErrorReceived`, and keeps running.
+
+Transactions (EN 300 175-5 §7.3): a handset-initiated transaction is named by the link, the protocol
+discriminator and the handset's transaction value; the base replies with the TI flag set. Each one is
+a row in `_TRANSITIONS`, `(kind, state, input) -> (action, next state)`; an input with no row is an
+unexpected message, answered with RELEASE-REASON 01. A transaction waiting for the firmware carries a
+deadline of CC.03 (20 s; dect-nwk.md §4 uses CC.03 for CISS too, a choice); a connected FAC call one of
+CC.04 (100 s). `next_deadline()` reports the earliest, `handle_timer(now)` releases expired ones with
+RELEASE-REASON 0D.
+
+Indications go from the base to the handset in a base-initiated CISS FACILITY (one message, TI flag 0,
+the base's own rotating transaction value): `indicate_feature_state` puts the feature state (this
+project's PIE 3F), the display text and SIGNAL 05 (confirm) or 09 (negative acknowledgement).
+Everything to send is queued; the driver collects it with `take_outgoing()`.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from dect.codec import MessageType, NwkMessage, ProtocolDiscriminator, Side, decode, encode, message
+from dect.errors import DectError, ProtocolError, RemoteProtocolError
+from dect.events import (
+    AccessRightsGranted,
+    AccessRightsRejected,
+    BaseEvent,
+    CallReleased,
+    FacDialled,
+    FeatureRequested,
+    HandsetLocated,
+    Link,
+    LocationRejected,
+    ProtocolErrorReceived,
+    TransactionRef,
+    TransactionTimedOut,
+    Transmission,
+)
+from dect.identity import Ipui
+from dect.ies import (
+    InformationElement,
+    RejectReasonCode,
+    ReleaseReason,
+    ReleaseReasonCode,
+    Signal,
+    SignalValue,
+)
+from dect.ies_var import (
+    CalledPartyNumber,
+    EscapeToProprietary,
+    FixedIdentity,
+    LocationArea,
+    MultiDisplay,
+    MultiKeypad,
+    PortableIdentity,
+    RejectReason,
+)
+from dect.proprietary import (
+    DiversionSetting,
+    FeatureAck,
+    FeatureId,
+    FeatureRequest,
+    FeatureSetting,
+    FeatureState,
+    Pin,
+    decode_pies,
+    encode_pies,
+)
+
+#: Supervision timers, seconds (dect-nwk.md §4).
+CC_03 = 20.0
+CC_04 = 100.0
+_RELEASE_COM = 0x5A  # CC-RELEASE-COM and CISS-RELEASE-COM share the code: never answer one
+_MM_REQUESTS = {0x54: MessageType.LOCATE_REJECT, 0x44: MessageType.ACCESS_RIGHTS_REJECT}
+#: How a protocol error's RELEASE-REASON reads as an MM REJECT-REASON (EN 300 175-5 §7.7.34).
+_REJECT_FOR_RELEASE = {
+    0x01: RejectReasonCode.INVALID_MESSAGE,
+    0x03: RejectReasonCode.INFORMATION_ELEMENT_ERROR,
+    0x04: RejectReasonCode.INVALID_INFORMATION_ELEMENT_CONTENTS,
+}
+
+
+class AccessPolicy(Protocol):
+    """The firmware's registration decisions, asked synchronously by the endpoint."""
+
+    def is_registered(self, ipui: Ipui) -> bool: ...
+
+    def grant_access(self, ipui: Ipui, pin: str | None) -> RejectReasonCode | None:
+        """None to accept (and record) the handset, or the reject reason."""
+        ...
+
+
+@dataclass
+class RegistrationTable:
+    """A small `AccessPolicy`: registered IPUIs, the system PIN and the DECT manager's capacity."""
+
+    pin: str = "0000"
+    capacity: int = 250
+    registered: set[Ipui] = field(default_factory=set)
+    registration_open: bool = True
+
+    def is_registered(self, ipui: Ipui) -> bool:
+        return ipui in self.registered
+
+    def grant_access(self, ipui: Ipui, pin: str | None) -> RejectReasonCode | None:
+        if ipui in self.registered:
+            return None
+        if not self.registration_open:
+            return RejectReasonCode.IPUI_NOT_ACCEPTED
+        if pin != self.pin:
+            return RejectReasonCode.AUTHENTICATION_FAILED
+        if len(self.registered) >= self.capacity:
+            return RejectReasonCode.INSUFFICIENT_MEMORY
+        self.registered.add(ipui)
+        return None
+
+
+class TxKind(enum.Enum):
+    FEATURE_REQUEST = "feature request"
+    FAC_CALL = "FAC call"
+
+
+class TxState(enum.Enum):
+    AWAITING_DECISION = "awaiting decision"
+    CONNECTED = "connected"
+    RELEASED = "released"
+
+
+class TxInput(enum.Enum):
+    ACCEPT = "accept"
+    REJECT = "reject"
+    TIMER = "timer"
+    PEER_RELEASE = "peer release"
+    PEER_RELEASE_COM = "peer release-com"
+    PEER_OTHER = "other message"
+
+
+class Action(enum.Enum):
+    NONE = "none"
+    SEND_CONNECT = "send CC-CONNECT"
+    SEND_CC_RELEASE_COM = "send CC-RELEASE-COM"
+    SEND_CISS_ACCEPT = "send CISS-RELEASE-COM with acknowledgement"
+    SEND_CISS_RELEASE_COM = "send CISS-RELEASE-COM with reason"
+
+
+_K, _S, _I, _A = TxKind, TxState, TxInput, Action
+_TRANSITIONS: dict[tuple[TxKind, TxState, TxInput], tuple[Action, TxState]] = {
+    (_K.FEATURE_REQUEST, _S.AWAITING_DECISION, _I.ACCEPT): (_A.SEND_CISS_ACCEPT, _S.RELEASED),
+    (_K.FEATURE_REQUEST, _S.AWAITING_DECISION, _I.REJECT): (_A.SEND_CISS_RELEASE_COM, _S.RELEASED),
+    (_K.FEATURE_REQUEST, _S.AWAITING_DECISION, _I.TIMER): (_A.SEND_CISS_RELEASE_COM, _S.RELEASED),
+    (_K.FEATURE_REQUEST, _S.AWAITING_DECISION, _I.PEER_RELEASE_COM): (_A.NONE, _S.RELEASED),
+    (_K.FAC_CALL, _S.AWAITING_DECISION, _I.ACCEPT): (_A.SEND_CONNECT, _S.CONNECTED),
+    (_K.FAC_CALL, _S.AWAITING_DECISION, _I.REJECT): (_A.SEND_CC_RELEASE_COM, _S.RELEASED),
+    (_K.FAC_CALL, _S.AWAITING_DECISION, _I.TIMER): (_A.SEND_CC_RELEASE_COM, _S.RELEASED),
+    (_K.FAC_CALL, _S.AWAITING_DECISION, _I.PEER_RELEASE): (_A.SEND_CC_RELEASE_COM, _S.RELEASED),
+    (_K.FAC_CALL, _S.AWAITING_DECISION, _I.PEER_RELEASE_COM): (_A.NONE, _S.RELEASED),
+    (_K.FAC_CALL, _S.CONNECTED, _I.PEER_RELEASE): (_A.SEND_CC_RELEASE_COM, _S.RELEASED),
+    (_K.FAC_CALL, _S.CONNECTED, _I.PEER_RELEASE_COM): (_A.NONE, _S.RELEASED),
+    (_K.FAC_CALL, _S.CONNECTED, _I.TIMER): (_A.SEND_CC_RELEASE_COM, _S.RELEASED),
+}
+
+
+@dataclass
+class Transaction:
+    ref: TransactionRef
+    kind: TxKind
+    ipui: Ipui
+    state: TxState
+    deadline: float | None
+    first: str
+    setting: FeatureSetting | None = None
+
+
+def _ack_for(setting: FeatureSetting) -> FeatureAck:
+    if isinstance(setting, DiversionSetting):
+        return FeatureAck(feature=FeatureId.CALL_DIVERSION, diversion=setting.diversion)
+    return FeatureAck(feature=FeatureId.DND)
+
+
+class DectEndpoint:
+    """The fixed part's NWK endpoint for every handset link of one DECT manager."""
+
+    def __init__(
+        self, *, policy: AccessPolicy, fixed_identity: FixedIdentity, location_area: int = 0
+    ) -> None:
+        self.policy = policy
+        self.fixed_identity = fixed_identity
+        self.location_area = LocationArea(level=location_area)
+        self.transactions: dict[TransactionRef, Transaction] = {}
+        self._outgoing: list[Transmission] = []
+        self._fp_tv: dict[Link, int] = {}
+
+    # ------------------------------------------------------------------------------ sending
+
+    def take_outgoing(self) -> list[Transmission]:
+        """Everything queued for the air since the last call, in order."""
+        out, self._outgoing = self._outgoing, []
+        return out
+
+    def _send(self, link: Link, msg: NwkMessage) -> None:
+        self._outgoing.append(Transmission(link=link, data=encode(msg, sender=Side.FP), name=msg.name))
+
+    def _reply(self, link: Link, tv: int, kind: MessageType, *ies: InformationElement | None) -> None:
+        self._send(link, message(kind, *ies, tv=tv, ti_flag=True))
+
+    # ------------------------------------------------------------------------------ receiving
+
+    def receive(self, link: Link, data: bytes, now: float) -> list[BaseEvent]:
+        """Handle one message a handset sent on `link`; returns what the firmware should know."""
+        try:
+            msg = decode(data, sender=Side.PP)
+            return self._dispatch(link, msg, bytes(data), now)
+        except RemoteProtocolError as err:
+            answered = self._answer_error(link, data, err)
+            return [
+                ProtocolErrorReceived(
+                    link=link, data=bytes(data), reason=err.reason, detail=str(err), answered=answered
+                )
+            ]
+
+    def _answer_error(self, link: Link, data: bytes, err: ProtocolError) -> bool:
+        """Reply with the error's reason where the message type has a reply (never to a RELEASE-COM)."""
+        if not data:
+            return False
+        pd, tv, flag = data[0] & 0x0F, (data[0] >> 4) & 0x07, bool(data[0] & 0x80)
+        code = data[1] & 0x7F if len(data) > 1 else None
+        if tv == 7 or code == _RELEASE_COM:
+            return False
+        if pd in (ProtocolDiscriminator.CC, ProtocolDiscriminator.CISS):
+            self.transactions.pop(TransactionRef(link=link, pd=pd, tv=tv), None)
+            kind = (
+                MessageType.CC_RELEASE_COM if pd == ProtocolDiscriminator.CC else MessageType.CISS_RELEASE_COM
+            )
+            reason = ReleaseReason(reason=ReleaseReasonCode(err.reason))
+            self._send(link, message(kind, reason, tv=tv, ti_flag=not flag))
+            return True
+        if pd == ProtocolDiscriminator.MM and code in _MM_REQUESTS and not flag:
+            reject = _REJECT_FOR_RELEASE.get(err.reason, RejectReasonCode.INVALID_MESSAGE)
+            self._reply(link, tv, _MM_REQUESTS[code], RejectReason(reason=reject))
+            return True
+        return False
+
+    def _dispatch(self, link: Link, msg: NwkMessage, data: bytes, now: float) -> list[BaseEvent]:
+        kind = msg.message_type
+        if kind is MessageType.LOCATE_REQUEST:
+            return self._locate(link, msg)
+        if kind is MessageType.ACCESS_RIGHTS_REQUEST:
+            return self._access_rights(link, msg)
+        ref = TransactionRef(link=link, pd=int(msg.pd), tv=msg.tv)
+        if msg.ti_flag:
+            # A reply inside a base-initiated transaction: the base's only ones are one-shot FACILITY
+            # indications, which expect no reply; a RELEASE-COM closing one is harmless.
+            if kind in (MessageType.CISS_RELEASE_COM, MessageType.CC_RELEASE_COM):
+                return []
+            raise RemoteProtocolError(f"{msg.name} in no transaction the base started", reason=0x01, offset=0)
+        existing = self.transactions.get(ref)
+        if kind is MessageType.CISS_REGISTER and existing is None:
+            return self._feature_request(ref, msg, data, now)
+        if kind is MessageType.CC_SETUP and existing is None:
+            return self._setup(ref, msg, now)
+        if existing is None:
+            if kind in (MessageType.CC_RELEASE_COM, MessageType.CISS_RELEASE_COM):
+                return []
+            if kind is MessageType.CC_RELEASE:  # EN 300 175-5 §9.3.3: a release is always completed
+                self._reply(
+                    link, msg.tv, MessageType.CC_RELEASE_COM, ReleaseReason(reason=ReleaseReasonCode.NORMAL)
+                )
+                return []
+            raise RemoteProtocolError(
+                f"{msg.name} for transaction value {msg.tv}, which is not in use", reason=0x02, offset=0
+            )
+        tx_input = {
+            MessageType.CC_RELEASE: TxInput.PEER_RELEASE,
+            MessageType.CC_RELEASE_COM: TxInput.PEER_RELEASE_COM,
+            MessageType.CISS_RELEASE_COM: TxInput.PEER_RELEASE_COM,
+        }.get(kind, TxInput.PEER_OTHER)
+        reason = msg.get(ReleaseReason)
+        return self._step(
+            existing, tx_input, now, reason=reason.reason if reason else ReleaseReasonCode.NORMAL
+        )
+
+    def _locate(self, link: Link, msg: NwkMessage) -> list[BaseEvent]:
+        identity = msg.get(PortableIdentity)
+        assert identity is not None  # mandatory, checked by the codec
+        if identity.ipui is None:
+            self._reply(
+                link, msg.tv, MessageType.LOCATE_REJECT, RejectReason(reason=RejectReasonCode.TPUI_UNKNOWN)
+            )
+            return []
+        if self.policy.is_registered(identity.ipui):
+            self._reply(link, msg.tv, MessageType.LOCATE_ACCEPT, identity, self.location_area)
+            return [HandsetLocated(link=link, ipui=identity.ipui)]
+        reject = RejectReasonCode.IPUI_UNKNOWN
+        self._reply(link, msg.tv, MessageType.LOCATE_REJECT, RejectReason(reason=reject))
+        return [LocationRejected(link=link, ipui=identity.ipui, reason=reject)]
+
+    def _access_rights(self, link: Link, msg: NwkMessage) -> list[BaseEvent]:
+        identity = msg.get(PortableIdentity)
+        assert identity is not None
+        escape = msg.get(EscapeToProprietary)
+        pins = [pie for pie in decode_pies(escape) if isinstance(pie, Pin)] if escape else []
+        if identity.ipui is None:
+            self._reply(
+                link,
+                msg.tv,
+                MessageType.ACCESS_RIGHTS_REJECT,
+                RejectReason(reason=RejectReasonCode.TPUI_UNKNOWN),
+            )
+            return []
+        reject = self.policy.grant_access(identity.ipui, pins[0].pin if pins else None)
+        if reject is None:
+            self._reply(link, msg.tv, MessageType.ACCESS_RIGHTS_ACCEPT, identity, self.fixed_identity)
+            return [AccessRightsGranted(link=link, ipui=identity.ipui)]
+        self._reply(link, msg.tv, MessageType.ACCESS_RIGHTS_REJECT, RejectReason(reason=reject))
+        return [AccessRightsRejected(link=link, ipui=identity.ipui, reason=reject)]
+
+    def _identity(self, msg: NwkMessage) -> Ipui:
+        identity = msg.get(PortableIdentity)
+        if identity is None or identity.ipui is None:
+            raise RemoteProtocolError(
+                f"{msg.name} needs the handset's IPUI", reason=0x03, ie="PORTABLE-IDENTITY", offset=2
+            )
+        return identity.ipui
+
+    def _feature_request(
+        self, ref: TransactionRef, msg: NwkMessage, data: bytes, now: float
+    ) -> list[BaseEvent]:
+        ipui = self._identity(msg)
+        escape = msg.get(EscapeToProprietary)
+        requests = [pie for pie in decode_pies(escape) if isinstance(pie, FeatureRequest)] if escape else []
+        if len(requests) != 1:
+            reason = ReleaseReasonCode.SERVICE_NOT_IMPLEMENTED
+            self._reply(ref.link, ref.tv, MessageType.CISS_RELEASE_COM, ReleaseReason(reason=reason))
+            detail = f"CISS-REGISTER with {len(requests)} feature requests (this base handles exactly one)"
+            return [
+                ProtocolErrorReceived(link=ref.link, data=data, reason=reason, detail=detail, answered=True)
+            ]
+        setting = requests[0].setting
+        self.transactions[ref] = Transaction(
+            ref=ref, kind=TxKind.FEATURE_REQUEST, ipui=ipui, state=TxState.AWAITING_DECISION,
+            deadline=now + CC_03, first=msg.name, setting=setting,
+        )  # fmt: skip
+        return [FeatureRequested(ref=ref, ipui=ipui, setting=setting)]
+
+    def _setup(self, ref: TransactionRef, msg: NwkMessage, now: float) -> list[BaseEvent]:
+        ipui = self._identity(msg)
+        keypad = msg.get(MultiKeypad)
+        number = msg.get(CalledPartyNumber)
+        digits = keypad.keys if keypad else number.number if number else ""
+        if not digits:
+            # Voice calls are not modelled: only a dialled code (en bloc) makes sense to this base.
+            reason = ReleaseReasonCode.SERVICE_NOT_IMPLEMENTED
+            self._reply(ref.link, ref.tv, MessageType.CC_RELEASE_COM, ReleaseReason(reason=reason))
+            return [CallReleased(ref=ref, reason=reason)]
+        self.transactions[ref] = Transaction(
+            ref=ref, kind=TxKind.FAC_CALL, ipui=ipui, state=TxState.AWAITING_DECISION, deadline=now + CC_03,
+            first=msg.name,
+        )  # fmt: skip
+        self._reply(ref.link, ref.tv, MessageType.CC_CALL_PROC)
+        return [FacDialled(ref=ref, ipui=ipui, digits=digits)]
+
+    # --------------------------------------------------------------------- the state machine
+
+    def _step(
+        self, tx: Transaction, tx_input: TxInput, now: float, *, display: str | None = None,
+        reason: ReleaseReasonCode = ReleaseReasonCode.NORMAL,
+    ) -> list[BaseEvent]:  # fmt: skip
+        row = _TRANSITIONS.get((tx.kind, tx.state, tx_input))
+        if row is None:
+            if tx_input in (TxInput.ACCEPT, TxInput.REJECT):
+                raise DectError(
+                    f"{tx.kind.value} {tx.ref.tv} on {tx.ref.link} is {tx.state.value}: "
+                    f"cannot {tx_input.value}"
+                )
+            raise RemoteProtocolError(
+                f"unexpected message in a {tx.state.value} {tx.kind.value}", reason=0x01
+            )
+        action, next_state = row
+        tx.state = next_state
+        events: list[BaseEvent] = []
+        text = MultiDisplay(text=display) if display else None
+        ref = tx.ref
+        if action is Action.SEND_CONNECT:
+            self._reply(
+                ref.link, ref.tv, MessageType.CC_CONNECT, text, Signal(value=SignalValue.CONFIRM_TONE_ON)
+            )
+        elif action is Action.SEND_CC_RELEASE_COM:
+            self._reply(ref.link, ref.tv, MessageType.CC_RELEASE_COM, ReleaseReason(reason=reason), text)
+        elif action is Action.SEND_CISS_ACCEPT:
+            assert tx.setting is not None
+            self._reply(
+                ref.link, ref.tv, MessageType.CISS_RELEASE_COM, text, encode_pies(_ack_for(tx.setting))
+            )
+        elif action is Action.SEND_CISS_RELEASE_COM:
+            self._reply(ref.link, ref.tv, MessageType.CISS_RELEASE_COM, ReleaseReason(reason=reason), text)
+        if tx_input is TxInput.TIMER:
+            events.append(TransactionTimedOut(ref=ref, message=tx.first))
+        if next_state is TxState.RELEASED:
+            del self.transactions[ref]
+            if tx.kind is TxKind.FAC_CALL:
+                events.append(CallReleased(ref=ref, reason=reason))
+        else:
+            tx.deadline = now + CC_04
+        return events
+
+    def _transaction(self, ref: TransactionRef, kind: TxKind) -> Transaction:
+        tx = self.transactions.get(ref)
+        if tx is None or tx.kind is not kind:
+            raise DectError(f"no open {kind.value} with transaction value {ref.tv} on {ref.link}")
+        return tx
+
+    # ----------------------------------------------------------------- firmware decisions
+
+    def accept_feature(
+        self, ref: TransactionRef, now: float, *, display: str | None = None
+    ) -> list[BaseEvent]:
+        """The firmware took the feature request on: CISS-RELEASE-COM with the acknowledgement (PIE 59)."""
+        return self._step(
+            self._transaction(ref, TxKind.FEATURE_REQUEST), TxInput.ACCEPT, now, display=display
+        )
+
+    def reject_feature(
+        self, ref: TransactionRef, now: float, *,
+        reason: ReleaseReasonCode = ReleaseReasonCode.SERVICE_NOT_IMPLEMENTED, display: str | None = None,
+    ) -> list[BaseEvent]:  # fmt: skip
+        """The firmware refused (e.g. FKS not active): CISS-RELEASE-COM with the reason and display text."""
+        tx = self._transaction(ref, TxKind.FEATURE_REQUEST)
+        return self._step(tx, TxInput.REJECT, now, display=display, reason=reason)
+
+    def complete_call(
+        self, ref: TransactionRef, now: float, *, accepted: bool, display: str | None = None,
+        reason: ReleaseReasonCode = ReleaseReasonCode.USER_REJECTION,
+    ) -> list[BaseEvent]:  # fmt: skip
+        """The outcome of a dialled code: CC-CONNECT (+ confirm tone) or CC-RELEASE-COM with `reason`."""
+        tx = self._transaction(ref, TxKind.FAC_CALL)
+        if accepted:
+            return self._step(tx, TxInput.ACCEPT, now, display=display)
+        return self._step(tx, TxInput.REJECT, now, display=display, reason=reason)
+
+    def indicate_feature_state(
+        self, link: Link, setting: FeatureSetting, *, display: str, refused: bool = False
+    ) -> None:
+        """Tell a handset the state the server holds: FACILITY + MULTI-DISPLAY + SIGNAL 05 (09 if refused)."""
+        tv = self._fp_tv.get(link, -1) + 1
+        self._fp_tv[link] = tv % 7
+        signal = SignalValue.NEGATIVE_ACKNOWLEDGEMENT_TONE if refused else SignalValue.CONFIRM_TONE_ON
+        ies = (MultiDisplay(text=display), Signal(value=signal), encode_pies(FeatureState(setting=setting)))
+        self._send(link, message(MessageType.FACILITY, *ies, tv=tv % 7))
+
+    # ----------------------------------------------------------------------------- timers
+
+    def next_deadline(self) -> float | None:
+        deadlines = [tx.deadline for tx in self.transactions.values() if tx.deadline is not None]
+        return min(deadlines) if deadlines else None
+
+    def handle_timer(self, now: float) -> list[BaseEvent]:
+        """Release every transaction whose deadline has passed (RELEASE-REASON 0D, timer expiry)."""
+        events: list[BaseEvent] = []
+        expired = [tx for tx in self.transactions.values() if tx.deadline is not None and tx.deadline <= now]
+        for tx in sorted(expired, key=lambda t: (t.deadline or 0.0, t.ref.link, t.ref.pd, t.ref.tv)):
+            events += self._step(tx, TxInput.TIMER, now, reason=ReleaseReasonCode.TIMER_EXPIRY)
+        return events
