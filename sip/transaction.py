@@ -156,6 +156,7 @@ class ClientTransaction:
         event = In.PROVISIONAL if status < 200 else In.FINAL_2XX if status < 300 else In.FINAL_ERROR
         if (self.state, event) not in self.table:
             return []  # e.g. a 2xx retransmission after an INVITE transaction ended: the TU's business
+        before = self.state
         action = self._step(event)
         out: list[Output] = []
         if action in (A.DELIVER, A.DELIVER_AND_ACK):
@@ -164,6 +165,8 @@ class ClientTransaction:
             if self.ack is None:
                 self.ack = build_ack(self.request, response).to_bytes()
             out.append(SendDatagram(data=self.ack, destination=self.destination))
+        if self.state is before:
+            return out  # timers run on from the state's entry
         if self.state is S.PROCEEDING and not self.invite:
             # §17.1.2.2: in Proceeding, Timer E fires at T2 intervals from now on.
             self.interval = self.timers.t2

@@ -19,15 +19,22 @@ from sip.state import DEFAULT_RINGS, Feature, FeatureState, Forwarding
 
 def test_default_is_everything_off_with_three_rings():
     s = FeatureState()
-    assert s.as_json() == {"dnd": False, "cfa": {"active": False, "to": ""}, "cfb": {"active": False, "to": ""},
-                           "cfna": {"active": False, "to": "", "rings": DEFAULT_RINGS}}
+    assert s.as_json() == {
+        "dnd": False,
+        "cfa": {"active": False, "to": ""},
+        "cfb": {"active": False, "to": ""},
+        "cfna": {"active": False, "to": "", "rings": DEFAULT_RINGS},
+    }
 
 
 def test_server_applies_sets():
     s, f = FeatureState().with_set(SetDoNotDisturb(device="2001", on=True))
     assert s.dnd and f is Feature.DND
-    s, f = s.with_set(SetForwarding(device="2001", forwarding_type=ForwardingType.CFNA, activate=True,
-                                    forward_dn="3002", ring_count=4))
+    s, f = s.with_set(
+        SetForwarding(
+            device="2001", forwarding_type=ForwardingType.CFNA, activate=True, forward_dn="3002", ring_count=4
+        )
+    )
     assert f is Feature.CFNA and s.cfna == Forwarding(active=True, to="3002", rings=4)
     # Deactivating with an empty forwardDN keeps the target, as BroadWorks does.
     s, _ = s.with_set(SetForwarding(device="2001", forwarding_type=ForwardingType.CFNA, activate=False))
@@ -43,8 +50,9 @@ def test_activation_without_any_target_is_refused():
 
 
 def test_base_applies_events_and_missing_forward_to_keeps_target():
-    s = FeatureState().with_event(ForwardingEvent(device="d", forwarding_type=ForwardingType.CFB, status=True,
-                                                  forward_to="3001"))
+    s = FeatureState().with_event(
+        ForwardingEvent(device="d", forwarding_type=ForwardingType.CFB, status=True, forward_to="3001")
+    )
     assert s.cfb == Forwarding(active=True, to="3001")
     s = s.with_event(ForwardingEvent(device="d", forwarding_type=ForwardingType.CFB, status=False))
     assert s.cfb == Forwarding(active=False, to="3001")
@@ -60,9 +68,11 @@ def test_changed_lists_features_that_differ():
 targets = st.text(alphabet="0123456789", max_size=8)
 forwardings = st.builds(Forwarding, active=st.booleans(), to=targets)
 states = st.builds(
-    FeatureState, dnd=st.booleans(), cfa=forwardings, cfb=forwardings,
-    cfna=st.builds(Forwarding, active=st.booleans(), to=targets,
-                   rings=st.sampled_from([0, *range(2, 21)])),
+    FeatureState,
+    dnd=st.booleans(),
+    cfa=forwardings,
+    cfb=forwardings,
+    cfna=st.builds(Forwarding, active=st.booleans(), to=targets, rings=st.sampled_from([0, *range(2, 21)])),
 )
 
 

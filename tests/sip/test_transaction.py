@@ -1,0 +1,119 @@
+"""RFC 3261 §17 transactions on a fake clock: retransmission schedule, timeouts, absorption."""
+
+from __future__ import annotations
+
+import pytest
+
+from sip.errors import LocalProtocolError
+from sip.events import RequestReceived, ResponseReceived, SendDatagram, TransactionTimedOut
+from sip.headers import CSeq, Via
+from sip.ids import SequentialIds
+from sip.message import Headers, Request, make_response, parse_message
+from sip.transaction import INVITE_CLIENT, NON_INVITE_CLIENT, NON_INVITE_SERVER, State, TransactionLayer
+from sip.uri import NameAddr, SipUri
+
+DEST = ("192.0.2.1", 5060)
+
+
+def _request(layer: TransactionLayer, method: str = "SUBSCRIBE") -> Request:
+    headers = Headers([
+        ("Via", Via(host="192.0.2.2", port=5060, params=(("branch", layer.new_branch()),))),
+        ("From", NameAddr(uri=SipUri(user="a", host="h")).with_tag("f1")),
+        ("To", NameAddr(uri=SipUri(user="*72", host="h"))),
+        ("Call-ID", "c1"), ("CSeq", CSeq(seq=1, method=method)), ("Max-Forwards", 70),
+    ])  # fmt: skip
+    return Request(method=method, uri=SipUri(user="*72", host="h"), headers=headers)
+
+
+def _drive(layer: TransactionLayer, until: float) -> list[tuple[float, object]]:
+    seen: list[tuple[float, object]] = []
+    while (d := layer.next_deadline()) is not None and d <= until:
+        seen.extend((d, o) for o in layer.handle_timer(d))
+    return seen
+
+
+def test_non_invite_retransmits_500ms_doubling_to_4s_and_times_out_at_32s() -> None:
+    layer = TransactionLayer(branch_source=SequentialIds("t"))
+    out = layer.send(_request(layer), DEST, 0.0)
+    assert isinstance(out[0], SendDatagram)
+    seen = _drive(layer, 100.0)
+    sends = [t for t, o in seen if isinstance(o, SendDatagram)]
+    assert sends[:7] == [0.5, 1.5, 3.5, 7.5, 11.5, 15.5, 19.5]
+    gaps = [b - a for a, b in zip([0.0, *sends], sends, strict=False)]
+    assert gaps[:5] == [0.5, 1.0, 2.0, 4.0, 4.0] and max(gaps) == 4.0
+    timeouts = [t for t, o in seen if isinstance(o, TransactionTimedOut)]
+    assert timeouts == [32.0]
+    assert all(t < 32.0 for t in sends)
+    assert layer.next_deadline() is None and not layer.clients
+
+
+def test_provisional_moves_to_t2_and_final_is_delivered_once_then_timer_k() -> None:
+    layer = TransactionLayer(branch_source=SequentialIds("t"))
+    request = _request(layer)
+    layer.send(request, DEST, 0.0)
+    trying = make_response(request, 100)
+    assert isinstance(layer.receive_response(trying, 0.2)[0], ResponseReceived)
+    seen = _drive(layer, 10.0)
+    assert [t for t, o in seen if isinstance(o, SendDatagram)] == [0.5, 4.5, 8.5]
+    final = make_response(request, 200, to_tag="x")
+    assert len(layer.receive_response(final, 10.0)) == 1
+    assert layer.receive_response(final, 10.1) == []  # retransmission absorbed
+    assert layer.next_deadline() == 15.0  # Timer K = T4
+    layer.handle_timer(15.0)
+    assert not layer.clients
+
+
+def test_invite_client_timer_a_unbounded_b_and_ack_for_non_2xx() -> None:
+    layer = TransactionLayer(branch_source=SequentialIds("t"))
+    request = _request(layer, "INVITE")
+    layer.send(request, DEST, 0.0)
+    seen = _drive(layer, 100.0)
+    sends = [t for t, o in seen if isinstance(o, SendDatagram)]
+    assert sends == [0.5, 1.5, 3.5, 7.5, 15.5, 31.5]  # Timer A doubles without a cap
+    assert [t for t, o in seen if isinstance(o, TransactionTimedOut)] == [32.0]
+
+    layer = TransactionLayer(branch_source=SequentialIds("u"))
+    request = _request(layer, "INVITE")
+    layer.send(request, DEST, 0.0)
+    busy = make_response(request, 484, to_tag="t9")
+    out = layer.receive_response(busy, 0.1)
+    assert isinstance(out[0], ResponseReceived)
+    ack = parse_message(out[1].data)  # type: ignore[union-attr]
+    assert ack.cseq == CSeq(seq=1, method="ACK") and ack.to.tag == "t9"
+    assert ack.top_via.branch == request.top_via.branch  # §17.1.1.3: same branch as the INVITE
+    again = layer.receive_response(busy, 0.3)
+    assert len(again) == 1 and isinstance(again[0], SendDatagram)  # ACK re-sent, not delivered twice
+    assert layer.next_deadline() == pytest.approx(32.1)  # Timer D
+
+
+def test_server_absorbs_retransmissions_and_replays_the_final() -> None:
+    layer = TransactionLayer(branch_source=SequentialIds("s"))
+    client = TransactionLayer(branch_source=SequentialIds("c"))
+    request = _request(client)
+    first = layer.receive_request(request, DEST)
+    assert isinstance(first[0], RequestReceived)
+    assert layer.receive_request(request, DEST) == []  # Trying: absorbed
+    sent = layer.respond(request, make_response(request, 200, to_tag="z"), 1.0)
+    replay = layer.receive_request(request, DEST)
+    assert replay == sent
+    with pytest.raises(LocalProtocolError):
+        layer.respond(request, make_response(request, 200, to_tag="z"), 1.0)
+    assert layer.next_deadline() == 33.0  # Timer J = 64*T1
+    layer.handle_timer(33.0)
+    assert not layer.servers
+    assert isinstance(layer.receive_request(request, DEST)[0], RequestReceived)  # a new transaction now
+
+
+def test_unmatched_response_is_dropped_and_branch_is_required() -> None:
+    layer = TransactionLayer(branch_source=SequentialIds("t"))
+    request = _request(layer)
+    assert layer.receive_response(make_response(request, 200), 0.0) == []
+    request.headers.set("Via", Via(host="h", params=(("branch", "old-style"),)))
+    with pytest.raises(LocalProtocolError):
+        layer.send(request, DEST, 0.0)
+
+
+def test_tables_are_complete_for_the_rfc_states() -> None:
+    assert {s for s, _ in NON_INVITE_CLIENT} == {State.TRYING, State.PROCEEDING, State.COMPLETED}
+    assert {s for s, _ in INVITE_CLIENT} == {State.CALLING, State.PROCEEDING, State.COMPLETED}
+    assert {s for s, _ in NON_INVITE_SERVER} == {State.TRYING, State.PROCEEDING, State.COMPLETED}
