@@ -94,3 +94,9 @@ def handset_verdict(profile: ModelProfile, store: NvmStore, handset: Ipui | int)
         internal_telephony=store.internal_telephony,
         feature_key_sync_active=account is not None and account.feature_key_sync_active,
     )
+
+
+def set_internal_telephony(profile: ModelProfile, store: NvmStore, enabled: bool) -> None:
+    """Change the setting in the NVM (web interface, scenario step), refusing it where the model has none."""
+    check_internal_telephony(profile, enabled)
+    store.set_internal_telephony(enabled)

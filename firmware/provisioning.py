@@ -27,7 +27,7 @@ from __future__ import annotations
 import contextlib
 import difflib
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -63,6 +63,7 @@ __all__ = [
     "ProvisioningError",
     "ProvisioningSyntaxError",
     "apply",
+    "doc_from_params",
     "has_errors",
     "lint",
     "parse_provisioning",
@@ -172,6 +173,15 @@ Action = (
 class Plan:
     actions: tuple[Action, ...]
     diagnostics: tuple[Diagnostic, ...]
+
+
+def doc_from_params(params: Mapping[str, str], *, source: str, line: int = 0) -> ProvisioningDoc:
+    """A document of plain `<param>`s, e.g. a scenario's raw `base.params` applied after provisioning.
+
+    `line` is reported for every parameter (the caller's line for the mapping, 0 when unknown).
+    """
+    items = tuple(Param(name=str(name), value=str(value), line=line) for name, value in params.items())
+    return ProvisioningDoc(source=source, version=None, product_id=None, items=items)
 
 
 def has_errors(diagnostics: Sequence[Diagnostic]) -> bool:

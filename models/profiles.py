@@ -19,7 +19,7 @@ from __future__ import annotations
 import enum
 import functools
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
@@ -180,15 +180,21 @@ def load_profiles(directory: Path | None = None) -> ProfileSet:
     )
     if not files:
         raise ConfigError("no model profiles (*.yaml) found", where=str(folder))
-    loaded = [_load_file(path) for path in files]
+    documents = {path: _read_yaml(path) for path in files}
     by_id: dict[str, ModelProfile] = {}
-    for profile in loaded:
+    # Base models first: an integrator takes its member model's per-base and per-DECT-manager figures.
+    for path in sorted(files, key=lambda p: "member_model" in documents[p]):
+        profile = _build(path, documents[path], by_id)
         key = profile.id.casefold()
         if key in by_id:
             other = by_id[key].path
-            raise ConfigError(f'model id "{profile.id}" is also defined in {other}', where=str(profile.path))
+            raise ConfigError(f'model id "{profile.id}" is also defined in {other}', where=str(path))
         by_id[key] = profile
-    return ProfileSet(tuple(_resolve_members(profile, by_id) for profile in loaded))
+    return ProfileSet(tuple(by_id[_id_of(documents[path], path)] for path in files))
+
+
+def _id_of(document: CommentedMap, path: Path) -> str:
+    return str(document.get("id", path.stem)).casefold()
 
 
 def get_profile(model_id: str, directory: Path | None = None) -> ModelProfile:
@@ -321,7 +327,7 @@ def _optional_marked(node: _Node, key: str) -> Marked[int] | None:
     return node.marked(key, _positive_int) if node.has(key) else None
 
 
-def _load_file(path: Path) -> ModelProfile:
+def _read_yaml(path: Path) -> CommentedMap:
     try:
         data = YAML(typ="rt").load(path.read_text(encoding="utf-8"))
     except MarkedYAMLError as err:
@@ -334,32 +340,33 @@ def _load_file(path: Path) -> ModelProfile:
         raise ConfigError(f"cannot read: {err}", where=str(path)) from None
     if not isinstance(data, CommentedMap):
         raise ConfigError("a profile must be a mapping of fields", where=f"{path}:1")
+    return data
+
+
+def _build(path: Path, data: CommentedMap, known: dict[str, ModelProfile]) -> ModelProfile:
+    """Validate one profile document; `known` holds the base models loaded so far (for integrators)."""
     top = _Node(data, path, "")
     profile_id = top.text("id")
     if profile_id.casefold() != path.stem.casefold():
         raise top.error("id", f'"{profile_id}" does not match the file name "{path.name}"')
-    member_model = top.text("member_model") if top.has("member_model") else None
+    member: ModelProfile | None = None
+    if top.has("member_model"):
+        member_id = top.text("member_model")
+        member = known.get(member_id.casefold())
+        if member is None:
+            raise top.error("member_model", f'names unknown model "{member_id}" (not in {path.parent})')
+        if member.member_model is not None:
+            raise top.error("member_model", f'"{member.id}" is itself an integrator; name a base model')
 
     caps = top.child("capacities")
-    per_base: PerBase | None = None
-    per_dm: PerDectManager | None = None
-    if caps.has("per_base"):
-        node = caps.child("per_base")
-        dm_key = "parallel_calls_as_dect_manager"
-        as_dm = node.child(dm_key) if node.has(dm_key) else None
-        per_base = PerBase(
-            parallel_calls=_codec_calls(node.child("parallel_calls")),
-            parallel_calls_as_dect_manager=_codec_calls(as_dm) if as_dm is not None else None,
-        )
-        node.finish()
-    if caps.has("per_dect_manager"):
-        node = caps.child("per_dect_manager")
-        per_dm = PerDectManager(
-            bases=node.marked("bases", _positive_int),
-            handsets=node.marked("handsets", _positive_int),
-            parallel_channels=_optional_marked(node, "parallel_channels"),
-        )
-        node.finish()
+    if member is not None:
+        for key in ("per_base", "per_dect_manager"):
+            if caps.has(key):
+                raise caps.error(key, f"comes from the member model {member.id}; do not repeat it here")
+        per_base, per_dm = member.capacities.per_base, member.capacities.per_dect_manager
+    else:
+        per_base = _per_base(caps.child("per_base"))
+        per_dm = _per_dect_manager(caps.child("per_dect_manager"))
     node = caps.child("per_system")
     per_system = PerSystem(
         dect_managers=node.marked("dect_managers", _positive_int),
@@ -369,11 +376,6 @@ def _load_file(path: Path) -> ModelProfile:
     )
     node.finish()
     caps.finish()
-    if member_model is None and (per_base is None or per_dm is None):
-        raise caps.error(None, "per_base and per_dect_manager are required unless member_model names them")
-    if member_model is not None and (per_base is not None or per_dm is not None):
-        key = "per_base" if per_base is not None else "per_dect_manager"
-        raise caps.error(key, f"comes from the member model {member_model}; do not repeat it here")
 
     profile = ModelProfile(
         id=profile_id,
@@ -385,13 +387,8 @@ def _load_file(path: Path) -> ModelProfile:
         has_internal_telephony_setting=top.marked("has_internal_telephony_setting", _bool),
         fks_features=top.marked("fks_features", _features),
         firmware_version=top.marked("firmware_version", _text),
-        # Placeholders for integrators are filled from the member model in _resolve_members.
-        capacities=Capacities(
-            per_base=per_base or _UNRESOLVED_BASE,
-            per_dect_manager=per_dm or _UNRESOLVED_DM,
-            per_system=per_system,
-        ),
-        member_model=member_model,
+        capacities=Capacities(per_base=per_base, per_dect_manager=per_dm, per_system=per_system),
+        member_model=member.id if member is not None else None,
         path=path,
     )
     top.finish()
@@ -399,9 +396,25 @@ def _load_file(path: Path) -> ModelProfile:
     return profile
 
 
-_ONE = Marked(1, Source.CHOICE)
-_UNRESOLVED_BASE = PerBase(parallel_calls=CodecCalls(g711=_ONE, g729=_ONE, g722=_ONE))
-_UNRESOLVED_DM = PerDectManager(bases=_ONE, handsets=_ONE)
+def _per_base(node: _Node) -> PerBase:
+    dm_key = "parallel_calls_as_dect_manager"
+    as_dm = node.child(dm_key) if node.has(dm_key) else None
+    per_base = PerBase(
+        parallel_calls=_codec_calls(node.child("parallel_calls")),
+        parallel_calls_as_dect_manager=_codec_calls(as_dm) if as_dm is not None else None,
+    )
+    node.finish()
+    return per_base
+
+
+def _per_dect_manager(node: _Node) -> PerDectManager:
+    per_dm = PerDectManager(
+        bases=node.marked("bases", _positive_int),
+        handsets=node.marked("handsets", _positive_int),
+        parallel_channels=_optional_marked(node, "parallel_channels"),
+    )
+    node.finish()
+    return per_dm
 
 
 def _check_consistency(profile: ModelProfile, top: _Node, caps: _Node) -> None:
@@ -418,24 +431,6 @@ def _check_consistency(profile: ModelProfile, top: _Node, caps: _Node) -> None:
             )
     if profile.has_internal_telephony_setting.value and profile.member_model is not None:
         raise top.error("has_internal_telephony_setting", "integrators have no internal-telephony setting")
-
-
-def _resolve_members(profile: ModelProfile, by_id: dict[str, ModelProfile]) -> ModelProfile:
-    """Give an integrator the per-base and per-DECT-manager capacities of its member model."""
-    if profile.member_model is None:
-        return profile
-    member = by_id.get(profile.member_model.casefold())
-    where = f"{profile.path}: member_model"
-    if member is None:
-        raise ConfigError(f'names unknown model "{profile.member_model}"', where=where)
-    if member.member_model is not None:
-        raise ConfigError(f'"{member.id}" is itself an integrator; name a base model', where=where)
-    caps = replace(
-        profile.capacities,
-        per_base=member.capacities.per_base,
-        per_dect_manager=member.capacities.per_dect_manager,
-    )
-    return replace(profile, capacities=caps, member_model=member.id)
 
 
 def profile_as_dict(profile: ModelProfile) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from models.errors import FksimError
-from models.profiles import CodecCalls, Marked, ModelProfile, load_profiles, profile_as_dict
+from models.profiles import CodecCalls, FksFeature, Marked, ModelProfile, load_profiles, profile_as_dict
 
 _MARK = {"fact": "f", "likely": "l", "choice": "c"}
 
@@ -59,7 +59,7 @@ def _table(profiles: list[ModelProfile]) -> Table:
     table.add_column("FKS features", no_wrap=True)
     table.add_column("Firmware", no_wrap=True)
     for profile in profiles:
-        features = ", ".join(f.value for f in sorted(profile.fks_features.value, key=_feature_order))
+        features = ", ".join(f.value for f in FksFeature if profile.syncs(f))
         table.add_row(
             f"[bold]{profile.id}[/bold]\n{profile.name}",
             f"{profile.system_type.value.value}\n{profile.description}",
@@ -71,10 +71,6 @@ def _table(profiles: list[ModelProfile]) -> Table:
         )
     table.caption = "f = fact, l = likely, c = choice (spec/base-models.md); DM = DECT manager"
     return table
-
-
-def _feature_order(feature: object) -> int:
-    return ["dnd", "cfa", "cfb", "cfna"].index(getattr(feature, "value", ""))
 
 
 @click.command("models")

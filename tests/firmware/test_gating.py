@@ -15,6 +15,7 @@ from firmware.gating import (
     check_internal_telephony,
     fks_verdict,
     handset_verdict,
+    set_internal_telephony,
 )
 from firmware.nvm import Account, NvmError, NvmStore
 from models.errors import ConfigError
@@ -92,3 +93,14 @@ def test_handset_verdict_reads_the_store():
         # A store that claims internal telephony on a model without the setting is a config error.
         with pytest.raises(ConfigError):
             handset_verdict(get_profile("N870"), store, ipui)
+
+
+def test_set_internal_telephony_refuses_models_without_the_setting():
+    with NvmStore() as store:
+        set_internal_telephony(get_profile("N610"), store, True)
+        assert store.internal_telephony
+        set_internal_telephony(get_profile("N870"), store, False)
+        assert not store.internal_telephony
+        with pytest.raises(ConfigError, match='embedded-integrator has no "Internal telephony" setting'):
+            set_internal_telephony(get_profile("embedded-integrator"), store, True)
+        assert not store.internal_telephony

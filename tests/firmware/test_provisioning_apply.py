@@ -14,6 +14,7 @@ from firmware.provisioning import (
     ProvisioningError,
     ProvisioningSyntaxError,
     apply,
+    doc_from_params,
     lint,
     parse_provisioning,
     plan,
@@ -257,3 +258,15 @@ def test_planned_handsets_match_applied_handsets(items):
         s.add_handset(ipui=C, reg_status=RegStatus.REGISTERED)
         apply(doc, s, N870)
         assert all(h.index >= 1 for h in s.handsets())
+
+
+def test_raw_params_document(store):
+    store.add_handset(ipui=A)
+    doc = doc_from_params({"SipProvider.1.Domain": "as.example.com", "SipAccount.029e74a599.FeatureKeySyncActive": "1",
+                           "SipProvider.1.Bogus": "x"}, source="scenario.yaml", line=12)
+    diagnostics = apply(doc, store, N870)
+    assert [str(d) for d in diagnostics] == [
+        'scenario.yaml:12: error: unknown parameter "SipProvider.1.Bogus": SipProvider has no "Bogus"'
+    ]
+    assert store.provider(1).domain == "as.example.com"  # type: ignore[union-attr]
+    assert store.account(A).feature_key_sync_active  # type: ignore[union-attr]

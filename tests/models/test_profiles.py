@@ -174,7 +174,7 @@ def test_inconsistent_capacities(tmp_path):
 
 def test_integrator_with_unknown_member(tmp_path):
     _copy_profiles(tmp_path, ("virtual-integrator",))
-    with pytest.raises(ConfigError, match='member_model: names unknown model "N870"'):
+    with pytest.raises(ConfigError, match=r"virtual-integrator.yaml:\d+: member_model: names unknown model \"N870\""):
         load_profiles(tmp_path)
 
 
@@ -191,4 +191,26 @@ def test_not_a_mapping(tmp_path):
 
 def test_empty_directory(tmp_path):
     with pytest.raises(ConfigError, match="no model profiles"):
+        load_profiles(tmp_path)
+
+
+def test_integrator_must_not_repeat_member_capacities(tmp_path):
+    _copy_profiles(tmp_path, ("n870", "virtual-integrator"))
+    path = tmp_path / "virtual-integrator.yaml"
+    path.write_text(path.read_text().replace(
+        "capacities:\n", "capacities:\n  per_dect_manager:\n    bases: {value: 1, source: choice}\n", 1))
+    with pytest.raises(ConfigError, match=r"capacities.per_dect_manager: comes from the member model N870"):
+        load_profiles(tmp_path)
+
+
+def test_base_model_needs_its_own_capacities(tmp_path):
+    _break(tmp_path, "  per_dect_manager:\n", "  per_dect_managers:\n")
+    with pytest.raises(ConfigError, match=r"capacities.per_dect_manager: missing"):
+        load_profiles(tmp_path)
+
+
+def test_duplicate_model_ids(tmp_path):
+    _copy_profiles(tmp_path, ("n870",))
+    (tmp_path / "N870.yaml").write_text((tmp_path / "n870.yaml").read_text())
+    with pytest.raises(ConfigError, match=r'model id "N870" is also defined in'):
         load_profiles(tmp_path)
