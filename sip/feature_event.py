@@ -150,7 +150,8 @@ def parse_body(data: bytes) -> FeatureBody:
     """Parse one XML feature body (root element decides the type)."""
     try:
         root: Element = fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
-    except (ParseError, DefusedXmlException, ValueError, UnicodeError):
+    except (ParseError, DefusedXmlException, ValueError, UnicodeError, LookupError):
+        # LookupError: an XML declaration naming an unknown encoding.
         raise RemoteProtocolError("Body is not well-formed XML") from None
     if not root.tag.startswith("{"):
         # feature-key-sync.md §5: a body without xmlns must be refused cleanly.
