@@ -312,6 +312,30 @@ def _encode_ie(ie: InformationElement) -> bytes:
     return bytes((ie.IE_ID, len(content))) + content
 
 
+def encode_ie(ie: InformationElement) -> bytes:
+    """One whole IE (identifier, length where variable, content)."""
+    try:
+        return _encode_ie(ie)
+    except ValueError as err:
+        raise LocalProtocolError(str(err), reason=REASON_INVALID_IE_CONTENTS, ie=ie.NAME) from None
+
+
+def decode_ie(data: bytes) -> InformationElement:
+    """Exactly one whole IE; `RemoteProtocolError` if it is cut short, unknown or followed by more octets."""
+    parts = list(split_ies(bytes(data), 0))
+    if len(parts) != 1:
+        raise RemoteProtocolError(
+            f"expected one information element, found {len(parts)}",
+            reason=REASON_INVALID_IE_CONTENTS,
+            offset=0,
+        )
+    offset, ie_id, content = parts[0]
+    try:
+        return _decode_ie(ie_id, content)
+    except RemoteProtocolError as err:
+        raise RemoteProtocolError(err.detail, reason=err.reason, offset=offset, ie=ie_name(ie_id)) from None
+
+
 def clear_caches() -> None:
     """Forget memoised IE and header codings (for cold-path benchmarks and tests)."""
     for cached in (_decode_header, _encode_header, _decode_ie, _encode_ie):
