@@ -215,15 +215,20 @@ class NvmStore:
             finally:
                 self._depth -= 1
             return
-        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as err:
+            raise NvmError(f"{self.path}: cannot start a transaction: {err}") from None
         self._depth = 1
         try:
             yield self
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        else:
             self._db.execute("COMMIT")
+        except BaseException as err:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+            if isinstance(err, sqlite3.Error):
+                raise NvmError(f"{self.path}: transaction failed, nothing written: {err}") from None
+            raise
         finally:
             self._depth = 0
 

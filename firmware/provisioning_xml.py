@@ -101,6 +101,10 @@ class ProvisioningDoc:
     problems: tuple[Diagnostic, ...] = field(default=())
 
 
+#: Stands in the element stack for an element that was reported as unexpected; its content is skipped.
+_SKIPPED = "\x00skipped"
+
+
 class _Handler(ContentHandler):
     """Builds the document from SAX events, remembering each element's line."""
 
@@ -152,8 +156,8 @@ class _Handler(ContentHandler):
                     f'format version "{self.version}" is not the known {KNOWN_VERSION}', Level.WARNING
                 )
             return
-        if self.stack[0] != "provisioning":
-            return  # the wrong root was reported once; do not pile up findings below it
+        if self.stack[0] != "provisioning" or _SKIPPED in self.stack:
+            return  # a wrong element was reported once; do not pile up findings below it
         if parent == "provisioning" and name in ("nvm", "firmware"):
             return
         if parent == "firmware" and name == "file":
@@ -177,6 +181,7 @@ class _Handler(ContentHandler):
                 self.items.append(param)
             return
         self.problem(f"unexpected element <{name}> inside <{parent}>")
+        self.stack[-1] = _SKIPPED
 
     def endElement(self, name: str) -> None:
         self.stack.pop()

@@ -204,3 +204,16 @@ def test_write_hook_sees_every_write():
     hooked.add_handset(ipui=A)
     hooked.put_account(A, Account())
     assert [s.split()[0] for s in seen[-2:]] == ["INSERT", "INSERT"]
+
+
+def test_locked_store_is_a_clear_error(tmp_path):
+    path = tmp_path / "nvm.sqlite"
+    with NvmStore(path) as first:
+        second = NvmStore(path)
+        second._db.execute("PRAGMA busy_timeout = 0")
+        with first.transaction():
+            first.set_system_param("DmGlobal.0.A", "1")
+            with pytest.raises(NvmError, match="cannot start a transaction"):
+                second.set_system_param("DmGlobal.0.A", "2")
+        second.close()
+        assert first.system_param("DmGlobal.0.A") == "1"

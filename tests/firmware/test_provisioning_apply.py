@@ -270,3 +270,9 @@ def test_raw_params_document(store):
     ]
     assert store.provider(1).domain == "as.example.com"  # type: ignore[union-attr]
     assert store.account(A).feature_key_sync_active  # type: ignore[union-attr]
+
+
+def test_content_of_an_unexpected_element_is_reported_once():
+    doc = parse_provisioning(xml('<extra>\n<param name="DmGlobal.0.X" value="1"/>\n</extra>'), source="e.xml")
+    assert [str(d) for d in lint(doc, N870)] == ["e.xml:3: error: unexpected element <extra> inside <nvm>"]
+    assert doc.items == ()
