@@ -211,6 +211,9 @@ class _Planner:
         self.profile = profile
         self.capacity = profile.capacities.per_system.handsets.value
         self.slots = {h.index: _Slot(h.ipui, h.reg_status) for h in handsets}
+        self.by_ipui = {h.ipui: h.index for h in handsets if h.ipui is not None}
+        #: No index below this one is free (keeps "lowest free index" O(1) amortised for big systems).
+        self.free_hint = 1
         self.on_base = {h.index for h in handsets}
         self.gone: dict[Ipui | int, str] = {}
         self.internal_telephony = internal_telephony
@@ -227,8 +230,24 @@ class _Planner:
 
     # handsets
 
-    def _by_ipui(self, ipui: Ipui) -> int | None:
-        return next((index for index, slot in self.slots.items() if slot.ipui == ipui), None)
+    def _occupy(self, index: int, slot: _Slot) -> None:
+        self.slots[index] = slot
+        if slot.ipui is not None:
+            self.by_ipui[slot.ipui] = index
+
+    def _vacate(self, index: int, reason: str) -> None:
+        slot = self.slots.pop(index)
+        self.gone[index] = reason
+        if slot.ipui is not None:
+            del self.by_ipui[slot.ipui]
+            self.gone[slot.ipui] = reason
+        self.fks.pop(index, None)
+        self.free_hint = min(self.free_hint, index)
+
+    def _free_index(self) -> int | None:
+        while self.free_hint in self.slots:
+            self.free_hint += 1
+        return self.free_hint if self.free_hint <= self.capacity else None
 
     def parse_id(self, text: str, line: int) -> Ipui | int | None:
         """A handset id: 10 hex digits (IPUI) or a zero-padded index such as 00001 [fact]."""
@@ -252,7 +271,7 @@ class _Planner:
         ref = self.parse_id(text, line)
         if ref is None:
             return None
-        index = self._by_ipui(ref) if isinstance(ref, Ipui) else (ref if ref in self.slots else None)
+        index = self.by_ipui.get(ref) if isinstance(ref, Ipui) else (ref if ref in self.slots else None)
         if index is not None:
             return index
         if ref in self.gone:
@@ -264,9 +283,6 @@ class _Planner:
                 f"handset {text.strip()} was never added (no add_hs for it earlier in the file{elsewhere})",
             )
         return None
-
-    def _free_index(self) -> int | None:
-        return next((i for i in range(1, self.capacity + 1) if i not in self.slots), None)
 
     # items
 
@@ -304,11 +320,7 @@ class _Planner:
             index for index, slot in sorted(self.slots.items()) if index not in keep and slot.ipui not in keep
         )
         for index in doomed:
-            slot = self.slots.pop(index)
-            reason = f"was removed by DeleteNotProvisionedHS at line {oper.line}"
-            self.gone[index] = reason
-            if slot.ipui is not None:
-                self.gone[slot.ipui] = reason
+            self._vacate(index, f"was removed by DeleteNotProvisionedHS at line {oper.line}")
         if doomed:
             self.actions.append(DeleteHandsets(doomed))
 
@@ -319,7 +331,7 @@ class _Planner:
         ref = self.parse_id(oper.value, oper.line)
         if ref is None:
             return
-        index = self._by_ipui(ref) if isinstance(ref, Ipui) else (ref if ref in self.slots else None)
+        index = self.by_ipui.get(ref) if isinstance(ref, Ipui) else (ref if ref in self.slots else None)
         if index is None:
             index = self._free_index() if isinstance(ref, Ipui) else ref
             if index is None:
@@ -327,7 +339,7 @@ class _Planner:
                     oper.line, f"no free handset slot: {self.profile.id} holds at most {self.capacity}"
                 )
                 return
-            self.slots[index] = _Slot(ref if isinstance(ref, Ipui) else None, RegStatus.NOT_REG)
+            self._occupy(index, _Slot(ref if isinstance(ref, Ipui) else None, RegStatus.NOT_REG))
             self.gone.pop(ref, None)
             self.gone.pop(index, None)
             self.actions.append(AddHandset(index, ref if isinstance(ref, Ipui) else None))
@@ -361,12 +373,7 @@ class _Planner:
             self.actions.append(SetDectAc(index, value))
         elif value == "ToDeReg":
             # "de-registering also deletes the handset's account settings" (base-models.md §3) [fact]
-            slot = self.slots.pop(index)
-            reason = f"was de-registered (ToDeReg) at line {param.line}"
-            self.gone[index] = reason
-            if slot.ipui is not None:
-                self.gone[slot.ipui] = reason
-            self.fks.pop(index, None)
+            self._vacate(index, f"was de-registered (ToDeReg) at line {param.line}")
             self.actions.append(RemoveHandset(index))
         elif self.slots[index].status is RegStatus.NOT_REG:
             self.slots[index].status = RegStatus.TO_REG

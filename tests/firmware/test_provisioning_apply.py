@@ -276,3 +276,20 @@ def test_content_of_an_unexpected_element_is_reported_once():
     doc = parse_provisioning(xml('<extra>\n<param name="DmGlobal.0.X" value="1"/>\n</extra>'), source="e.xml")
     assert [str(d) for d in lint(doc, N870)] == ["e.xml:3: error: unexpected element <extra> inside <nvm>"]
     assert doc.items == ()
+
+
+def test_large_system_capacity_and_index_reuse():
+    adds = [f'<oper name="add_hs" value="0{i:09x}"><param name="hs.RegStatus" value="ToReg"/></oper>'
+            for i in range(1, 1002)]
+    diagnostics = lint(parse_provisioning(xml(*adds), source="big.xml"), get_profile("embedded-integrator"))
+    assert [d.message for d in diagnostics] == ["no free handset slot: embedded-integrator holds at most 1000"]
+    # A slot freed by ToDeReg is the lowest free one again.
+    doc = parse_provisioning(xml(
+        '<oper name="add_hs" value="029e74a599"><param name="hs.RegStatus" value="ToReg"/></oper>',
+        '<oper name="add_hs" value="0123456789"><param name="hs.RegStatus" value="ToReg"/></oper>',
+        '<param name="hs.00001.RegStatus" value="ToDeReg"/>',
+        '<oper name="add_hs" value="0aaaaaaaaa"><param name="hs.RegStatus" value="ToReg"/></oper>',
+    ))
+    with NvmStore() as s:
+        assert apply(doc, s, N870) == []
+        assert [(h.index, h.ipui) for h in s.handsets()] == [(1, C), (2, B)]
