@@ -474,9 +474,9 @@ class Subscriber(Core):
             if request.contacts:
                 self.remote_target = request.contacts[0].uri
             self.route_set = [str(r) for r in request.record_routes]
-        if items:
-            out.append(FeatureStateReceived(items=tuple(items)))
+        state_events: list[Output] = [FeatureStateReceived(items=tuple(items))] if items else []
         if substate.state == "terminated":
+            out += state_events
             self._input_delay = float(substate.retry_after) if substate.retry_after is not None else None
             self.last_status, self._reason = 0, substate.reason or "terminated"
             event_in = TERMINATED_REASONS.get(substate.reason or "", In.TERMINATED_LATER)
@@ -490,7 +490,7 @@ class Subscriber(Core):
             new_end = now + substate.expires
             if self.expires_at is None or new_end < self.expires_at:
                 self.expires_at = new_end
-        return out + self._fire(now, In.NOTIFY_ACTIVE)
+        return out + self._fire(now, In.NOTIFY_ACTIVE) + state_events
 
     # --- timers ---------------------------------------------------------------------------------
 
