@@ -146,7 +146,9 @@ def test_golden_encode_and_decode(name: str, sender: Side, hex_: str, msg: NwkMe
 def _boundaries(data: bytes) -> set[int]:
     ends = {2}
     for offset, ie_id, content in split_ies(data):
-        ends.add(offset + (1 if ie_id & 0x80 and ie_id & 0xF0 != 0xE0 else 2 if ie_id & 0x80 else 2 + len(content)))
+        ends.add(
+            offset + (1 if ie_id & 0x80 and ie_id & 0xF0 != 0xE0 else 2 if ie_id & 0x80 else 2 + len(content))
+        )
     return ends
 
 
@@ -202,7 +204,9 @@ def test_trailing_junk_fails_cleanly(name: str, sender: Side, hex_: str, msg: Nw
         ("83 02 42 00", 0x04, 2, "IE 42"),  # unknown IE
     ],
 )
-def test_protocol_errors_carry_reason_offset_and_ie(hex_: str, reason: int, offset: int, ie: str | None) -> None:
+def test_protocol_errors_carry_reason_offset_and_ie(
+    hex_: str, reason: int, offset: int, ie: str | None
+) -> None:
     with pytest.raises(RemoteProtocolError) as caught:
         decode(bytes.fromhex(hex_))
     assert (caught.value.reason, caught.value.offset, caught.value.ie) == (reason, offset, ie)
