@@ -131,14 +131,14 @@ STRATEGIES: dict[type[InformationElement], st.SearchStrategy[InformationElement]
         feature=st.sampled_from(FeatureCode),
         status=st.sampled_from(FeatureStatus),
         parameter=st.none() | seven,
-    ),  # fmt: skip
+    ),
     RejectReason: st.builds(RejectReason, reason=st.sampled_from(RejectReasonCode)),
     CalledPartyNumber: st.builds(
         CalledPartyNumber,
         number=st.text(alphabet=st.characters(max_codepoint=0x7F), max_size=20),
         number_type=st.sampled_from(NumberType),
         plan=st.sampled_from(NumberingPlan),
-    ),  # fmt: skip
+    ),
     IwuToIwu: st.builds(
         IwuToIwu, protocol=st.sampled_from(IwuProtocol), data=st.binary(max_size=20), send=st.booleans()
     ),
