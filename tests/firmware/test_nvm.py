@@ -5,6 +5,8 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dect.identity import Ipui
 from firmware.nvm import (
@@ -217,3 +219,27 @@ def test_locked_store_is_a_clear_error(tmp_path):
                 second.set_system_param("DmGlobal.0.A", "2")
         second.close()
         assert first.system_param("DmGlobal.0.A") == "1"
+
+
+_TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=80)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    account=st.builds(Account, auth_name=_TEXT, auth_password=_TEXT, user_name=_TEXT, display_name=_TEXT,
+                      provider_id=st.integers(1, 10), voicemail_mailbox=_TEXT, voicemail_active=st.booleans(),
+                      feature_key_sync_active=st.booleans()),
+    provider=st.builds(SipProvider, provider_id=st.integers(1, 10), name=_TEXT, domain=_TEXT,
+                       proxy_server_port=st.integers(1, 65535), transport_protocol=st.sampled_from(TransportProtocol),
+                       mwi_subscription=st.booleans()),
+    ipei=st.integers(0, (1 << 36) - 1),
+)
+def test_round_trips(account, provider, ipei):
+    with NvmStore() as store:
+        ipui = Ipui.from_ipei(ipei)
+        store.add_handset(ipui=ipui, reg_status=RegStatus.IN_REG)
+        store.put_account(ipui, account)
+        store.put_provider(provider)
+        assert store.account(ipui) == account
+        assert store.provider(provider.provider_id) == provider
+        assert store.handset(ipui) == Handset(index=1, ipui=ipui, reg_status=RegStatus.IN_REG)
