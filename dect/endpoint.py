@@ -233,10 +233,10 @@ class DectEndpoint:
 
     def _answer_error(self, link: Link, data: bytes, err: ProtocolError) -> bool:
         """Reply with the error's reason where the message type has a reply (never to a RELEASE-COM)."""
-        if not data:
-            return False
+        if len(data) < 2:
+            return False  # without a message type there is nothing to answer
         pd, tv, flag = data[0] & 0x0F, (data[0] >> 4) & 0x07, bool(data[0] & 0x80)
-        code = data[1] & 0x7F if len(data) > 1 else None
+        code = data[1] & 0x7F
         if tv == 7 or code == _RELEASE_COM:
             return False
         if pd in (ProtocolDiscriminator.CC, ProtocolDiscriminator.CISS):
