@@ -54,7 +54,7 @@ from dect.ies_var import (
     PortableIdentity,
     RejectReason,
 )
-from dect.menu import FeatureChosen, FormValues, Navigator, PathStep, compile_path
+from dect.menu import FeatureChosen, FormValues, Navigator, PathStep, check_key, compile_path
 from dect.proprietary import (
     DiversionSetting,
     DiversionType,
@@ -81,6 +81,7 @@ TITLES = {
     "cfna": "Divert no answer",
 }
 OUT_OF_RANGE = "Base not available"
+SEARCHING = "Searching base"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -179,7 +180,7 @@ class Handset:
             if not self.powered:
                 lines = []
             else:
-                status = "Base" if self.located and self.in_range else OUT_OF_RANGE
+                status = OUT_OF_RANGE if not self.in_range else "Base" if self.located else SEARCHING
                 lines = [status, *[row for row in self.message.split("\n") if row]]
                 if self.navigator.dial_buffer:
                     lines.append(self.navigator.dial_buffer)
@@ -251,7 +252,13 @@ class Handset:
     # ----------------------------------------------------------------------------- keys
 
     def press(self, key: str, now: float) -> list[HandsetEvent]:
-        """One key press; the display is updated; a completed operation may put a message on the air."""
+        """One key press; the display is updated; a completed operation may put a message on the air.
+
+        A handset that is switched off ignores its keys (the key name is still checked).
+        """
+        if not self.powered:
+            check_key(key)
+            return []
         action = self.navigator.press(key)
         events: list[HandsetEvent] = []
         if isinstance(action, FeatureChosen):
