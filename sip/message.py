@@ -159,7 +159,7 @@ class Message:
         cache = self.headers._cache
         value = cache.get(name, _MISSING)
         if value is _MISSING:
-            raw = self.headers.get(name)
+            raw = next((v for n, v in self.headers._items if n == name), None)
             value = None if raw is None else parse(raw)
             cache[name] = value
         return value
@@ -253,24 +253,44 @@ class Message:
         return self._typed("Retry-After", parse_retry_after)
 
     def validate(self) -> None:
-        """Parse every header this stack understands, so a malformed one fails now (400)."""
-        counts: dict[str, int] = {}
-        for name, _ in self.headers:
-            counts[name] = counts.get(name, 0) + 1
-        for name, count in counts.items():
-            if count > 1 and name in SINGLE_HEADERS:
-                # RFC 3261 §7.3.1 / RFC 4475 §3.3.8: single-valued headers must not repeat.
-                raise RemoteProtocolError(f"Multiple {name} headers")
-        for name in ("Via", "From", "To", "Call-ID", "CSeq"):
-            if name not in counts:
-                # RFC 3261 §8.1.1: To, From, CSeq, Call-ID, Max-Forwards(*) and Via are mandatory.
-                raise RemoteProtocolError(f"Missing {name} header")
-        self.vias  # noqa: B018 - parse for validation
-        for name in counts:
-            check = _VALIDATORS.get(name)
+        """Parse every header this stack understands, so a malformed one fails now (400); the typed
+        values are cached for the accessors. One pass over the header list."""
+        cache = self.headers._cache
+        cache.clear()
+        lists: dict[str, list[Any]] = {}
+        seen: set[str] = set()
+        for name, value in self.headers._items:
+            single = _SINGLE_PARSERS.get(name)
+            if single is not None:
+                if name in cache:
+                    # RFC 3261 §7.3.1 / RFC 4475 §3.3.8: single-valued headers must not repeat.
+                    raise RemoteProtocolError(f"Multiple {name} headers")
+                cache[name] = single(value)
+                continue
+            many = _LIST_PARSERS.get(name)
+            if many is not None:
+                found = lists.get(name)
+                if found is None:
+                    found = lists[name] = []
+                if '"' in value or "<" in value or "," in value:
+                    found.extend(many(v) for v in split_commas(value))
+                else:
+                    found.append(many(value))
+                continue
+            check = _CHECKS.get(name)
             if check is not None:
-                check(self)
-        if self.body and "Content-Type" not in counts:
+                check(value)
+            if name in SINGLE_HEADERS:
+                if name in seen:
+                    raise RemoteProtocolError(f"Multiple {name} headers")
+                seen.add(name)
+        for name, found in lists.items():
+            cache[name + "*"] = found
+        for name in _MANDATORY:
+            if name not in cache:
+                # RFC 3261 §8.1.1: To, From, CSeq, Call-ID, Max-Forwards(*) and Via are mandatory.
+                raise RemoteProtocolError(f"Missing {name.rstrip('*')} header")
+        if self.body and "Content-Type" not in cache:
             # RFC 3261 §20.15: Content-Type MUST be present if the body is not empty.
             raise RemoteProtocolError("Body without Content-Type")
 
@@ -291,27 +311,6 @@ class Message:
             # RFC 3261 §20.14: we always send Content-Length, even over UDP.
             lines.append(f"Content-Length: {len(self.body)}")
         return ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8") + self.body
-
-
-_VALIDATORS: dict[str, Any] = {
-    "From": lambda m: m.from_,
-    "To": lambda m: m.to,
-    "Call-ID": lambda m: m.call_id,
-    "CSeq": lambda m: m.cseq,
-    "Contact": lambda m: m.contacts,
-    "Route": lambda m: m.routes,
-    "Record-Route": lambda m: m.record_routes,
-    "Expires": lambda m: m.expires,
-    "Min-Expires": lambda m: m.min_expires,
-    "Max-Forwards": lambda m: m.max_forwards,
-    "Event": lambda m: m.event,
-    "Subscription-State": lambda m: m.subscription_state,
-    "Allow-Events": lambda m: m.allow_events,
-    "Content-Type": lambda m: m.content_type,
-    "Retry-After": lambda m: m.retry_after,
-    "Date": lambda m: check_date(m.headers.get("Date") or ""),
-    "Allow": lambda m: [parse_token_list(v, "Allow") for v in m.headers.get_all("Allow")],
-}
 
 
 @dataclass(eq=True)
@@ -381,6 +380,41 @@ def _parse_max_forwards(v: str) -> int:
     return parse_uint(v.strip(), "Max-Forwards", limit=255)
 
 
+_SINGLE_PARSERS: dict[str, Any] = {
+    "From": _parse_from, "To": _parse_to, "Call-ID": _parse_call_id, "CSeq": parse_cseq,
+    "Expires": _parse_expires, "Min-Expires": _parse_expires, "Max-Forwards": _parse_max_forwards,
+    "Event": parse_event, "Subscription-State": parse_subscription_state, "Content-Type": parse_media_type,
+    "Retry-After": parse_retry_after,
+}  # fmt: skip
+_LIST_PARSERS: dict[str, Any] = {
+    "Via": parse_via,
+    "Contact": _parse_contact,
+    "Route": _parse_route,
+    "Record-Route": _parse_route,
+}
+_CHECKS: dict[str, Any] = {
+    "Allow-Events": lambda v: parse_token_list(v, "Allow-Events"),
+    "Allow": lambda v: parse_token_list(v, "Allow"),
+    "Date": check_date,
+}
+_MANDATORY = ("Via*", "From", "To", "Call-ID", "CSeq")
+
+
+#: raw header-name spelling -> canonical name, filled as names are met (bounded).
+_NAME_CACHE: dict[str, str] = {}
+
+
+def _header_name(raw: str) -> str:
+    # RFC 3261 §7.3.1: header-name = token, then HCOLON = *( SP / HTAB ) ":" SWS.
+    name = raw.rstrip(" \t")
+    if TOKEN_RE.fullmatch(name) is None:
+        raise RemoteProtocolError("Malformed header name")
+    canonical = CANONICAL.get(name.lower(), name)
+    if len(_NAME_CACHE) < 1024:
+        _NAME_CACHE[raw] = canonical
+    return canonical
+
+
 def parse_message(data: bytes) -> Request | Response:
     """Parse one UDP datagram holding one SIP message; octets after Content-Length are ignored
     (RFC 3261 §18.3, RFC 4475 §3.1.1.8)."""
@@ -405,21 +439,22 @@ def parse_message(data: bytes) -> Request | Response:
     start = lines[0]
     message: Request | Response
     message = _parse_status_line(start) if start[:4].upper() == "SIP/" else _parse_request_line(start)
+    if head.count("\n") != len(lines) - 1 or head.count("\r") != len(lines) - 1:
+        # RFC 3261 §7: lines end with CRLF; a bare CR or LF is not a line end.
+        raise RemoteProtocolError("Bare CR or LF in header section")
+    if len(head) > MAX_LINE and max(map(len, lines)) > MAX_LINE:
+        raise RemoteProtocolError("Header line too long")
     items = message.headers._items
-    token = TOKEN_RE.fullmatch
+    names = _NAME_CACHE
     for line in lines[1:]:
         colon = line.find(":")
         if colon <= 0:
             raise RemoteProtocolError("Malformed header line")
-        if len(line) > MAX_LINE:
-            raise RemoteProtocolError("Header line too long")
-        name = line[:colon].rstrip(" \t")
-        if token(name) is None:
-            raise RemoteProtocolError("Malformed header name")
-        value = line[colon + 1 :].strip(" \t")
-        if "\r" in value or "\n" in value:
-            raise RemoteProtocolError("Bare CR or LF in header section")
-        items.append((CANONICAL.get(name.lower(), name), value))
+        raw = line[:colon]
+        name = names.get(raw)
+        if name is None:
+            name = _header_name(raw)
+        items.append((name, line[colon + 1 :].strip(" \t")))
     body = data[end + 4 :]
     length_text = message.headers.get("Content-Length")
     if length_text is not None:

@@ -39,10 +39,19 @@ _ABSOLUTE_URI_RE = re.compile(r"[A-Za-z][A-Za-z0-9+\-.]*:[^\s<>\"]+")
 _GEN_PARAM_RE = re.compile(rf"\s*;\s*({TOKEN})(?:\s*=\s*({QUOTED}|{TOKEN}|\[[0-9A-Fa-f:.]+\]))?\s*")
 
 
+_SIMPLE_PARAMS_RE = re.compile(rf"(?:;{TOKEN}(?:={TOKEN})?)+")
+
+
 def parse_params(text: str, what: str) -> Params:
     """Parse `;name=value;flag` (LWS tolerated) into ordered pairs; names are lower-cased."""
     if not text or text.isspace():
         return ()
+    if _SIMPLE_PARAMS_RE.fullmatch(text) is not None:
+        # Fast path for the usual ";tag=x;lr" form (no LWS, no quoted strings).
+        return tuple(
+            (name.lower(), value if sep else None)
+            for name, sep, value in (part.partition("=") for part in text[1:].split(";"))
+        )
     out: list[tuple[str, str | None]] = []
     pos, end = 0, len(text)
     match = _GEN_PARAM_RE.match
@@ -193,6 +202,11 @@ class NameAddr:
 
 def parse_name_addr(text: str, what: str) -> NameAddr:
     """Parse one name-addr or addr-spec with its header parameters (RFC 3261 §20.10 rule on ';')."""
+    if text[:1] == "<":
+        end = text.find(">")
+        uri_text = text[1:end]
+        if end > 1 and "<" not in uri_text:
+            return NameAddr(uri=parse_uri(uri_text, what=what), params=parse_params(text[end + 1 :], what))
     m = _NAME_ADDR_RE.fullmatch(text)
     if m is not None:
         quoted, tokens, uri_text, rest = m.groups()
@@ -218,6 +232,8 @@ def parse_name_addr(text: str, what: str) -> NameAddr:
 
 def split_commas(value: str) -> list[str]:
     """Split a multi-valued header at commas outside quoted strings and <> (RFC 3261 §7.3.1)."""
+    if "," not in value:
+        return [value.strip()]
     if '"' not in value and "<" not in value:
         return [v.strip() for v in value.split(",")]
     out: list[str] = []
