@@ -22,8 +22,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sip.feature_event import DoNotDisturbEvent, ForwardingEvent, ForwardingType, build_feature_body  # noqa: E402
-from sip.message import parse_message  # noqa: E402
+from sip.feature_event import DoNotDisturbEvent, ForwardingEvent, ForwardingType, build_feature_body
+from sip.message import parse_message
 
 SUBSCRIBE = (
     b"SUBSCRIBE sip:4001@as.example.com SIP/2.0\r\n"
