@@ -18,6 +18,7 @@ import click
 from dect.codec import describe
 from dect.errors import DectError
 from models.errors import FksimError
+from scenarios.cli import EXIT_BAD_INPUT
 
 _HEX = re.compile(r"[0-9a-fA-F]*")
 
@@ -82,5 +83,7 @@ def decode(hex_messages: tuple[str, ...], as_json: bool) -> None:
         click.echo(json.dumps(results, indent=2))
     elif results:
         click.echo("\n\n".join(_text(r) for r in results))
+    for failure in failures:
+        click.echo(f"fksim: {failure}", err=True)
     if failures:
-        raise FksimError("; ".join(failures))
+        sys.exit(EXIT_BAD_INPUT)

@@ -1,0 +1,96 @@
+"""`fksim dect decode`: text and JSON output per spec §4, exit codes, hex forms, and never a traceback."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from scenarios.cli import cli
+
+FKSIM = Path(sys.executable).with_name("fksim")
+SETUP = "03 05 05 07 80 A8 02 9E 74 A5 99 06 07 A0 A4 12 34 56 78 90 E0 80 2C 03 2A 37 38 A1"
+
+
+def run(*args: str, stdin: str | None = None):  # type: ignore[no-untyped-def]
+    return CliRunner().invoke(cli, ["dect", "decode", *args], input=stdin)
+
+
+def test_json_matches_the_contract() -> None:
+    result = run("--json", SETUP)
+    assert result.exit_code == 0, result.output
+    [doc] = json.loads(result.output)
+    assert {k: doc[k] for k in ("hex", "pd", "ti_flag", "tv", "message")} == {
+        "hex": SETUP, "pd": "CC", "ti_flag": 0, "tv": 0, "message": "CC-SETUP",
+    }  # fmt: skip
+    assert doc["ies"][0] == {
+        "name": "PORTABLE-IDENTITY", "id": "05", "type": "IPUI", "ipui": "029e74a599", "ipei": "10727 0304537 3",
+    }  # fmt: skip
+    assert doc["ies"][2] == {"name": "BASIC-SERVICE", "id": "E0", "call_class": "normal", "service": "speech"}
+    assert doc["ies"][3] == {"name": "MULTI-KEYPAD", "id": "2C", "keys": "*78"}
+    assert [ie["id"] for ie in doc["ies"]] == ["05", "06", "E0", "2C", "A1"]
+
+
+def test_proprietary_content_is_decoded() -> None:
+    result = run("--json", "04 64 05 07 80 A8 02 9E 74 A5 99 7B 07 81 00 02 3E 02 30 01")
+    [doc] = json.loads(result.output)
+    assert doc["ies"][1]["proprietary"] == [{"pie": "feature-request", "feature": "dnd", "active": True}]
+    assert doc["ies"][1]["emc"] == "0002"
+
+
+def test_text_output_and_hex_forms() -> None:
+    compact = SETUP.replace(" ", "")
+    for args in ([SETUP], [compact], SETUP.split(), [compact.lower()]):
+        result = run(*args)
+        assert result.exit_code == 0, result.output
+        assert result.output.startswith("CC-SETUP  pd=CC ti_flag=0 tv=0\n")
+        assert "05 PORTABLE-IDENTITY: type=IPUI, ipui=029e74a599, ipei=10727 0304537 3" in result.output
+
+
+def test_several_messages_and_stdin() -> None:
+    result = run("--json", "-", stdin="83 02\n85 57 60 01 02\n")
+    assert result.exit_code == 0
+    assert [d["message"] for d in json.loads(result.output)] == ["CC-CALL-PROC", "LOCATE-REJECT"]
+
+
+@pytest.mark.parametrize(
+    ("hex_", "needle"),
+    [
+        ("03 05 05 07 80 A8 02 9E", "offset 2, PORTABLE-IDENTITY: length 7 runs past the end"),
+        ("83 5A E2 99", "offset 2, RELEASE-REASON: reason 0x99 is not a known ReleaseReasonCode value"),
+        ("03 77", "offset 1: unknown message type 0x77 for protocol discriminator CC"),
+        ("zz", '"zz" is not hex octets'),
+        ("0", '"0" is not hex octets'),
+    ],
+)
+def test_bad_bytes_exit_2_naming_offset_and_ie(hex_: str, needle: str) -> None:
+    result = run(hex_)
+    assert result.exit_code == 2
+    assert needle in result.output
+    assert "Traceback" not in result.output
+
+
+def test_good_and_bad_together_exit_2_but_print_the_good_one() -> None:
+    result = run("--json", "83 02", "83 5A E2 99")
+    assert result.exit_code == 2
+    assert "message 2: offset 2, RELEASE-REASON" in result.output
+
+
+@pytest.mark.skipif(not FKSIM.exists(), reason="console script not installed")
+def test_the_installed_command() -> None:
+    good = subprocess.run(
+        [str(FKSIM), "dect", "decode", "--json", SETUP], capture_output=True, text=True, check=False
+    )
+    assert good.returncode == 0 and json.loads(good.stdout)[0]["message"] == "CC-SETUP"
+    bad = subprocess.run(
+        [str(FKSIM), "dect", "decode", "05 54 05"], capture_output=True, text=True, check=False
+    )
+    assert bad.returncode == 2
+    assert "fksim: message 1: offset 2, PORTABLE-IDENTITY: length octet missing" in bad.stderr
+    assert "Traceback" not in bad.stderr + bad.stdout
+    usage = subprocess.run([str(FKSIM), "dect", "decode"], capture_output=True, text=True, check=False)
+    assert usage.returncode == 2 and "Traceback" not in usage.stderr
