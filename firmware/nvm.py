@@ -2,7 +2,8 @@
 
 What a Gigaset base keeps across reboots (spec/base-models.md §3, §5): system parameters (among them
 the internal-telephony setting), SIP providers, handsets (IPUI, index, registration status, DECT
-registration PIN, DECT manager), each handset's SIP account (including FeatureKeySyncActive), trunk
+registration PIN, DECT manager), each handset's SIP account (including FeatureKeySyncActive), the
+DND and forwarding state the base keeps itself while a handset's FKS is inactive, trunk
 assignments for internal telephony, and the web admin password (a salted hash and the "must change at
 first login" flag; the default password is ``admin`` [likely]).
 
@@ -22,6 +23,7 @@ import contextlib
 import enum
 import hashlib
 import hmac
+import json
 import os
 import sqlite3
 from collections.abc import Callable, Iterator
@@ -31,6 +33,7 @@ from typing import Any
 
 from dect.identity import Ipui
 from models.errors import FksimError
+from sip.state import FeatureState
 
 SCHEMA_VERSION = 1
 #: The internal-telephony parameter's real name is not published (base-models.md §2): fksim's choice.
@@ -137,6 +140,8 @@ CREATE TABLE accounts (
 CREATE TABLE trunk_assignments (
     idx INTEGER NOT NULL REFERENCES handsets(idx) ON DELETE CASCADE, trunk INTEGER NOT NULL,
     direction TEXT NOT NULL, PRIMARY KEY (idx, trunk, direction));
+CREATE TABLE local_features (
+    idx INTEGER PRIMARY KEY REFERENCES handsets(idx) ON DELETE CASCADE, state TEXT NOT NULL);
 CREATE TABLE web_admin (
     id INTEGER PRIMARY KEY CHECK (id = 1), salt BLOB NOT NULL, hash BLOB NOT NULL,
     iterations INTEGER NOT NULL, must_change INTEGER NOT NULL);
@@ -394,6 +399,17 @@ class NvmStore:
     def delete_account(self, ref: HandsetRef) -> None:
         self._write("DELETE FROM accounts WHERE idx = ?", (self._index_of(ref),))
 
+    # --- features kept by the base itself (FKS inactive) -------------------------------------------
+
+    def local_features(self, ref: HandsetRef) -> FeatureState | None:
+        """DND and forwarding the base keeps for a handset whose FKS is not active (None: never set)."""
+        rows = self._read("SELECT state FROM local_features WHERE idx = ?", (self._index_of(ref),))
+        return FeatureState.from_json(json.loads(rows[0][0])) if rows else None
+
+    def set_local_features(self, ref: HandsetRef, state: FeatureState) -> None:
+        self._write("INSERT OR REPLACE INTO local_features (idx, state) VALUES (?, ?)",
+                    (self._index_of(ref), json.dumps(state.as_json(), sort_keys=True)))
+
     # --- trunks (internal telephony) --------------------------------------------------------------
 
     def trunk_assignments(self) -> list[TrunkAssignment]:
@@ -452,7 +468,8 @@ class NvmStore:
             "system": self.system_params(),
             "providers": [_plain(p) for p in self.providers()],
             "handsets": [
-                {**_plain(h), "account": _plain(a) if (a := self.account(h.index)) else None}
+                {**_plain(h), "account": _plain(a) if (a := self.account(h.index)) else None,
+                 "local_features": f.as_json() if (f := self.local_features(h.index)) else None}
                 for h in self.handsets()
             ],
             "trunks": [_plain(t) for t in self.trunk_assignments()],

@@ -135,6 +135,17 @@ class FeatureState:
     def changed(self, other: FeatureState) -> tuple[Feature, ...]:
         return tuple(f for f in ALL_FEATURES if getattr(self, f.value) != getattr(other, f.value))
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> FeatureState:
+        """The inverse of `as_json` (for state kept in the base's NVM)."""
+
+        def fwd(item: dict[str, Any], with_rings: bool) -> Forwarding:
+            return Forwarding(active=bool(item["active"]), to=str(item["to"]),
+                              rings=int(item["rings"]) if with_rings else None)
+
+        return cls(dnd=bool(data["dnd"]), cfa=fwd(data["cfa"], False), cfb=fwd(data["cfb"], False),
+                   cfna=fwd(data["cfna"], True))
+
     def as_json(self) -> dict[str, Any]:
         """The result-file shape of spec/scenarios-and-cli.md §3."""
         return {

@@ -181,7 +181,7 @@ def test_snapshot_is_plain_data(store):
     store.add_handset(ipui=A)
     snap = store.snapshot()
     assert snap["handsets"] == [{"index": 1, "ipui": "029e74a599", "reg_status": "ToReg", "dect_ac": None,
-                                 "dect_manager": 1, "account": None}]
+                                 "dect_manager": 1, "account": None, "local_features": None}]
 
 
 def test_newer_schema_is_refused(tmp_path):
