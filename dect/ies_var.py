@@ -187,15 +187,22 @@ class FixedIdentity(InformationElement):
         return {"type": self.identity_type.name, "bits": self.bits, "value": f"{self.value:x}"}
 
 
+_LA_LEVEL_ONLY = 0x40  # LI type: extended LI not included (bit 8 = 0), LA level included (bit 7 = 1)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LocationArea(InformationElement):
-    """LOCATION-AREA `07`: location area level only, LI type 10 (EN 300 175-5 §7.7.25)."""
+    """LOCATION-AREA `07`: location area level only (EN 300 175-5 §7.7.25).
+
+    Octet 3: bit 8 = extended location information included (not modelled: 0), bit 7 = location area
+    level included (1), bits 6-1 = the level. Wireshark 4.4's dect_nwk reads the bits the same way.
+    """
 
     IE_ID: ClassVar[int] = 0x07
     NAME: ClassVar[str] = "LOCATION-AREA"
     DECL: ClassVar[Construct] = _declare(
         Struct("octet" / Int8ub, Terminated),
-        "EN 300 175-5 §7.7.25 LOCATION-AREA: LI type (2 bits) | LA level (6 bits)",
+        "EN 300 175-5 §7.7.25 LOCATION-AREA: ELI included, LA level included, LA level (6 bits)",
     )
     STRUCT: ClassVar[Construct] = DECL.compile()
     level: int
@@ -206,12 +213,12 @@ class LocationArea(InformationElement):
 
     @classmethod
     def _from_parsed(cls, parsed: Any) -> LocationArea:
-        if parsed.octet & 0xC0 != 0x80:
-            raise _invalid(cls.NAME, f"LI type {parsed.octet >> 6:#x} is not 'LA level included' (2)")
+        if parsed.octet & 0xC0 != _LA_LEVEL_ONLY:
+            raise _invalid(cls.NAME, f"LI type {parsed.octet >> 6:#x} is not 'LA level included only' (1)")
         return cls(level=parsed.octet & 0x3F)
 
     def _to_build(self) -> dict[str, Any]:
-        return {"octet": 0x80 | self.level}
+        return {"octet": _LA_LEVEL_ONLY | self.level}
 
     def fields(self) -> dict[str, Any]:
         return {"level": self.level}
@@ -431,10 +438,16 @@ class IwuToIwu(InformationElement):
     data: bytes = b""
     send: bool = True  # S/R bit: 1 = transmission of information, 0 = rejection of a received IWU-TO-IWU
 
+    def __post_init__(self) -> None:
+        if not self.data:
+            raise ValueError("IWU-TO-IWU carries at least one octet of IWU information")
+
     @classmethod
     def _from_parsed(cls, parsed: Any) -> IwuToIwu:
         octet = _ext_set(cls.NAME, parsed.octet3, "S/R and discriminator")
         protocol = _code(IwuProtocol, octet & 0x3F, cls.NAME, "protocol discriminator")
+        if not parsed.data:
+            raise _invalid(cls.NAME, "no IWU information after the protocol discriminator")
         return cls(protocol=protocol, data=bytes(parsed.data), send=bool(octet & 0x40))
 
     def _to_build(self) -> dict[str, Any]:

@@ -11,7 +11,7 @@ How each vector is built (octet by octet):
 - BASIC-SERVICE `E0 80`: call class 1000 normal, service 0000 speech. SENDING-COMPLETE `A1`.
 - MULTI-KEYPAD "*78": `2C 03 2A 37 38`. MULTI-DISPLAY "OK": `28 02 4F 4B`. SIGNAL confirm `E4 05`.
 - RELEASE-REASON `E2 xx`; REJECT-REASON `60 01 xx` (02 IPUI unknown, 10 authentication failed).
-- LOCATION-AREA level 0: `07 01 80` (LI type 10 = LA level included).
+- LOCATION-AREA level 0: `07 01 40` (bit 8: no extended LI; bit 7: LA level included).
 - ESCAPE-TO-PROPRIETARY: `7B len 81 00 02` + this project's PIEs (docs/dect-proprietary.md).
 """
 
@@ -109,7 +109,7 @@ GOLDEN: list[tuple[str, Side, str, NwkMessage]] = [
      message(MessageType.ACCESS_RIGHTS_REJECT, RejectReason(reason=RejectReasonCode.AUTHENTICATION_FAILED),
              ti_flag=True)),
     ("LOCATE-REQUEST (power on)", Side.PP, f"05 54 {PI_HEX}", message(MessageType.LOCATE_REQUEST, PI)),
-    ("LOCATE-ACCEPT, location area level 0", Side.FP, f"85 55 {PI_HEX} 07 01 80",
+    ("LOCATE-ACCEPT, location area level 0", Side.FP, f"85 55 {PI_HEX} 07 01 40",
      message(MessageType.LOCATE_ACCEPT, PI, LocationArea(level=0), ti_flag=True)),
     ("LOCATE-REJECT, IPUI unknown", Side.FP, "85 57 60 01 02",
      message(MessageType.LOCATE_REJECT, RejectReason(reason=RejectReasonCode.IPUI_UNKNOWN), ti_flag=True)),

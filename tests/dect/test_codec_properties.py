@@ -140,7 +140,10 @@ STRATEGIES: dict[type[InformationElement], st.SearchStrategy[InformationElement]
         plan=st.sampled_from(NumberingPlan),
     ),
     IwuToIwu: st.builds(
-        IwuToIwu, protocol=st.sampled_from(IwuProtocol), data=st.binary(max_size=20), send=st.booleans()
+        IwuToIwu,
+        protocol=st.sampled_from(IwuProtocol),
+        data=st.binary(min_size=1, max_size=20),
+        send=st.booleans(),
     ),
     EscapeToProprietary: escapes,
     EventsNotification: st.builds(

@@ -58,7 +58,7 @@ def test_locate_request_of_a_known_handset_is_accepted() -> None:
     ep = endpoint()
     events = ep.receive(LINK, bytes.fromhex(f"05 54 {PI_HEX}"), 0.0)
     assert events == [HandsetLocated(link=LINK, ipui=KNOWN)]
-    assert sent(ep) == [f"85 55 {PI_HEX} 07 01 80"]  # TI flag 1, same TV; LOCATION-AREA level 0
+    assert sent(ep) == [f"85 55 {PI_HEX} 07 01 40"]  # TI flag 1, same TV; LOCATION-AREA level 0
 
 
 def test_locate_request_of_an_unknown_handset_is_rejected() -> None:

@@ -71,7 +71,7 @@ IE_GOLDEN: list[tuple[str, InformationElement]] = [
     ("05 07 90 A4 29 E7 4A 59 90", PortableIdentity(identity_type=PortableIdentityType.IPEI, ipui=IPUI)),
     ("05 05 A0 94 EA 59 90", PortableIdentity(identity_type=PortableIdentityType.TPUI, tpui=IPUI.default_tpui)),
     ("06 07 80 A4 12 34 56 78 90", FixedIdentity(identity_type=FixedIdentityType.ARI, bits=36, value=0x123456789)),
-    ("07 01 85", LocationArea(level=5)),
+    ("07 01 45", LocationArea(level=5)),
     ("28 03 0C 48 69", MultiDisplay(text="\x0cHi")),
     ("2C 02 15 31", MultiKeypad(keys="\x151")),
     ("38 01 81", FeatureActivate(feature=FeatureCode.REGISTER_RECALL)),
@@ -80,7 +80,7 @@ IE_GOLDEN: list[tuple[str, InformationElement]] = [
     ("60 01 2F", RejectReason(reason=RejectReasonCode.INSUFFICIENT_MEMORY)),
     ("70 04 80 2A 37 38", CalledPartyNumber(number="*78")),
     ("77 03 C3 01 02", IwuToIwu(protocol=IwuProtocol.LIST_ACCESS, data=b"\x01\x02")),
-    ("77 01 80", IwuToIwu(protocol=IwuProtocol.USER_SPECIFIC, send=False)),
+    ("77 02 80 00", IwuToIwu(protocol=IwuProtocol.USER_SPECIFIC, data=b"\x00", send=False)),
     ("7B 03 81 00 02", EscapeToProprietary()),
     ("7B 05 81 12 34 AB CD", EscapeToProprietary(emc=0x1234, data=b"\xab\xcd")),
     ("7D 06 00 80 83 01 80 81", EventsNotification(events=(
@@ -135,8 +135,9 @@ def test_ie_trailing_junk_fails_cleanly(hex_: str, ie: InformationElement) -> No
         "06 07 80 A4 12 34 56 78 91",  # padding bits not zero
         "06 03 80 A4 12",  # 36 bits need 5 octets
         "06 07 C0 A4 12 34 56 78 90",  # fixed identity type 40
-        "07 01 45",  # LI type 01
-        "07 02 80 00",  # extra octet
+        "07 01 85",  # extended LI included (not modelled)
+        "07 01 05",  # no LA level included
+        "07 02 40 00",  # extra octet
         "28 00",  # empty display
         "2C 01 41",  # 'A' is no key
         "38 01 85",  # feature 05
@@ -147,7 +148,8 @@ def test_ie_trailing_junk_fails_cleanly(hex_: str, ie: InformationElement) -> No
         "60 01 04",  # reject reason 04
         "70 02 00 31",  # type/plan octet without extension bit
         "70 02 F1 31",  # number type 111 (reserved)
-        "77 01 BF",  # protocol discriminator 3F
+        "77 02 BF 00",  # protocol discriminator 3F
+        "77 01 C0",  # no IWU information
         "7B 03 82 00 02",  # discriminator type 02
         "7B 02 81 00",  # EMC cut
         "7D 02 00 80",  # incomplete triple
