@@ -16,8 +16,9 @@ Theory of operation. The account is in one of four states:
   the SIP subscriber core retries on its own schedule. Requests are refused with a display message
   and the handset keeps its state.
 
-Transitions are one table `(state, input) -> (action, next state)` (conventions point 3); an input
-with no entry is a local protocol error, never silently ignored.
+Transitions are one table `(state, input) -> (action, next state)` (conventions point 3). It is
+total: every input that can arrive in a state (late answers included) has its row, and a test
+checks that; a lookup that still misses is a local protocol error, never silently ignored.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from sip.state import FEATURE_FORWARDING, FORWARDING_FEATURE, Feature, FeatureSt
 TEXT_UNAVAILABLE = "Service unavailable"
 TEXT_REFUSED = "Not accepted by server"
 TEXT_INVALID = "Number required"
+TEXT_RINGS = "Rings: 0 or 2-20"
 FEATURE_TITLES = {Feature.DND: "Do not disturb", Feature.CFA: "Call divert: all calls",
                   Feature.CFB: "Call divert: when busy", Feature.CFNA: "Call divert: no answer"}
 
@@ -150,10 +152,20 @@ class FksApplication:
             (S.LOCAL, I.ENABLED): (self._subscribe, S.CONNECTING),
             (S.LOCAL, I.DISABLED): (self._nothing, S.LOCAL),
             (S.LOCAL, I.HANDSET_REQUEST): (self._apply_locally, S.LOCAL),
+            # Late news of a subscription being wound down after FKS was switched off: the base
+            # keeps its own state now and ignores it.
+            (S.LOCAL, I.SUBSCRIPTION_UP): (self._nothing, S.LOCAL),
+            (S.LOCAL, I.SUBSCRIPTION_DOWN): (self._nothing, S.LOCAL),
+            (S.LOCAL, I.STATE_RECEIVED): (self._nothing, S.LOCAL),
+            (S.LOCAL, I.SET_ACCEPTED): (self._nothing, S.LOCAL),
+            (S.LOCAL, I.SET_REFUSED): (self._nothing, S.LOCAL),
             (S.CONNECTING, I.HANDSET_REQUEST): (self._refuse_unavailable, S.CONNECTING),
             (S.CONNECTING, I.SUBSCRIPTION_UP): (self._nothing, S.SYNCED),
             (S.CONNECTING, I.STATE_RECEIVED): (self._take_state, S.SYNCED),
             (S.CONNECTING, I.SUBSCRIPTION_DOWN): (self._nothing, S.UNAVAILABLE),
+            # The answer to a Set sent before FKS was switched off and on again: nothing is pending.
+            (S.CONNECTING, I.SET_ACCEPTED): (self._nothing, S.CONNECTING),
+            (S.CONNECTING, I.SET_REFUSED): (self._nothing, S.CONNECTING),
             (S.SYNCED, I.HANDSET_REQUEST): (self._send_set, S.SYNCED),
             (S.SYNCED, I.SUBSCRIPTION_UP): (self._nothing, S.SYNCED),
             (S.SYNCED, I.STATE_RECEIVED): (self._take_state, S.SYNCED),
@@ -229,8 +241,8 @@ class FksApplication:
         change = _change(payload)
         try:
             self.state, feature = self.state.with_set(change.as_set(self.device))
-        except LocalProtocolError:
-            return [self._indicate(change.feature, Signal.NEGATIVE, TEXT_INVALID)]
+        except LocalProtocolError as err:
+            return [self._indicate(change.feature, Signal.NEGATIVE, _invalid_text(err))]
         return [Persist(state=self.state), self._indicate(feature, Signal.CONFIRM)]
 
     def _refuse_unavailable(self, payload: object) -> list[Command]:
@@ -241,8 +253,12 @@ class FksApplication:
         if change.active and change.feature is not Feature.DND and not (
                 change.to or getattr(self.state, change.feature.value).to):
             return [self._indicate(change.feature, Signal.NEGATIVE, TEXT_INVALID)]
+        try:
+            item = change.as_set(self.device)
+        except LocalProtocolError as err:
+            return [self._indicate(change.feature, Signal.NEGATIVE, _invalid_text(err))]
         self.pending[change.feature] = change
-        return [SendSet(item=change.as_set(self.device))]
+        return [SendSet(item=item)]
 
     def _take_state(self, payload: object) -> list[Command]:
         assert isinstance(payload, tuple)
@@ -276,6 +292,10 @@ class FksApplication:
         commands: list[Command] = [self._indicate(f, Signal.NEGATIVE, TEXT_UNAVAILABLE) for f in self.pending]
         self.pending.clear()
         return commands
+
+
+def _invalid_text(err: LocalProtocolError) -> str:
+    return TEXT_RINGS if "ringCount" in str(err) else TEXT_INVALID
 
 
 def _change(payload: object) -> FeatureChange:

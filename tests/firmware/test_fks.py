@@ -8,6 +8,7 @@ from firmware.fks import (
     TEXT_UNAVAILABLE,
     FeatureChange,
     FksApplication,
+    FksInput,
     FksState,
     Indicate,
     Persist,
@@ -137,7 +138,28 @@ def test_a_late_set_answer_after_the_subscription_went_down_is_harmless():
     assert app.set_answered(DND_ON.as_set("2001"), 200) == []
 
 
-def test_missing_transition_is_an_error_not_a_silent_pass():
+def test_the_table_is_total():
+    """Every input can arrive in every state (late answers, stale NOTIFYs): each has a row."""
     app = FksApplication("2001")
+    assert set(app._table) == {(s, i) for s in FksState for i in FksInput}
+
+
+def test_a_missing_row_is_an_error_not_a_silent_pass():
+    app = FksApplication("2001")
+    del app._table[(FksState.LOCAL, FksInput.SUBSCRIPTION_UP)]
     with pytest.raises(LocalProtocolError, match="no transition"):
         app.subscription_up()
+
+
+def test_a_set_answer_after_off_and_on_again_is_harmless():
+    app = _synced()
+    app.request(DND_ON)
+    app.disable()
+    app.enable()
+    assert app.set_answered(DND_ON.as_set("2001"), 200) == [] and not app.pending
+
+
+def test_invalid_ring_count_is_refused_before_sending():
+    app = _synced()
+    (indication,) = app.request(FeatureChange(feature=Feature.CFNA, active=True, to="3002", rings=1))
+    assert indication.signal is Signal.NEGATIVE and indication.text == "Rings: 0 or 2-20"
