@@ -128,7 +128,12 @@ _TRAILER: tuple[_Row, ...] = ((IwuToIwu, O, O), (EscapeToProprietary, O, O))
 
 @dataclass(frozen=True, slots=True)
 class MessageSpec:
-    """One message table: who may send it and its IEs in order (EN 300 175-5 clause in `clause`)."""
+    """One message table: who may send it and its IEs in order.
+
+    `clause` names the part of EN 300 175-5 §6.3 holding the message's table; the IE rows list only the
+    IEs this project models, in the standard's order, with the presence the project uses (PORTABLE-
+    IDENTITY is mandatory in a handset's CISS-REGISTER here, so the base knows who asks).
+    """
 
     clause: str
     senders: frozenset[Side]
@@ -140,50 +145,50 @@ _PP = frozenset({Side.PP})
 _FP = frozenset({Side.FP})
 
 MESSAGES: dict[MessageType, MessageSpec] = {
-    MessageType.CC_SETUP: MessageSpec("§6.3.2.1", _BOTH, (
+    MessageType.CC_SETUP: MessageSpec("§6.3 CC messages", _BOTH, (
         (PortableIdentity, M, M), (FixedIdentity, M, M), (BasicService, M, M),
         (SingleDisplay, None, O), (MultiDisplay, None, O), (SingleKeypad, O, None), (MultiKeypad, O, None),
         (Signal, None, O), (FeatureActivate, O, None), (FeatureIndicate, None, O),
         (CalledPartyNumber, O, None), (SendingComplete, O, O), *_TRAILER)),
-    MessageType.CC_INFO: MessageSpec("§6.3.2.2", _BOTH, (
+    MessageType.CC_INFO: MessageSpec("§6.3 CC messages", _BOTH, (
         (SingleDisplay, None, O), (MultiDisplay, None, O), (SingleKeypad, O, None), (MultiKeypad, O, None),
         (Signal, None, O), (FeatureActivate, O, None), (FeatureIndicate, None, O),
         (EventsNotification, None, O), (CalledPartyNumber, O, None), (SendingComplete, O, None), *_TRAILER)),
-    MessageType.CC_CALL_PROC: MessageSpec("§6.3.2.4", _FP, (
+    MessageType.CC_CALL_PROC: MessageSpec("§6.3 CC messages", _FP, (
         (MultiDisplay, None, O), (Signal, None, O), (FeatureIndicate, None, O), *_TRAILER)),
-    MessageType.CC_ALERTING: MessageSpec("§6.3.2.5", _BOTH, (
+    MessageType.CC_ALERTING: MessageSpec("§6.3 CC messages", _BOTH, (
         (MultiDisplay, None, O), (Signal, None, O), (FeatureIndicate, None, O), *_TRAILER)),
-    MessageType.CC_CONNECT: MessageSpec("§6.3.2.6", _BOTH, (
+    MessageType.CC_CONNECT: MessageSpec("§6.3 CC messages", _BOTH, (
         (MultiDisplay, None, O), (Signal, None, O), (FeatureIndicate, None, O), *_TRAILER)),
-    MessageType.CC_CONNECT_ACK: MessageSpec("§6.3.2.7", _BOTH, (
+    MessageType.CC_CONNECT_ACK: MessageSpec("§6.3 CC messages", _BOTH, (
         (MultiDisplay, None, O), (FeatureIndicate, None, O), *_TRAILER)),
-    MessageType.CC_RELEASE: MessageSpec("§6.3.2.8", _BOTH, (
+    MessageType.CC_RELEASE: MessageSpec("§6.3 CC messages", _BOTH, (
         (ReleaseReason, O, O), (MultiDisplay, None, O), (FeatureIndicate, None, O), *_TRAILER)),
-    MessageType.CC_RELEASE_COM: MessageSpec("§6.3.2.9", _BOTH, (
+    MessageType.CC_RELEASE_COM: MessageSpec("§6.3 CC messages", _BOTH, (
         (ReleaseReason, O, O), (MultiDisplay, None, O), (FeatureIndicate, None, O), *_TRAILER)),
-    MessageType.CC_IWU_INFO: MessageSpec("§6.3.2.13", _BOTH, (
+    MessageType.CC_IWU_INFO: MessageSpec("§6.3 CC messages", _BOTH, (
         (PortableIdentity, O, O), (CalledPartyNumber, O, O), *_TRAILER)),
-    MessageType.CISS_REGISTER: MessageSpec("§6.3.3.1", _BOTH, (
+    MessageType.CISS_REGISTER: MessageSpec("§6.3 CISS messages", _BOTH, (
         (PortableIdentity, M, O), (MultiDisplay, None, O), (MultiKeypad, O, None),
         (FeatureActivate, O, None), (FeatureIndicate, None, O), *_TRAILER)),
-    MessageType.FACILITY: MessageSpec("§6.3.3.2", _BOTH, (
+    MessageType.FACILITY: MessageSpec("§6.3 CISS messages", _BOTH, (
         (MultiDisplay, None, O), (MultiKeypad, O, None), (Signal, None, O), (FeatureActivate, O, None),
         (FeatureIndicate, None, O), (EventsNotification, None, O), *_TRAILER)),
-    MessageType.CISS_RELEASE_COM: MessageSpec("§6.3.3.3", _BOTH, (
+    MessageType.CISS_RELEASE_COM: MessageSpec("§6.3 CISS messages", _BOTH, (
         (ReleaseReason, O, O), (MultiDisplay, None, O), (FeatureIndicate, None, O), *_TRAILER)),
-    MessageType.ACCESS_RIGHTS_REQUEST: MessageSpec("§6.4.3", _PP, (
+    MessageType.ACCESS_RIGHTS_REQUEST: MessageSpec("§6.3 MM messages", _PP, (
         (PortableIdentity, M, None), *_TRAILER)),
-    MessageType.ACCESS_RIGHTS_ACCEPT: MessageSpec("§6.4.1", _FP, (
+    MessageType.ACCESS_RIGHTS_ACCEPT: MessageSpec("§6.3 MM messages", _FP, (
         (PortableIdentity, None, M), (FixedIdentity, None, M), *_TRAILER)),
-    MessageType.ACCESS_RIGHTS_REJECT: MessageSpec("§6.4.2", _FP, (
+    MessageType.ACCESS_RIGHTS_REJECT: MessageSpec("§6.3 MM messages", _FP, (
         (RejectReason, None, O), *_TRAILER)),
-    MessageType.LOCATE_REQUEST: MessageSpec("§6.4.15", _PP, (
+    MessageType.LOCATE_REQUEST: MessageSpec("§6.3 MM messages", _PP, (
         (PortableIdentity, M, None), (FixedIdentity, O, None), (LocationArea, O, None), *_TRAILER)),
-    MessageType.LOCATE_ACCEPT: MessageSpec("§6.4.13", _FP, (
+    MessageType.LOCATE_ACCEPT: MessageSpec("§6.3 MM messages", _FP, (
         (PortableIdentity, None, M), (LocationArea, None, M), *_TRAILER)),
-    MessageType.LOCATE_REJECT: MessageSpec("§6.4.14", _FP, (
+    MessageType.LOCATE_REJECT: MessageSpec("§6.3 MM messages", _FP, (
         (RejectReason, None, O), *_TRAILER)),
-    MessageType.INFO_SUGGEST: MessageSpec("§6.4.12", _FP, (
+    MessageType.INFO_SUGGEST: MessageSpec("§6.3 MM messages", _FP, (
         (InfoType, None, M), (FixedIdentity, None, O), (LocationArea, None, O), *_TRAILER)),
 }  # fmt: skip
 

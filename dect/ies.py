@@ -144,7 +144,7 @@ class FixedIdentityType(enum.IntEnum):
 
 
 class FeatureCode(enum.IntEnum):
-    """FEATURE-ACTIVATE / FEATURE-INDICATE feature (EN 300 175-5 §7.7.15). No DND or diversion code."""
+    """FEATURE-ACTIVATE / FEATURE-INDICATE feature (EN 300 175-5 §7.7.16). No DND or diversion code."""
 
     REGISTER_RECALL = 0x01
     EXTERNAL_HANDOVER_SWITCH = 0x0F
@@ -158,7 +158,7 @@ class FeatureCode(enum.IntEnum):
 
 
 class FeatureStatus(enum.IntEnum):
-    """FEATURE-INDICATE status indicator (EN 300 175-5 §7.7.16)."""
+    """FEATURE-INDICATE status indicator (EN 300 175-5 §7.7.17)."""
 
     REJECTED = 0x00
     ACCEPTED = 0x01
@@ -257,7 +257,7 @@ class IwuProtocol(enum.IntEnum):
 
 
 class EventType(enum.IntEnum):
-    """EVENTS-NOTIFICATION event type (EN 300 175-5 §7.7.54)."""
+    """EVENTS-NOTIFICATION event type (EN 300 175-5 §7.7.55)."""
 
     MESSAGE_WAITING = 0x00
     MISSED_CALL = 0x01
@@ -267,7 +267,7 @@ class EventType(enum.IntEnum):
 
 
 class InfoParameter(enum.IntEnum):
-    """INFO-TYPE parameter type, the two this project uses (EN 300 175-5 §7.7.21)."""
+    """INFO-TYPE parameter type, the two this project uses (EN 300 175-5 §7.7.20)."""
 
     LOCATE_SUGGEST = 0x00
     ACCESS_RIGHTS_MODIFY_SUGGEST = 0x01

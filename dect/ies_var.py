@@ -283,7 +283,7 @@ def _feature_octets(feature: FeatureCode, parameter: int | None) -> bytes:
 
 
 def _split_feature(ie: str, raw: bytes) -> tuple[FeatureCode, int | None, bytes]:
-    """Octet 3 (1|feature) or octets 3, 3a (0|feature, 1|parameter) (EN 300 175-5 §7.7.15/16)."""
+    """Octet 3 (1|feature) or octets 3, 3a (0|feature, 1|parameter) (EN 300 175-5 §7.7.16/17)."""
     if not raw:
         raise _invalid(ie, "the feature octet is missing")
     feature = _code(FeatureCode, raw[0] & _LOW7, ie, "feature")
@@ -296,12 +296,12 @@ def _split_feature(ie: str, raw: bytes) -> tuple[FeatureCode, int | None, bytes]
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FeatureActivate(InformationElement):
-    """FEATURE-ACTIVATE `38`: a feature the PP asks for, with an optional parameter (EN 300 175-5 §7.7.15)."""
+    """FEATURE-ACTIVATE `38`: a feature the PP asks for, with an optional parameter (EN 300 175-5 §7.7.16)."""
 
     IE_ID: ClassVar[int] = 0x38
     NAME: ClassVar[str] = "FEATURE-ACTIVATE"
     DECL: ClassVar[Construct] = _declare(
-        Struct("octets" / GreedyBytes), "EN 300 175-5 §7.7.15 FEATURE-ACTIVATE: ext|feature [, 1|parameter]"
+        Struct("octets" / GreedyBytes), "EN 300 175-5 §7.7.16 FEATURE-ACTIVATE: ext|feature [, 1|parameter]"
     )
     STRUCT: ClassVar[Construct] = DECL.compile()
     feature: FeatureCode
@@ -327,13 +327,13 @@ class FeatureActivate(InformationElement):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FeatureIndicate(InformationElement):
-    """FEATURE-INDICATE `39`: a feature's status as the FP reports it (EN 300 175-5 §7.7.16)."""
+    """FEATURE-INDICATE `39`: a feature's status as the FP reports it (EN 300 175-5 §7.7.17)."""
 
     IE_ID: ClassVar[int] = 0x39
     NAME: ClassVar[str] = "FEATURE-INDICATE"
     DECL: ClassVar[Construct] = _declare(
         Struct("octets" / GreedyBytes),
-        "EN 300 175-5 §7.7.16 FEATURE-INDICATE: ext|feature [, 1|parameter], 1|status indicator",
+        "EN 300 175-5 §7.7.17 FEATURE-INDICATE: ext|feature [, 1|parameter], 1|status indicator",
     )
     STRUCT: ClassVar[Construct] = DECL.compile()
     feature: FeatureCode
@@ -513,12 +513,12 @@ _EVENT = Struct("type" / Enum(Int8ub, EventType), "subtype" / Int8ub, "multiplic
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class EventsNotification(InformationElement):
-    """EVENTS-NOTIFICATION `7D`: triples event type, 1|subtype, 1|multiplicity (EN 300 175-5 §7.7.54)."""
+    """EVENTS-NOTIFICATION `7D`: triples event type, 1|subtype, 1|multiplicity (EN 300 175-5 §7.7.55)."""
 
     IE_ID: ClassVar[int] = 0x7D
     NAME: ClassVar[str] = "EVENTS-NOTIFICATION"
     DECL: ClassVar[Construct] = _declare(
-        Struct("events" / GreedyRange(_EVENT), Terminated), "EN 300 175-5 §7.7.54 EVENTS-NOTIFICATION"
+        Struct("events" / GreedyRange(_EVENT), Terminated), "EN 300 175-5 §7.7.55 EVENTS-NOTIFICATION"
     )
     STRUCT: ClassVar[Construct] = DECL.compile()
     events: tuple[Event, ...]
@@ -564,13 +564,13 @@ class EventsNotification(InformationElement):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class InfoType(InformationElement):
-    """INFO-TYPE `01`: parameter types, bit 8 = 1 on the last octet only (EN 300 175-5 §7.7.21)."""
+    """INFO-TYPE `01`: parameter types, bit 8 = 1 on the last octet only (EN 300 175-5 §7.7.20)."""
 
     IE_ID: ClassVar[int] = 0x01
     NAME: ClassVar[str] = "INFO-TYPE"
     DECL: ClassVar[Construct] = _declare(
         Struct("octets" / RepeatUntil(obj_ & _EXT, Int8ub), Terminated),
-        "EN 300 175-5 §7.7.21 INFO-TYPE: 0|type ... 1|type",
+        "EN 300 175-5 §7.7.20 INFO-TYPE: 0|type ... 1|type",
     )
     STRUCT: ClassVar[Construct] = DECL.compile()
     parameters: tuple[InfoParameter, ...]
