@@ -52,7 +52,7 @@ class Core:
         """Same as `receive` for an already parsed message (a driver that dispatches parses once)."""
         if isinstance(message, Response):
             return self._dispatch(now, self.transactions.receive_response(message, now))
-        return self._dispatch(now, self.transactions.receive_request(message, source))
+        return self._dispatch(now, self.transactions.receive_request(message, source, now))
 
     def next_deadline(self) -> float | None:
         deadlines = [d for d in (self.transactions.next_deadline(), self._own_deadline()) if d is not None]
@@ -76,6 +76,9 @@ class Core:
     def _on_response(self, now: float, request: Request, response: Response) -> list[Output]:
         return []
 
+    def _on_ack(self, now: float, ack: Request) -> list[Output]:
+        return []
+
     def _on_timeout(self, now: float, request: Request) -> list[Output]:
         return []
 
@@ -90,7 +93,9 @@ class Core:
     def _dispatch(self, now: float, outputs: Iterable[Output]) -> list[Output]:
         out: list[Output] = []
         for item in outputs:
-            if isinstance(item, RequestReceived):
+            if isinstance(item, RequestReceived) and item.request.method == "ACK":
+                out.extend(self._on_ack(now, item.request))  # an ACK is never answered (§17)
+            elif isinstance(item, RequestReceived):
                 try:
                     out.extend(self._on_request(now, item.request, item.source))
                 except ProtocolError as err:

@@ -146,6 +146,17 @@ class RegistrationFailed:
     retry_at: float | None
 
 
+# --- feature access code caller (RFC 3261 §13, §17.1.1) -----------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class FeatureCodeAnswered:
+    """The server answered the call to a feature access code (status 0: no answer, timeout)."""
+
+    code: str
+    status: int
+
+
 Output = (
     SendDatagram
     | RequestReceived
@@ -161,4 +172,5 @@ Output = (
     | SubscriptionEnded
     | Registered
     | RegistrationFailed
+    | FeatureCodeAnswered
 )

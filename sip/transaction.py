@@ -45,6 +45,8 @@ class State(enum.Enum):
     TRYING = "trying"
     PROCEEDING = "proceeding"
     COMPLETED = "completed"
+    CONFIRMED = "confirmed"
+    ACCEPTED = "accepted"
     TERMINATED = "terminated"
 
 
@@ -55,6 +57,8 @@ class Input(enum.Enum):
     REQUEST = "request retransmission"
     SEND_PROVISIONAL = "send 1xx"
     SEND_FINAL = "send final"
+    SEND_2XX = "send 2xx"
+    ACK = "ACK"
     TIMER_RETRANSMIT = "timer E/A"
     TIMER_TIMEOUT = "timer F/B"
     TIMER_WAIT = "timer K/D/J"
@@ -122,6 +126,29 @@ NON_INVITE_SERVER: Table = {
 }
 
 
+#: RFC 3261 §17.2.1 (Figure 7) with the Accepted state of RFC 6026 §7.1: INVITE server transaction.
+#: The 2xx is retransmitted here until the ACK arrives (RFC 3261 §13.3.1.4 gives that to the TU; doing
+#: it in the transaction is a choice that keeps the server's application simple).
+INVITE_SERVER: Table = {
+    (S.PROCEEDING, In.REQUEST): (A.RESEND, S.PROCEEDING),
+    (S.PROCEEDING, In.SEND_PROVISIONAL): (A.SEND, S.PROCEEDING),
+    (S.PROCEEDING, In.SEND_2XX): (A.SEND, S.ACCEPTED),
+    (S.PROCEEDING, In.SEND_FINAL): (A.SEND, S.COMPLETED),
+    (S.COMPLETED, In.REQUEST): (A.RESEND, S.COMPLETED),
+    (S.COMPLETED, In.TIMER_RETRANSMIT): (A.RESEND, S.COMPLETED),  # Timer G
+    (S.COMPLETED, In.TIMER_TIMEOUT): (A.TIMEOUT, S.TERMINATED),  # Timer H: the ACK never came
+    (S.COMPLETED, In.ACK): (A.NOTHING, S.CONFIRMED),
+    (S.CONFIRMED, In.ACK): (A.NOTHING, S.CONFIRMED),
+    (S.CONFIRMED, In.REQUEST): (A.NOTHING, S.CONFIRMED),
+    (S.CONFIRMED, In.TIMER_WAIT): (A.NOTHING, S.TERMINATED),  # Timer I = T4
+    (S.ACCEPTED, In.REQUEST): (A.NOTHING, S.ACCEPTED),
+    (S.ACCEPTED, In.SEND_2XX): (A.SEND, S.ACCEPTED),
+    (S.ACCEPTED, In.TIMER_RETRANSMIT): (A.RESEND, S.ACCEPTED),
+    (S.ACCEPTED, In.ACK): (A.DELIVER, S.ACCEPTED),
+    (S.ACCEPTED, In.TIMER_TIMEOUT): (A.NOTHING, S.TERMINATED),  # Timer L = 64*T1
+}
+
+
 class ClientTransaction:
     """A client transaction (INVITE or not) for one request sent over UDP."""
 
@@ -159,12 +186,12 @@ class ClientTransaction:
         before = self.state
         action = self._step(event)
         out: list[Output] = []
-        if action in (A.DELIVER, A.DELIVER_AND_ACK):
-            out.append(ResponseReceived(request=self.request, response=response))
         if action in (A.DELIVER_AND_ACK, A.ACK):
             if self.ack is None:
                 self.ack = build_ack(self.request, response).to_bytes()
             out.append(SendDatagram(data=self.ack, destination=self.destination))
+        if action in (A.DELIVER, A.DELIVER_AND_ACK):
+            out.append(ResponseReceived(request=self.request, response=response))
         if self.state is before:
             return out  # timers run on from the state's entry
         if self.state is S.PROCEEDING and not self.invite:
@@ -240,6 +267,91 @@ class ServerTransaction:
             self.deadline = None
         return []
 
+    def next_deadline(self) -> float | None:
+        return self.deadline
+
+    def on_ack(self, ack: Request) -> list[Output]:
+        return []
+
+
+class InviteServerTransaction:
+    """An INVITE server transaction (RFC 3261 §17.2.1, RFC 6026): Timers G, H, I and L."""
+
+    def __init__(self, request: Request, source: Address, timers: TimerConfig) -> None:
+        self.request = request
+        self.source = source
+        self.timers = timers
+        self.state = S.PROCEEDING
+        self.last: bytes | None = None
+        self.interval = timers.t1
+        self.deadlines: dict[Input, float] = {}
+
+    def _step(self, event: Input) -> Action:
+        try:
+            action, self.state = INVITE_SERVER[(self.state, event)]
+        except KeyError:
+            raise LocalProtocolError(
+                f"cannot {event.value} in INVITE state {self.state.value}", status=500
+            ) from None
+        return action
+
+    def next_deadline(self) -> float | None:
+        return min(self.deadlines.values()) if self.deadlines else None
+
+    def respond(self, response: Response, now: float) -> list[Output]:
+        status = response.status
+        event = In.SEND_PROVISIONAL if status < 200 else In.SEND_2XX if status < 300 else In.SEND_FINAL
+        before = self.state
+        self._step(event)
+        self.last = response.to_bytes()
+        if self.state is not before:
+            # Timer G (or the 2xx retransmission) starts at T1; Timer H / L = 64*T1.
+            self.interval = self.timers.t1
+            self.deadlines = {
+                In.TIMER_RETRANSMIT: now + self.timers.t1,
+                In.TIMER_TIMEOUT: now + 64 * self.timers.t1,
+            }
+        return [SendDatagram(data=self.last, destination=self.source)]
+
+    def on_request(self) -> list[Output]:
+        action = self._step(In.REQUEST)
+        if action is A.RESEND and self.last is not None:
+            return [SendDatagram(data=self.last, destination=self.source)]
+        return []
+
+    def on_ack(self, ack: Request, now: float = 0.0) -> list[Output]:
+        before = self.state
+        action = self._step(In.ACK)
+        self.deadlines.pop(In.TIMER_RETRANSMIT, None)  # the ACK stops retransmissions
+        if before is S.COMPLETED:
+            self.deadlines = {In.TIMER_WAIT: now + self.timers.t4}
+        if action is A.DELIVER:
+            return [RequestReceived(request=ack, source=self.source)]
+        return []
+
+    def on_timer(self, now: float) -> list[Output]:
+        out: list[Output] = []
+        for timer, when in sorted(self.deadlines.items(), key=lambda kv: kv[1]):
+            if when > now or timer not in self.deadlines or self.state is S.TERMINATED:
+                continue
+            action = self._step(timer)
+            if action is A.RESEND and self.last is not None:
+                out.append(SendDatagram(data=self.last, destination=self.source))
+                # Timer G: MIN(2*previous, T2) (§17.2.1); the same schedule for the 2xx (§13.3.1.4).
+                self.interval = min(self.interval * 2, self.timers.t2)
+                self.deadlines[timer] = when + self.interval
+            else:
+                if action is A.TIMEOUT:
+                    out.append(TransactionTimedOut(request=self.request))
+                self.deadlines.pop(timer, None)
+                if self.terminated:
+                    self.deadlines.clear()
+        return out
+
+    @property
+    def terminated(self) -> bool:
+        return self.state is S.TERMINATED
+
 
 def build_ack(request: Request, response: Response) -> Request:
     """ACK for a non-2xx final response (RFC 3261 §17.1.1.3): same Request-URI, Call-ID, From, top
@@ -273,7 +385,9 @@ class TransactionLayer:
         self.timers = timers or TimerConfig()
         self.branch_source = branch_source
         self.clients: dict[tuple[str, str], ClientTransaction] = {}
-        self.servers: dict[ServerKey, ServerTransaction] = {}
+        self.servers: dict[ServerKey, ServerTransaction | InviteServerTransaction] = {}
+        #: (Call-ID, CSeq number) of INVITEs answered 2xx -> their transaction, to match the ACK
+        self.accepted: dict[tuple[str, int], ServerKey] = {}
 
     def new_branch(self) -> str:
         return MAGIC_COOKIE + self.branch_source()
@@ -292,37 +406,55 @@ class TransactionLayer:
         """ACK for a 2xx is sent by the TU outside any transaction (RFC 3261 §13.2.2.4)."""
         return [SendDatagram(data=request.to_bytes(), destination=destination)]
 
+    def send_stateless_bytes(self, data: bytes, destination: Address) -> list[Output]:
+        return [SendDatagram(data=data, destination=destination)]
+
     def receive_response(self, response: Response, now: float) -> list[Output]:
         """§17.1.3: match by top Via branch and CSeq method; unmatched responses are dropped."""
         key = (response.top_via.branch or "", response.cseq.method)
         txn = self.clients.get(key)
         if txn is None:
             return []
-        return txn.on_response(response, now)
+        out = txn.on_response(response, now)
+        if txn.state is S.TERMINATED:
+            del self.clients[key]  # a 2xx ends an INVITE transaction at once (§17.1.1.2)
+        return out
 
     def owns_response(self, response: Response) -> bool:
         return (response.top_via.branch or "", response.cseq.method) in self.clients
 
-    def receive_request(self, request: Request, source: Address) -> list[Output]:
-        """New request -> RequestReceived; a retransmission -> the last response again (§17.2.2)."""
+    def receive_request(self, request: Request, source: Address, now: float = 0.0) -> list[Output]:
+        """New request -> RequestReceived; a retransmission -> the last response again (§17.2.2);
+        an ACK goes to its INVITE transaction (non-2xx: same branch; 2xx: same Call-ID and CSeq)."""
         key = server_key(request)
         txn = self.servers.get(key)
+        if request.method == "ACK":
+            if txn is None:
+                accepted = self.accepted.get((request.call_id, request.cseq.seq))
+                txn = self.servers.get(accepted) if accepted is not None else None
+            if txn is None:
+                return [RequestReceived(request=request, source=source)]  # stray ACK: the TU ignores it
+            return txn.on_ack(request, now) if isinstance(txn, InviteServerTransaction) else []
         if txn is not None:
             return txn.on_request()
-        if request.method == "ACK":
-            return []  # ACK to a 2xx: no transaction; nothing for a non-INVITE UA to do
-        self.servers[key] = ServerTransaction(request, source, self.timers)
+        if request.method == "INVITE":
+            self.servers[key] = InviteServerTransaction(request, source, self.timers)
+        else:
+            self.servers[key] = ServerTransaction(request, source, self.timers)
         return [RequestReceived(request=request, source=source)]
 
     def respond(self, request: Request, response: Response, now: float) -> list[Output]:
-        txn = self.servers.get(server_key(request))
+        key = server_key(request)
+        txn = self.servers.get(key)
         if txn is None:
             raise LocalProtocolError("No server transaction for this request", status=500)
+        if isinstance(txn, InviteServerTransaction) and 200 <= response.status < 300:
+            self.accepted[(request.call_id, request.cseq.seq)] = key
         return txn.respond(response, now)
 
     def next_deadline(self) -> float | None:
         deadlines = [d for t in self.clients.values() if (d := t.next_deadline()) is not None]
-        deadlines += [t.deadline for t in self.servers.values() if t.deadline is not None]
+        deadlines += [d for t in self.servers.values() if (d := t.next_deadline()) is not None]
         return min(deadlines) if deadlines else None
 
     def handle_timer(self, now: float) -> list[Output]:
@@ -334,20 +466,26 @@ class TransactionLayer:
             if client.state is S.TERMINATED:
                 del self.clients[key]
         for skey, server in list(self.servers.items()):
-            server.on_timer(now)
+            d = server.next_deadline()
+            if d is not None and d <= now:
+                out.extend(server.on_timer(now))
             if server.state is S.TERMINATED:
                 del self.servers[skey]
+                if isinstance(server, InviteServerTransaction):
+                    self.accepted.pop((server.request.call_id, server.request.cseq.seq), None)
         return out
 
 
 __all__ = [
     "INVITE_CLIENT",
+    "INVITE_SERVER",
     "MAGIC_COOKIE",
     "NON_INVITE_CLIENT",
     "NON_INVITE_SERVER",
     "Action",
     "ClientTransaction",
     "Input",
+    "InviteServerTransaction",
     "ServerTransaction",
     "State",
     "TimerConfig",

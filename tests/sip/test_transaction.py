@@ -77,8 +77,8 @@ def test_invite_client_timer_a_unbounded_b_and_ack_for_non_2xx() -> None:
     layer.send(request, DEST, 0.0)
     busy = make_response(request, 484, to_tag="t9")
     out = layer.receive_response(busy, 0.1)
-    assert isinstance(out[0], ResponseReceived)
-    ack = parse_message(out[1].data)  # type: ignore[union-attr]
+    assert isinstance(out[1], ResponseReceived)
+    ack = parse_message(out[0].data)  # type: ignore[union-attr]
     assert ack.cseq == CSeq(seq=1, method="ACK") and ack.to.tag == "t9"
     assert ack.top_via.branch == request.top_via.branch  # §17.1.1.3: same branch as the INVITE
     again = layer.receive_response(busy, 0.3)
