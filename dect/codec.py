@@ -478,12 +478,17 @@ def describe(data: bytes, *, sender: Side | None = None) -> dict[str, Any]:
     """The decoded message as the JSON of scenarios-and-cli.md §4 (hex, pd, ti_flag, tv, message, ies)."""
     from dect.proprietary import describe_escape
 
+    data = bytes(data)
     msg = decode(data, sender=sender)
+    offsets = [offset for offset, _, _ in split_ies(data)]
     ies: list[dict[str, Any]] = []
-    for ie in msg.ies:
+    for offset, ie in zip(offsets, msg.ies, strict=True):
         entry: dict[str, Any] = {"name": ie.NAME, "id": f"{ie.IE_ID:02X}", **ie.fields()}
         if isinstance(ie, EscapeToProprietary):
-            entry.update(describe_escape(ie))
+            try:
+                entry.update(describe_escape(ie))
+            except RemoteProtocolError as err:
+                raise RemoteProtocolError(err.detail, reason=err.reason, offset=offset, ie=ie.NAME) from None
         ies.append(entry)
     return {
         "hex": data.hex(" ").upper(),

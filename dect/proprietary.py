@@ -220,6 +220,8 @@ def _known(value: Any, what: str) -> str:
 
 
 def _setting_from(data: bytes) -> FeatureSetting:
+    if data and data[0] not in FeatureId._value2member_map_:
+        raise _invalid(f"unknown feature id {data[0]:#04x}")  # before construct's Switch reports a bare Error
     parsed = FEATURE.parse(data)
     feature = _known(parsed.feature, "feature id")
     if feature == "DND":

@@ -94,3 +94,9 @@ def test_the_installed_command() -> None:
     assert "Traceback" not in bad.stderr + bad.stdout
     usage = subprocess.run([str(FKSIM), "dect", "decode"], capture_output=True, text=True, check=False)
     assert usage.returncode == 2 and "Traceback" not in usage.stderr
+
+
+def test_bad_proprietary_content_names_the_escape_ie() -> None:
+    result = run("04 64 05 07 80 A8 02 9E 74 A5 99 7B 07 81 00 02 3E 02 31 01")
+    assert result.exit_code == 2
+    assert "offset 11, ESCAPE-TO-PROPRIETARY: unknown feature id 0x31" in result.output
