@@ -107,6 +107,7 @@ class RegistrationClient(Core):
         self._last: Response | None = None
         self._delay: float | None = None
         self._current = ""
+        self._stale_answers = 0
 
     @property
     def contact(self) -> SipUri:
@@ -207,7 +208,9 @@ class RegistrationClient(Core):
             challenge = best_challenge(response.headers.get_all(header))
             sent = request.headers.get("Authorization") or request.headers.get("Proxy-Authorization")
             # RFC 3261 §22.2: answer once; again only if the server says the nonce was stale.
-            if challenge is not None and (sent is None or challenge.stale):
+            self._stale_answers = 0 if sent is None else self._stale_answers + 1
+            # At most 2 stale answers in a row, so an always-stale server can't make us loop [choice].
+            if challenge is not None and (sent is None or (challenge.stale and self._stale_answers <= 2)):
                 credentials = self.auth.authorize("REGISTER", str(request.uri), challenge)
                 name = "Authorization" if status == 401 else "Proxy-Authorization"
                 self._authorization = (name, str(credentials))

@@ -148,6 +148,9 @@ TERMINATED_REASONS = {
     "invariant": In.TERMINATED_FINAL,
 }
 
+#: Consecutive `stale=true` challenges answered before giving up [choice].
+MAX_STALE_ANSWERS = 2
+
 #: How long to wait for the final NOTIFY after an unsubscribe was answered (64*T1) [choice].
 UNSUBSCRIBE_GUARD = 32.0
 
@@ -181,6 +184,7 @@ class Subscriber(Core):
         #: branch -> (purpose, Set item); purposes: initial, refresh, set, unsubscribe
         self.pending: dict[str, tuple[str, FeatureSet | None]] = {}
         self._min_expires = 0
+        self._stale_answers = 0
         self._notify_reason: str | None = None
         self._input_response: Response | None = None
         self._input_delay: float | None = None
@@ -402,7 +406,12 @@ class Subscriber(Core):
         if challenge is None:
             return False
         sent = request.headers.get("Authorization") or request.headers.get("Proxy-Authorization")
-        return sent is None or challenge.stale
+        if sent is None:
+            self._stale_answers = 0
+            return True
+        # A server whose nonces are always stale must not make us loop: answer at most 2 in a row [choice].
+        self._stale_answers += 1
+        return challenge.stale and self._stale_answers <= MAX_STALE_ANSWERS
 
     def _failure_input(self, response: Response) -> SubInput:
         status = response.status

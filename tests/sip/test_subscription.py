@@ -26,7 +26,7 @@ from sip.feature_event import (
     SetForwarding,
 )
 from sip.ids import SequentialIds
-from sip.message import Request, Response, parse_message
+from sip.message import Request, Response, make_response, parse_message
 from sip.notifier import Notifier, NotifierConfig
 from sip.pair import FeatureServer, Wire
 from sip.subscriber import Subscriber, SubscriberConfig, SubState
@@ -427,3 +427,72 @@ def test_notify_timeout_removes_the_subscription() -> None:
     wire.feed(AS, notifier.notify(wire.now, 1, [DoNotDisturbEvent(device="4001", on=True)]))
     wire.run(wire.now + 40.0)
     assert SubscriptionEnded(subscription_id=1, user="4001", reason="timeout") in wire.take(AS)
+
+
+def test_expired_nonce_is_answered_stale_and_the_base_reauthenticates() -> None:
+    wire, sub, notifier, _ = world(auth=True)
+    start(wire, sub)
+    authorized = sent(wire, "SUBSCRIBE")[1]
+    replay = parse_message(authorized.to_bytes())
+    assert isinstance(replay, Request)
+    replay.headers.set("Via", "SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bKreplay")
+    replay.headers.set("CSeq", "50 SUBSCRIBE")
+    out = notifier.receive(wire.now + 1000.0, replay.to_bytes(), BASE)  # nonce older than 300 s
+    answer = parse_message(out[0].data)  # type: ignore[union-attr]
+    assert isinstance(answer, Response) and answer.status == 401
+    assert "stale=true" in (answer.headers.get("WWW-Authenticate") or "")
+
+
+def test_subscriber_answers_stale_challenges_but_not_a_plain_second_401() -> None:
+    _, sub, _, _ = world()
+    digest = DigestServer("as.example.com", secret=b"k")
+
+    def challenge(datagram: bytes, *, stale: bool) -> bytes:
+        request = parse_message(datagram)
+        assert isinstance(request, Request)
+        answer = make_response(
+            request, 401, headers=[("WWW-Authenticate", digest.challenge(0.0, stale=stale))]
+        )
+        return answer.to_bytes()
+
+    first = sub.start(0.0)[0].data  # type: ignore[union-attr]
+    second = sub.receive(0.1, challenge(first, stale=False), AS)[0].data  # type: ignore[union-attr]
+    assert b"Authorization: Digest" in second
+    third = sub.receive(0.2, challenge(second, stale=True), AS)[0].data  # type: ignore[union-attr]
+    assert b"Authorization: Digest" in third and parse_message(third).cseq.seq == 3
+    out = sub.receive(0.3, challenge(third, stale=False), AS)
+    assert [type(o) for o in out] == [SubscriptionFailed] and out[0].status == 401  # type: ignore[union-attr]
+
+
+def test_unparseable_request_gets_400_naming_the_defect() -> None:
+    wire, sub, notifier, _ = world()
+    start(wire, sub)
+    bad = sent(wire, "SUBSCRIBE")[0].to_bytes().replace(b"Expires: 3600", b"Expires: never")
+    out = notifier.receive(wire.now, bad, BASE)
+    answer = parse_message(out[0].data)  # type: ignore[union-attr]
+    assert isinstance(answer, Response) and (answer.status, answer.reason) == (
+        400,
+        "Malformed Expires header",
+    )
+    assert notifier.receive(wire.now, b"\x00garbage", BASE) == []  # nothing to answer to
+
+
+def test_always_stale_server_does_not_cause_a_loop() -> None:
+    _, sub, _, _ = world()
+    digest = DigestServer("as.example.com", secret=b"k")
+    datagram = sub.start(0.0)[0].data  # type: ignore[union-attr]
+    answers = 0
+    for step in range(10):
+        request = parse_message(datagram)
+        assert isinstance(request, Request)
+        stale = request.headers.get("Authorization") is not None
+        challenge = digest.challenge(0.0, stale=stale)
+        out = sub.receive(
+            step, make_response(request, 401, headers=[("WWW-Authenticate", challenge)]).to_bytes(), AS
+        )
+        if not out or not hasattr(out[0], "data"):
+            break
+        answers += 1
+        datagram = out[0].data  # type: ignore[union-attr]
+    assert answers == 3  # the first challenge, then two stale ones
+    assert sub.state is SubState.WAITING
