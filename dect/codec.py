@@ -391,8 +391,12 @@ def _presence(row: _Row, sender: Side | None) -> str | None:
     return M if row[1] == M and row[2] == M else O
 
 
-def decode(data: bytes, *, sender: Side | None = None) -> NwkMessage:
-    """Decode one S-format message. Raises `RemoteProtocolError` (with reason, offset, IE) on bad bytes."""
+def decode(data: bytes, *, sender: Side | None = None, require_mandatory: bool = True) -> NwkMessage:
+    """Decode one S-format message. Raises `RemoteProtocolError` (with reason, offset, IE) on bad bytes.
+
+    `require_mandatory=False` lets a message without a mandatory IE through (for looking at captured
+    bytes, `describe`); protocol endpoints keep the default and answer such a message with reason 03.
+    """
     data = bytes(data)
     if len(data) < 2:
         raise RemoteProtocolError(
@@ -425,8 +429,16 @@ def decode(data: bytes, *, sender: Side | None = None) -> NwkMessage:
                 err.detail, reason=err.reason, offset=offset, ie=ie_name(ie_id)
             ) from None
         position += 1
-    _check_mandatory(kind, ies, sender, len(data), RemoteProtocolError)
+    if require_mandatory:
+        _check_mandatory(kind, ies, sender, len(data), RemoteProtocolError)
     return NwkMessage(message_type=kind, tv=tv, ti_flag=ti_flag, ies=tuple(ies))
+
+
+def missing_mandatory(msg: NwkMessage, sender: Side | None = None) -> list[str]:
+    """Names of the IEs the message's table makes mandatory (for that sender) that `msg` lacks."""
+    present = {type(ie) for ie in msg.ies}
+    rows = MESSAGES[msg.message_type].rows
+    return [row[0].NAME for row in rows if _presence(row, sender) == M and row[0] not in present]
 
 
 def _check_mandatory(
@@ -475,11 +487,15 @@ def encode(msg: NwkMessage, *, sender: Side | None = None) -> bytes:
 
 
 def describe(data: bytes, *, sender: Side | None = None) -> dict[str, Any]:
-    """The decoded message as the JSON of scenarios-and-cli.md §4 (hex, pd, ti_flag, tv, message, ies)."""
+    """The decoded message as the JSON of scenarios-and-cli.md §4 (hex, pd, ti_flag, tv, message, ies).
+
+    An engineer's view of captured bytes: a missing mandatory IE does not stop it (the contract's own
+    example is a CC-SETUP without FIXED-IDENTITY); `missing_mandatory` tells which ones are missing.
+    """
     from dect.proprietary import describe_escape
 
     data = bytes(data)
-    msg = decode(data, sender=sender)
+    msg = decode(data, sender=sender, require_mandatory=False)
     offsets = [offset for offset, _, _ in split_ies(data)]
     ies: list[dict[str, Any]] = []
     for offset, ie in zip(offsets, msg.ies, strict=True):

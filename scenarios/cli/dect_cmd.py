@@ -15,7 +15,8 @@ from typing import Any
 
 import click
 
-from dect.codec import describe
+from dect.codec import decode as decode_message
+from dect.codec import describe, missing_mandatory
 from dect.errors import DectError
 from models.errors import FksimError
 from scenarios.cli import EXIT_BAD_INPUT
@@ -46,7 +47,7 @@ def _arguments(hex_messages: tuple[str, ...]) -> list[str]:
     return out
 
 
-def _text(decoded: dict[str, Any]) -> str:
+def _text(decoded: dict[str, Any], missing: list[str]) -> str:
     lines = [
         f"{decoded['message']}  pd={decoded['pd']} ti_flag={decoded['ti_flag']} tv={decoded['tv']}",
         f"  hex: {decoded['hex']}",
@@ -57,6 +58,7 @@ def _text(decoded: dict[str, Any]) -> str:
             f"{k}={json.dumps(v) if not isinstance(v, str) else v}" for k, v in fields.items()
         )
         lines.append(f"  {ie['id']} {ie['name']}" + (f": {rendered}" if rendered else ""))
+    lines += [f"  note: mandatory {name} missing (a receiver answers RELEASE-REASON 03)" for name in missing]
     return "\n".join(lines)
 
 
@@ -71,10 +73,13 @@ def dect() -> None:
 def decode(hex_messages: tuple[str, ...], as_json: bool) -> None:
     """Decode DECT NWK messages (S-format octets in hex) into their message type and IEs."""
     results: list[dict[str, Any]] = []
+    missing: list[list[str]] = []
     failures: list[str] = []
     for index, item in enumerate(_arguments(hex_messages), start=1):
         try:
-            results.append(describe(_parse_hex(item)))
+            data = _parse_hex(item)
+            results.append(describe(data))
+            missing.append(missing_mandatory(decode_message(data, require_mandatory=False)))
         except DectError as err:
             failures.append(f"message {index}: {err}")
         except FksimError as err:
@@ -82,7 +87,7 @@ def decode(hex_messages: tuple[str, ...], as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(results, indent=2))
     elif results:
-        click.echo("\n\n".join(_text(r) for r in results))
+        click.echo("\n\n".join(_text(r, m) for r, m in zip(results, missing, strict=True)))
     for failure in failures:
         click.echo(f"fksim: {failure}", err=True)
     if failures:

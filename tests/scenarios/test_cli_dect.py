@@ -100,3 +100,17 @@ def test_bad_proprietary_content_names_the_escape_ie() -> None:
     result = run("04 64 05 07 80 A8 02 9E 74 A5 99 7B 07 81 00 02 3E 02 31 01")
     assert result.exit_code == 2
     assert "offset 11, ESCAPE-TO-PROPRIETARY: unknown feature id 0x31" in result.output
+
+
+def test_the_contract_example_decodes_exactly() -> None:
+    """spec/scenarios-and-cli.md §4, verbatim (a CC-SETUP whose FIXED-IDENTITY is left out)."""
+    result = run("--json", "03 05 05 07 80 A8 02 9E 74 A5 99 E0 80")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output) == [
+        {"hex": "03 05 05 07 80 A8 02 9E 74 A5 99 E0 80", "pd": "CC", "ti_flag": 0, "tv": 0, "message": "CC-SETUP",
+         "ies": [{"name": "PORTABLE-IDENTITY", "id": "05", "type": "IPUI", "ipui": "029e74a599", "ipei": "10727 0304537 3"},
+                 {"name": "BASIC-SERVICE", "id": "E0", "call_class": "normal", "service": "speech"}]}
+    ]  # fmt: skip
+    text = run("03 05 05 07 80 A8 02 9E 74 A5 99 E0 80")
+    assert text.exit_code == 0
+    assert "note: mandatory FIXED-IDENTITY missing" in text.output
