@@ -1,0 +1,89 @@
+"""The application server's subscribers (users): password, FKS switch and feature state.
+
+One responsibility: who exists on the server and what each user's DND/CFA/CFB/CFNA state is. The
+devices of a user (registrations, subscriptions) are held by the registrar and the notifier, keyed
+by the user name; this module only knows the user record. `passwords` is a live read-only view for
+the digest checks of the notifier and the registrar.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+
+from sip.errors import LocalProtocolError
+from sip.state import FeatureState
+
+
+@dataclass
+class User:
+    """One AS user. `fks` False: device feature synchronization is not allowed (SUBSCRIBE -> 403)."""
+
+    name: str
+    password: str
+    fks: bool = True
+    state: FeatureState = field(default_factory=FeatureState)
+
+
+class Directory:
+    """All users by name. Mutated only through `add`/`remove`/`set_state`/`set_fks`."""
+
+    def __init__(self, users: Iterable[User] = ()) -> None:
+        self._users: dict[str, User] = {}
+        for user in users:
+            self.add(user)
+
+    def add(self, user: User) -> None:
+        if not user.name:
+            raise LocalProtocolError("A user needs a name")
+        self._users[user.name] = user
+
+    def remove(self, name: str) -> None:
+        self._users.pop(name, None)
+
+    def get(self, name: str | None) -> User | None:
+        return self._users.get(name) if name is not None else None
+
+    def require(self, name: str) -> User:
+        user = self._users.get(name)
+        if user is None:
+            raise LocalProtocolError(f"No user {name!r} on the server")
+        return user
+
+    def set_state(self, name: str, state: FeatureState) -> None:
+        self.require(name).state = state
+
+    def set_fks(self, name: str, allowed: bool) -> None:
+        self.require(name).fks = allowed
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._users
+
+    def __iter__(self) -> Iterator[User]:
+        return iter(list(self._users.values()))
+
+    def __len__(self) -> int:
+        return len(self._users)
+
+    @property
+    def passwords(self) -> Mapping[str, str]:
+        return _Passwords(self._users)
+
+
+class _Passwords(Mapping[str, str]):
+    """user name -> password, read through to the directory (later changes are seen)."""
+
+    def __init__(self, users: dict[str, User]) -> None:
+        self._users = users
+
+    def __getitem__(self, name: str) -> str:
+        return self._users[name].password
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._users)
+
+    def __len__(self) -> int:
+        return len(self._users)
+
+
+__all__ = ["Directory", "User"]
