@@ -178,7 +178,7 @@ def _s_encode_ie(ie: InformationElement) -> bytes:
             + (ie.value << (size * 8 - ie.bits)).to_bytes(size, "big")
         )  # fmt: skip
     if isinstance(ie, LocationArea):
-        return _BB.pack(0x07, 1) + _B.pack(0x80 | ie.level)
+        return _BB.pack(0x07, 1) + _B.pack(0x40 | ie.level)  # LA level included (bit 7)
     if isinstance(ie, MultiDisplay | MultiKeypad):
         text = (ie.text if isinstance(ie, MultiDisplay) else ie.keys).encode("ascii")
         return _BB.pack(ie.IE_ID, len(text)) + text
