@@ -582,6 +582,12 @@ def error_response_bytes(data: bytes, error: RemoteProtocolError) -> bytes | Non
     if not any(k.startswith("Via:") for k in kept):
         return None
     reason = error.reason.replace("\r", " ").replace("\n", " ")
-    return (
+    answer = (
         "\r\n".join([f"SIP/2.0 {error.status} {reason}", *kept, "Content-Length: 0"]) + "\r\n\r\n"
     ).encode()
+    try:
+        # Never send a malformed answer: if the copied lines themselves are broken, drop instead.
+        parse_message(answer)
+    except RemoteProtocolError:
+        return None
+    return answer
