@@ -130,7 +130,7 @@ class Persist:
 Command = Subscribe | Unsubscribe | SendSet | Indicate | Persist
 
 
-def _describe(state: FeatureState, feature: Feature) -> str:
+def describe_feature(state: FeatureState, feature: Feature) -> str:
     if feature is Feature.DND:
         return f"{FEATURE_TITLES[feature]} {'on' if state.dnd else 'off'}"
     fwd = getattr(state, feature.value)
@@ -234,7 +234,7 @@ class FksApplication:
         return [Unsubscribe(), Persist(state=self.state), *indications]
 
     def _indicate(self, feature: Feature, signal: Signal, text: str | None = None) -> Indicate:
-        return Indicate(state=self.state, features=(feature,), text=text or _describe(self.state, feature),
+        return Indicate(state=self.state, features=(feature,), text=text or describe_feature(self.state, feature),
                         signal=signal)
 
     def _apply_locally(self, payload: object) -> list[Command]:

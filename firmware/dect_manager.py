@@ -1,0 +1,397 @@
+"""One DECT manager's firmware, sans-I/O: its DECT endpoint, and per handset account located here a SIP
+registration, an `as-feature-event` subscription, a FAC caller and the FKS application that ties them.
+
+One responsibility: route. DECT events from the endpoint and SIP events from the cores go to the
+account's `FksApplication` (firmware.fks), whose commands come back here to be carried out on the
+SIP cores, the endpoint or the NVM. Everything it must send is returned as `SipOut` / `AirOut`,
+tagged with this DECT manager's number so a driver knows which address or radio sends it.
+
+A SIP datagram is parsed once and routed by Call-ID to the core that owns the dialog or transaction
+(every core keeps its own Call-ID). A request for no known Call-ID is answered 481 (RFC 6665 §4.1.3:
+a NOTIFY that matches no subscription), a stray response is dropped (RFC 3261 §18.1.2).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from dect.endpoint import AccessPolicy, DectEndpoint
+from dect.errors import DectError
+from dect.events import (
+    FacDialled,
+    FeatureRequested,
+    HandsetLocated,
+    Link,
+    TransactionRef,
+    Transmission,
+)
+from dect.identity import Ipui
+from dect.ies import ReleaseReasonCode
+from dect.ies_var import FixedIdentity
+from firmware.bridge import change_from_setting, setting_for
+from firmware.fks import (
+    Command,
+    FksApplication,
+    FksState,
+    Indicate,
+    Persist,
+    SendSet,
+    Signal,
+    Subscribe,
+    Unsubscribe,
+    describe_feature,
+)
+from firmware.gating import FksVerdict
+from firmware.nvm import Account, NvmStore
+from firmware.timers import DeadlineHeap
+from sip.core import Core
+from sip.errors import RemoteProtocolError
+from sip.events import (
+    Address,
+    FeatureCodeAnswered,
+    FeatureStateReceived,
+    Output,
+    Registered,
+    RegistrationFailed,
+    SendDatagram,
+    SetRequestAnswered,
+    SubscriptionActivated,
+    SubscriptionFailed,
+    SubscriptionTerminated,
+)
+from sip.fac import FeatureCodeCaller, FeatureCodeConfig
+from sip.message import Request, error_response_bytes, make_response, parse_message
+from sip.registration import RegistrationClient, RegistrationConfig
+from sip.state import ALL_FEATURES, FeatureState
+from sip.subscriber import Subscriber, SubscriberConfig
+from sip.transaction import TimerConfig
+from sip.uri import SipUri
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SipOut:
+    """Send `data` over UDP from DECT manager `dm` to `destination`."""
+
+    dm: int
+    data: bytes
+    destination: Address
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AirOut:
+    """Send `data` from DECT manager `dm` to the handset on `link`."""
+
+    dm: int
+    link: Link
+    data: bytes
+    name: str
+
+
+FirmwareOut = SipOut | AirOut
+
+
+class SystemContext(Protocol):
+    """What a DECT manager needs from the system it belongs to (the integrator or the single base)."""
+
+    store: NvmStore
+
+    def verdict(self, ipui: Ipui) -> FksVerdict: ...
+
+    def sip_settings(self, account: Account) -> SipSettings: ...
+
+    def handset_located(self, dm: int, ipui: Ipui, now: float) -> list[FirmwareOut]: ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SipSettings:
+    """Where and how an account talks SIP (from the SIP provider of the NVM)."""
+
+    aor: SipUri
+    server: Address
+    expires: int
+    subscribe_expires: int = 3600
+
+
+@dataclass(eq=False)
+class Line:
+    """One handset account served by this DECT manager."""
+
+    ipui: Ipui
+    index: int
+    account: Account
+    registration: RegistrationClient
+    fks: FksApplication
+    subscriber: Subscriber | None = None
+    caller: FeatureCodeCaller | None = None
+    #: DECT call transactions waiting for the server's answer to a dialled code, per code, in order.
+    fac_calls: dict[str, list[TransactionRef]] = field(default_factory=dict)
+    sip_status: str = "registering"
+    subscription_status: str = "none"
+    cores: list[Core] = field(default_factory=list)
+
+
+class DectManager:
+    def __init__(self, *, system: SystemContext, number: int, address: Address, policy: AccessPolicy,
+                 fixed_identity: FixedIdentity, ids: Callable[[], str],
+                 timers: TimerConfig | None = None, user_agent: str | None = None) -> None:
+        self.system = system
+        self.number = number
+        self.address = address
+        self.ids = ids
+        self.timers = timers
+        self.user_agent = user_agent
+        self.endpoint = DectEndpoint(policy=policy, fixed_identity=fixed_identity, location_area=number)
+        self.lines: dict[Ipui, Line] = {}
+        self._retired: list[Core] = []        # cores winding down (un-REGISTER, unsubscribe)
+        self._by_call_id: dict[str, tuple[Core, Line | None]] = {}
+        self._heap = DeadlineHeap()
+        self._links: dict[Ipui, Link] = {}
+
+    # --- accounts ----------------------------------------------------------------------------
+
+    def add_line(self, ipui: Ipui, index: int, account: Account, now: float) -> list[FirmwareOut]:
+        """Start serving an account here: REGISTER it, and subscribe where FKS is active."""
+        settings = self.system.sip_settings(account)
+        registration = RegistrationClient(
+            RegistrationConfig(aor=settings.aor, registrar=settings.server, local=self.address,
+                               expires=settings.expires, username=account.auth_name or account.user_name,
+                               password=account.auth_password, user_agent=self.user_agent),
+            ids=self.ids, timers=self.timers)
+        kept = self.system.store.local_features(index)
+        line = Line(ipui=ipui, index=index, account=account, registration=registration,
+                    fks=FksApplication(account.user_name, kept or FeatureState()))
+        line.cores.append(registration)
+        self.lines[ipui] = line
+        out = self._core_outputs(line, registration, registration.start(now), now)
+        if self.system.verdict(ipui).active:
+            out += self._commands(line, line.fks.enable(), now)
+        return out
+
+    def remove_line(self, ipui: Ipui, now: float) -> list[FirmwareOut]:
+        """Stop serving an account here (roamed away, de-registered): un-REGISTER and unsubscribe."""
+        line = self.lines.pop(ipui, None)
+        if line is None:
+            return []
+        out: list[FirmwareOut] = []
+        if line.fks.fks is not FksState.LOCAL:
+            out += self._commands(line, line.fks.disable(), now)
+        out += self._core_outputs(None, line.registration, line.registration.stop(now), now)
+        self._retired.extend(line.cores)
+        return out
+
+    def reevaluate(self, now: float) -> list[FirmwareOut]:
+        """Gating may have changed (FKS flag, internal telephony): subscribe or unsubscribe."""
+        out: list[FirmwareOut] = []
+        for line in list(self.lines.values()):
+            active = self.system.verdict(line.ipui).active
+            if active and line.fks.fks is FksState.LOCAL:
+                out += self._commands(line, line.fks.enable(), now)
+            elif not active and line.fks.fks is not FksState.LOCAL:
+                out += self._commands(line, line.fks.disable(), now)
+        return out
+
+    def shutdown(self, now: float) -> list[FirmwareOut]:
+        """A clean stop (the live twin's Ctrl-C): unsubscribe and un-REGISTER every account."""
+        out: list[FirmwareOut] = []
+        for ipui in list(self.lines):
+            out += self.remove_line(ipui, now)
+        return out
+
+    # --- SIP ---------------------------------------------------------------------------------
+
+    def receive_sip(self, now: float, data: bytes, source: Address) -> list[FirmwareOut]:
+        try:
+            message = parse_message(data)
+        except RemoteProtocolError as err:
+            answer = error_response_bytes(data, err)
+            return [] if answer is None else [SipOut(dm=self.number, data=answer, destination=source)]
+        owner = self._by_call_id.get(message.call_id)
+        if owner is None:
+            if isinstance(message, Request) and message.method != "ACK":
+                # RFC 6665 §4.1.3 / RFC 3261 §12.2.2: no dialog for this request.
+                response = make_response(message, 481, to_tag=self.ids())
+                return [SipOut(dm=self.number, data=response.to_bytes(), destination=source)]
+            return []
+        core, line = owner
+        return self._core_outputs(line, core, core.receive_message(now, message, source), now)
+
+    def _core_outputs(self, line: Line | None, core: Core, outputs: Iterable[Output],
+                      now: float) -> list[FirmwareOut]:
+        """Carry out what a core returned; index its Call-ID and re-arm its deadline."""
+        for call_id in _call_ids(core):
+            self._by_call_id[call_id] = (core, line)
+        self._heap.touch(core)
+        out: list[FirmwareOut] = []
+        for item in outputs:
+            if isinstance(item, SendDatagram):
+                out.append(SipOut(dm=self.number, data=item.data, destination=item.destination))
+            elif line is not None and self.lines.get(line.ipui) is line:
+                out += self._sip_event(line, item, now)
+        return out
+
+    def _sip_event(self, line: Line, event: Output, now: float) -> list[FirmwareOut]:
+        fks = line.fks
+        if isinstance(event, Registered):
+            line.sip_status = "registered"
+        elif isinstance(event, RegistrationFailed):
+            line.sip_status = f"failed ({event.status} {event.reason})"
+        elif isinstance(event, SubscriptionActivated):
+            line.subscription_status = event.state
+            return self._commands(line, fks.subscription_up(), now)
+        elif isinstance(event, FeatureStateReceived):
+            return self._commands(line, fks.state_received(event.items), now)
+        elif isinstance(event, SubscriptionFailed):
+            line.subscription_status = f"failed ({event.status} {event.reason})"
+            return self._commands(line, fks.subscription_down(), now)
+        elif isinstance(event, SubscriptionTerminated):
+            line.subscription_status = f"terminated ({event.reason})" if event.reason else "terminated"
+            return self._commands(line, fks.subscription_down(), now)
+        elif isinstance(event, SetRequestAnswered):
+            return self._commands(line, fks.set_answered(event.item, event.status), now)
+        elif isinstance(event, FeatureCodeAnswered):
+            return self._fac_answered(line, event, now)
+        return []
+
+    # --- FKS commands ------------------------------------------------------------------------
+
+    def _subscriber(self, line: Line) -> Subscriber:
+        if line.subscriber is None:
+            settings = self.system.sip_settings(line.account)
+            line.subscriber = Subscriber(
+                SubscriberConfig(aor=settings.aor, server=settings.server, local=self.address,
+                                 expires=settings.subscribe_expires,
+                                 username=line.account.auth_name or line.account.user_name,
+                                 password=line.account.auth_password, user_agent=self.user_agent),
+                ids=self.ids, timers=self.timers)
+            line.cores.append(line.subscriber)
+        return line.subscriber
+
+    def _commands(self, line: Line, commands: list[Command], now: float) -> list[FirmwareOut]:
+        out: list[FirmwareOut] = []
+        for command in commands:
+            if isinstance(command, Subscribe):
+                sub = self._subscriber(line)
+                line.subscription_status = "subscribing"
+                out += self._core_outputs(line, sub, sub.start(now), now)
+            elif isinstance(command, Unsubscribe):
+                if line.subscriber is not None:
+                    line.subscription_status = "unsubscribing"
+                    out += self._core_outputs(line, line.subscriber, line.subscriber.stop(now), now)
+            elif isinstance(command, SendSet):
+                sub = self._subscriber(line)
+                out += self._core_outputs(line, sub, sub.set(now, command.item), now)
+            elif isinstance(command, Persist):
+                self.system.store.set_local_features(line.index, command.state)
+            elif isinstance(command, Indicate):
+                self._indicate(line.ipui, command)
+        return out + self._air()
+
+    def _indicate(self, ipui: Ipui, command: Indicate) -> None:
+        link = self._links.get(ipui, str(ipui))
+        for feature in command.features:
+            self.endpoint.indicate_feature_state(link, setting_for(command.state, feature),
+                                                 display=command.text,
+                                                 refused=command.signal is Signal.NEGATIVE)
+
+    # --- DECT --------------------------------------------------------------------------------
+
+    def _air(self) -> list[FirmwareOut]:
+        sent: list[Transmission] = self.endpoint.take_outgoing()
+        return [AirOut(dm=self.number, link=t.link, data=t.data, name=t.name) for t in sent]
+
+    def receive_dect(self, now: float, link: Link, data: bytes) -> list[FirmwareOut]:
+        out: list[FirmwareOut] = []
+        for event in self.endpoint.receive(link, data, now):
+            if isinstance(event, HandsetLocated):
+                self._links[event.ipui] = event.link
+                out += self._air()
+                out += self.system.handset_located(self.number, event.ipui, now)
+            elif isinstance(event, FeatureRequested):
+                out += self._feature_requested(event, now)
+            elif isinstance(event, FacDialled):
+                out += self._fac_dialled(event, now)
+        return out + self._air()
+
+    def resynchronise(self, ipui: Ipui) -> list[FirmwareOut]:
+        """A handset (back) in range: tell it every feature's state, which it may have missed."""
+        line = self.lines.get(ipui)
+        if line is None:
+            return []
+        for feature in ALL_FEATURES:
+            text = describe_feature(line.fks.state, feature)
+            self._indicate(ipui, Indicate(state=line.fks.state, features=(feature,), text=text,
+                                          signal=Signal.CONFIRM))
+        return self._air()
+
+    def _feature_requested(self, event: FeatureRequested, now: float) -> list[FirmwareOut]:
+        line = self.lines.get(event.ipui)
+        if line is None:
+            self.endpoint.reject_feature(event.ref, now, display="No SIP account")
+            return self._air()
+        commands = line.fks.request(change_from_setting(event.setting))
+        if any(isinstance(c, SendSet | Persist) for c in commands):
+            # Taken on: the handset shows the feature pending until the state is indicated.
+            self.endpoint.accept_feature(event.ref, now)
+            return self._commands(line, commands, now)
+        refusal = next((c for c in commands if isinstance(c, Indicate)), None)
+        self.endpoint.reject_feature(event.ref, now, reason=ReleaseReasonCode.USER_REJECTION,
+                                     display=refusal.text if refusal else "Not possible")
+        return self._air()
+
+    def _fac_dialled(self, event: FacDialled, now: float) -> list[FirmwareOut]:
+        """A dialled code becomes a call to the server (feature-key-sync.md §4); the handset's call is
+        completed when the server answers it. The base never interprets the code itself."""
+        line = self.lines.get(event.ipui)
+        if line is None:
+            self.endpoint.complete_call(event.ref, now, accepted=False, display="No SIP account")
+            return self._air()
+        if line.caller is None:
+            settings = self.system.sip_settings(line.account)
+            line.caller = FeatureCodeCaller(
+                FeatureCodeConfig(aor=settings.aor, server=settings.server, local=self.address,
+                                  username=line.account.auth_name or line.account.user_name,
+                                  password=line.account.auth_password, user_agent=self.user_agent),
+                ids=self.ids, timers=self.timers)
+            line.cores.append(line.caller)
+        line.fac_calls.setdefault(event.digits, []).append(event.ref)
+        return self._core_outputs(line, line.caller, line.caller.dial(now, event.digits), now)
+
+    def _fac_answered(self, line: Line, event: FeatureCodeAnswered, now: float) -> list[FirmwareOut]:
+        waiting = line.fac_calls.get(event.code)
+        if not waiting:
+            return []
+        ref = waiting.pop(0)
+        accepted = 200 <= event.status < 300
+        text = f"{event.code}: {'done' if accepted else 'refused' if event.status else 'no answer'}"
+        # The handset may have given up on the call first (CC.03); the server's change still counts.
+        with contextlib.suppress(DectError):
+            self.endpoint.complete_call(ref, now, accepted=accepted, display=text)
+        return self._air()
+
+    # --- timers ------------------------------------------------------------------------------
+
+    def next_deadline(self) -> float | None:
+        candidates = [d for d in (self._heap.next_deadline(), self.endpoint.next_deadline()) if d is not None]
+        return min(candidates) if candidates else None
+
+    def handle_timer(self, now: float) -> list[FirmwareOut]:
+        out: list[FirmwareOut] = []
+        self.endpoint.handle_timer(now)
+        for core in list(self._heap.due(now)):
+            assert isinstance(core, Core)
+            owner = self._by_call_id.get(getattr(core, "call_id", ""), (core, None))
+            out += self._core_outputs(owner[1], core, core.handle_timer(now), now)
+        return out + self._air()
+
+
+
+
+def _call_ids(core: Core) -> list[str]:
+    """Every Call-ID a core answers for: its dialog's, or one per call for the FAC caller."""
+    call_id = getattr(core, "call_id", None)
+    ids = [call_id] if isinstance(call_id, str) and call_id else []
+    calls = getattr(core, "calls", None)
+    return ids + list(calls) if isinstance(calls, dict) else ids

@@ -1,0 +1,238 @@
+"""A whole base system, sans-I/O: the NVM, the gating, and its DECT managers (docs/architecture.md).
+
+One responsibility: what is decided for the system as a whole. It boots and powers off the DECT
+managers, answers their questions (`SystemContext`: the FKS verdict of a handset, where an account
+talks SIP, a handset located somewhere), moves a handset's account when it roams to another DECT
+manager (base-models.md §1: REGISTER moves, the old DECT manager de-registers; the subscription is
+re-created from the new one [likely]), enforces the profile's capacities at registration, and carries
+runtime configuration changes (FKS per handset, internal telephony, provisioning) to the DECT
+managers at once.
+
+A driver talks to the system only: `receive_sip(now, dm, data, source)`, `receive_dect(now, dm, link,
+data)`, `handle_timer(now)`, `next_deadline()`, and sends each `SipOut` / `AirOut` from the DECT manager
+it names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+from dect.endpoint import AccessPolicy
+from dect.events import Link
+from dect.identity import Ipui
+from dect.ies import RejectReasonCode
+from dect.ies_var import FixedIdentity
+from firmware.dect_manager import DectManager, FirmwareOut, SipSettings
+from firmware.gating import FksVerdict, fks_verdict, set_internal_telephony
+from firmware.nvm import Account, NvmStore, RegStatus
+from firmware.provisioning import Diagnostic, apply, parse_provisioning
+from models.errors import ConfigError
+from models.profiles import ModelProfile
+from sip.events import Address
+from sip.ids import SequentialIds
+from sip.transaction import TimerConfig
+from sip.uri import SipUri
+
+#: The registration PIN when neither the handset slot nor the system sets one (the vendor default).
+DEFAULT_PIN = "0000"
+#: The system's registration PIN parameter (its real name is not published: this project's choice).
+SYSTEM_PIN_PARAM = "DmGlobal.0.RegistrationPin"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SystemAddresses:
+    """Where each DECT manager's SIP stack lives, and the server's address by default."""
+
+    dect_managers: tuple[Address, ...]
+    server: Address
+
+
+class _Policy(AccessPolicy):
+    """Registration decisions of one DECT manager, from the NVM and the profile's capacities."""
+
+    def __init__(self, system: BaseSystem, dm: int) -> None:
+        self.system = system
+        self.dm = dm
+
+    def is_registered(self, ipui: Ipui) -> bool:
+        handset = self.system.store.handset(ipui)
+        return handset is not None and handset.reg_status is RegStatus.REGISTERED
+
+    def grant_access(self, ipui: Ipui, pin: str | None) -> RejectReasonCode | None:
+        store = self.system.store
+        handset = store.handset(ipui)
+        if handset is not None and handset.reg_status is RegStatus.REGISTERED:
+            return None
+        if handset is None:
+            # A slot opened by index (`add_hs value="00003"`) waits for whichever handset registers.
+            handset = next((h for h in store.handsets() if h.ipui is None), None)
+        expected = (handset.dect_ac if handset is not None else None) or \
+            store.system_param(SYSTEM_PIN_PARAM) or DEFAULT_PIN
+        if pin != expected:
+            return RejectReasonCode.AUTHENTICATION_FAILED
+        if not self.system.has_room(self.dm):
+            return RejectReasonCode.INSUFFICIENT_MEMORY
+        with store.transaction():
+            if handset is None:
+                store.add_handset(ipui=ipui, reg_status=RegStatus.REGISTERED, dect_manager=self.dm)
+            else:
+                if handset.ipui is None:
+                    store.bind_ipui(handset.index, ipui)
+                store.set_reg_status(handset.index, RegStatus.REGISTERED)
+                store.set_dect_manager(handset.index, self.dm)
+        return None
+
+
+class BaseSystem:
+    def __init__(self, profile: ModelProfile, store: NvmStore, *, addresses: SystemAddresses,
+                 seed: str = "fksim", timers: TimerConfig | None = None,
+                 fixed_identity: Callable[[int], FixedIdentity] | None = None) -> None:
+        managers = len(addresses.dect_managers)
+        maximum = profile.capacities.per_system.dect_managers.value
+        if not 1 <= managers <= maximum:
+            raise ConfigError(f"{profile.id} has 1 to {maximum} DECT manager(s), not {managers}")
+        self.profile = profile
+        self.store = store
+        self.addresses = addresses
+        self.seed = seed
+        self.timers = timers
+        self.fixed_identity = fixed_identity or (lambda dm: FixedIdentity(bits=36, value=0x100000000 + dm))
+        self.dms: dict[int, DectManager] = {}
+        self.boots = 0
+        self.user_agent = f"Gigaset {profile.name}/{profile.firmware_version.value} (fksim)"
+
+    # --- power ---------------------------------------------------------------------------------
+
+    @property
+    def powered(self) -> bool:
+        return bool(self.dms)
+
+    def boot(self, now: float) -> list[FirmwareOut]:
+        """Power on: every DECT manager starts and brings up the accounts of the handsets located there."""
+        self.boots += 1
+        out: list[FirmwareOut] = []
+        for number, address in enumerate(self.addresses.dect_managers, start=1):
+            self.dms[number] = DectManager(
+                system=self, number=number, address=address, policy=_Policy(self, number),
+                fixed_identity=self.fixed_identity(number),
+                ids=SequentialIds(f"{self.seed}/dm{number}/boot{self.boots}"), timers=self.timers,
+                user_agent=self.user_agent)
+        for handset in self.store.handsets():
+            account = self.store.account(handset.index)
+            dm = self.dms.get(handset.dect_manager)
+            if (handset.ipui is not None and handset.reg_status is RegStatus.REGISTERED and dm is not None
+                    and account is not None and account.user_name):
+                out += dm.add_line(handset.ipui, handset.index, account, now)
+        return out
+
+    def power_off(self) -> None:
+        """Power loss: everything volatile is gone at once, nothing more is sent."""
+        self.dms.clear()
+
+    def shutdown(self, now: float) -> list[FirmwareOut]:
+        """A clean stop: unsubscribe and un-REGISTER everything (the DECT managers stay until the
+        driver has sent that and drops them with `power_off`)."""
+        out: list[FirmwareOut] = []
+        for dm in self.dms.values():
+            out += dm.shutdown(now)
+        return out
+
+    # --- driver API ----------------------------------------------------------------------------
+
+    def receive_sip(self, now: float, dm: int, data: bytes, source: Address) -> list[FirmwareOut]:
+        manager = self.dms.get(dm)
+        return manager.receive_sip(now, data, source) if manager is not None else []
+
+    def receive_dect(self, now: float, dm: int, link: Link, data: bytes) -> list[FirmwareOut]:
+        manager = self.dms.get(dm)
+        return manager.receive_dect(now, link, data) if manager is not None else []
+
+    def next_deadline(self) -> float | None:
+        deadlines = [d for m in self.dms.values() if (d := m.next_deadline()) is not None]
+        return min(deadlines) if deadlines else None
+
+    def handle_timer(self, now: float) -> list[FirmwareOut]:
+        out: list[FirmwareOut] = []
+        for manager in list(self.dms.values()):
+            deadline = manager.next_deadline()
+            if deadline is not None and deadline <= now:
+                out += manager.handle_timer(now)
+        return out
+
+    # --- SystemContext -------------------------------------------------------------------------
+
+    def verdict(self, ipui: Ipui) -> FksVerdict:
+        account = self.store.account(ipui)
+        return fks_verdict(self.profile, internal_telephony=self.store.internal_telephony,
+                           feature_key_sync_active=account is not None and account.feature_key_sync_active)
+
+    def sip_settings(self, account: Account) -> SipSettings:
+        provider = self.store.provider(account.provider_id) or self.store.provider(1)
+        if provider is None or not provider.domain:
+            raise ConfigError(f"SIP provider {account.provider_id} has no domain (SipProvider.<n>.Domain)")
+        # No registrar address provisioned: the server the system was started against.
+        server = ((provider.reg_server_address, provider.reg_server_port) if provider.reg_server_address
+                  else self.addresses.server)
+        return SipSettings(aor=SipUri(user=account.user_name, host=provider.domain), server=server,
+                           expires=provider.reg_server_refresh_timer)
+
+    def has_room(self, dm: int) -> bool:
+        """The profile's capacities (base-models.md §1): handsets per DECT manager and per system."""
+        handsets = [h for h in self.store.handsets() if h.reg_status is RegStatus.REGISTERED]
+        caps = self.profile.capacities
+        if sum(1 for h in handsets if h.dect_manager == dm) >= caps.per_dect_manager.handsets.value:
+            return False
+        return len(handsets) < caps.per_system.handsets.value
+
+    def handset_located(self, dm: int, ipui: Ipui, now: float) -> list[FirmwareOut]:
+        handset = self.store.handset(ipui)
+        if handset is None:
+            return []
+        out: list[FirmwareOut] = []
+        if handset.dect_manager != dm:
+            # Roaming: the old DECT manager gives the account up, the new one takes it on.
+            old = self.dms.get(handset.dect_manager)
+            if old is not None:
+                out += old.remove_line(ipui, now)
+            self.store.set_dect_manager(handset.index, dm)
+        manager = self.dms[dm]
+        account = self.store.account(handset.index)
+        if ipui not in manager.lines and account is not None and account.user_name:
+            out += manager.add_line(ipui, handset.index, account, now)
+        return out + manager.resynchronise(ipui)
+
+    # --- runtime configuration (web interface, provisioning, scenario steps) -------------------
+
+    def config_changed(self, now: float) -> list[FirmwareOut]:
+        """Gating may have changed: every DECT manager subscribes or unsubscribes at once."""
+        out: list[FirmwareOut] = []
+        for manager in self.dms.values():
+            out += manager.reevaluate(now)
+        return out
+
+    def set_internal_telephony(self, enabled: bool, now: float) -> list[FirmwareOut]:
+        set_internal_telephony(self.profile, self.store, enabled)
+        return self.config_changed(now)
+
+    def set_feature_key_sync(self, ipui: Ipui, active: bool, now: float) -> list[FirmwareOut]:
+        account = self.store.account(ipui)
+        if account is None:
+            raise ConfigError(f"handset {ipui} has no SIP account")
+        self.store.put_account(ipui, replace(account, feature_key_sync_active=active))
+        return self.config_changed(now)
+
+    def apply_provisioning(self, text: str | bytes, source: str, now: float
+                           ) -> tuple[list[Diagnostic], list[FirmwareOut]]:
+        """Apply a provisioning file while running (one transaction), then carry the changes out."""
+        diagnostics = apply(parse_provisioning(text, source=source), self.store, self.profile)
+        return diagnostics, self.config_changed(now)
+
+    # --- status --------------------------------------------------------------------------------
+
+    def line_of(self, ipui: Ipui) -> Any:
+        for manager in self.dms.values():
+            if ipui in manager.lines:
+                return manager.lines[ipui]
+        return None
