@@ -97,8 +97,9 @@ def create_app(backend: WebBackend, *, secret_key: bytes, testing: bool = False)
         TEMPLATES_AUTO_RELOAD=testing,
     )
     app.extensions["fksim_web"] = WebState(backend=backend)
-    CSRFProtect(app)
+    # The login check runs first: an anonymous request is a 401 / login redirect, whatever it carries.
     _install_guards(app)
+    CSRFProtect(app)
     _install_error_handlers(app)
     _install_login(app)
 

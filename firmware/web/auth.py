@@ -60,12 +60,12 @@ def password_problem(new: str, confirm: str, *, current: str) -> str | None:
     """Why `new` cannot be the admin password, or None."""
     if new != confirm:
         return "the new password and its confirmation differ"
-    if len(new) < MIN_PASSWORD:
-        return f"the new password must have at least {MIN_PASSWORD} characters"
-    if len(new) > MAX_PASSWORD:
-        return f"the new password must have at most {MAX_PASSWORD} characters"
     if new == FACTORY_PASSWORD:
         return "the factory password cannot be kept"
     if new == current:
         return "the new password must differ from the current one"
+    if len(new) < MIN_PASSWORD:
+        return f"the new password must have at least {MIN_PASSWORD} characters"
+    if len(new) > MAX_PASSWORD:
+        return f"the new password must have at most {MAX_PASSWORD} characters"
     return None
