@@ -267,6 +267,11 @@ class DectEndpoint:
                 return []
             raise RemoteProtocolError(f"{msg.name} in no transaction the base started", reason=0x01, offset=0)
         existing = self.transactions.get(ref)
+        if kind in (MessageType.CISS_REGISTER, MessageType.CC_SETUP) and existing is not None:
+            # The handset only reuses a free transaction value (EN 300 175-5 §7.3): it has given up on
+            # the old transaction (its own timer ran out first), so the base forgets it too.
+            del self.transactions[ref]
+            existing = None
         if kind is MessageType.CISS_REGISTER and existing is None:
             return self._feature_request(ref, msg, data, now)
         if kind is MessageType.CC_SETUP and existing is None:
@@ -416,10 +421,17 @@ class DectEndpoint:
             tx.deadline = now + CC_04
         return events
 
-    def _transaction(self, ref: TransactionRef, kind: TxKind) -> Transaction:
+    def _transaction(self, ref: TransactionRef, kind: TxKind) -> Transaction | None:
+        """The open transaction `ref` names, or None when it is gone (timer expired, handset released).
+
+        A decision arriving after that is normal (the SIP round trip can outlast CC.03) and is ignored;
+        asking the wrong kind of transaction is a bug on the caller's side.
+        """
         tx = self.transactions.get(ref)
-        if tx is None or tx.kind is not kind:
-            raise DectError(f"no open {kind.value} with transaction value {ref.tv} on {ref.link}")
+        if tx is not None and tx.kind is not kind:
+            raise DectError(
+                f"transaction value {ref.tv} on {ref.link} is a {tx.kind.value}, not a {kind.value}"
+            )
         return tx
 
     # ----------------------------------------------------------------- firmware decisions
@@ -427,10 +439,12 @@ class DectEndpoint:
     def accept_feature(
         self, ref: TransactionRef, now: float, *, display: str | None = None
     ) -> list[BaseEvent]:
-        """The firmware took the feature request on: CISS-RELEASE-COM with the acknowledgement (PIE 59)."""
-        return self._step(
-            self._transaction(ref, TxKind.FEATURE_REQUEST), TxInput.ACCEPT, now, display=display
-        )
+        """The firmware took the feature request on: CISS-RELEASE-COM with the acknowledgement (PIE 59).
+
+        Ignored (returns []) if the transaction has already ended.
+        """
+        tx = self._transaction(ref, TxKind.FEATURE_REQUEST)
+        return self._step(tx, TxInput.ACCEPT, now, display=display) if tx else []
 
     def reject_feature(
         self, ref: TransactionRef, now: float, *,
@@ -438,7 +452,7 @@ class DectEndpoint:
     ) -> list[BaseEvent]:  # fmt: skip
         """The firmware refused (e.g. FKS not active): CISS-RELEASE-COM with the reason and display text."""
         tx = self._transaction(ref, TxKind.FEATURE_REQUEST)
-        return self._step(tx, TxInput.REJECT, now, display=display, reason=reason)
+        return self._step(tx, TxInput.REJECT, now, display=display, reason=reason) if tx else []
 
     def complete_call(
         self, ref: TransactionRef, now: float, *, accepted: bool, display: str | None = None,
@@ -446,6 +460,8 @@ class DectEndpoint:
     ) -> list[BaseEvent]:  # fmt: skip
         """The outcome of a dialled code: CC-CONNECT (+ confirm tone) or CC-RELEASE-COM with `reason`."""
         tx = self._transaction(ref, TxKind.FAC_CALL)
+        if tx is None:
+            return []
         if accepted:
             return self._step(tx, TxInput.ACCEPT, now, display=display)
         return self._step(tx, TxInput.REJECT, now, display=display, reason=reason)

@@ -139,8 +139,12 @@ def test_feature_request_refused_by_the_firmware() -> None:
     assert reply.message_type is MessageType.CISS_RELEASE_COM and reply.ti_flag
     assert reply.get(ReleaseReason) == ReleaseReason(reason=ReleaseReasonCode.SERVICE_NOT_IMPLEMENTED)
     assert reply.get(MultiDisplay) == MultiDisplay(text="Not available")
-    with pytest.raises(DectError):
-        ep.accept_feature(event.ref, 2.0)  # already answered
+    assert ep.accept_feature(event.ref, 2.0) == []  # already answered: a late decision is ignored
+    assert sent(ep) == []
+    [live] = ep.receive(LINK, feature_request(DndSetting(active=True)), 3.0)
+    assert isinstance(live, FeatureRequested)
+    with pytest.raises(DectError, match="is a feature request, not a FAC call"):
+        ep.complete_call(live.ref, 3.0, accepted=True)  # a feature request is no call: the caller's bug
 
 
 def test_feature_request_timer_expiry_releases_with_reason_0d() -> None:
@@ -151,6 +155,17 @@ def test_feature_request_timer_expiry_releases_with_reason_0d() -> None:
     assert ep.handle_timer(10.0 + CC_03) == [TransactionTimedOut(ref=event.ref, message="CISS-REGISTER")]
     assert sent(ep) == ["84 5A E2 0D"]
     assert ep.next_deadline() is None
+    assert ep.accept_feature(event.ref, 31.0) == [] and sent(ep) == []  # the SIP answer came too late
+
+
+def test_a_reused_transaction_value_replaces_the_abandoned_transaction() -> None:
+    ep = endpoint()
+    [old] = ep.receive(LINK, feature_request(DndSetting(active=True)), 0.0)
+    [new] = ep.receive(LINK, feature_request(DndSetting(active=False)), 25.0)  # the handset gave up on TV 0
+    assert isinstance(old, FeatureRequested) and isinstance(new, FeatureRequested)
+    assert old.ref == new.ref and new.setting == DndSetting(active=False)
+    assert ep.transactions[new.ref].setting == DndSetting(active=False)
+    assert ep.next_deadline() == 25.0 + CC_03
 
 
 def test_feature_state_indication() -> None:
