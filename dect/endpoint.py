@@ -184,6 +184,16 @@ class Transaction:
     setting: FeatureSetting | None = None
 
 
+#: MULTI-DISPLAY carries DECT IA5 (7-bit) characters; longer texts are cut to the IE's 255 octets.
+_MAX_DISPLAY = 255
+
+
+def _display(text: str) -> MultiDisplay:
+    """Firmware text as a MULTI-DISPLAY: characters outside DECT IA5 become "?" (EN 300 175-5 Annex D)."""
+    ia5 = "".join(ch if ord(ch) <= 0x7F else "?" for ch in text)[:_MAX_DISPLAY]
+    return MultiDisplay(text=ia5 or " ")
+
+
 def _ack_for(setting: FeatureSetting) -> FeatureAck:
     if isinstance(setting, DiversionSetting):
         return FeatureAck(feature=FeatureId.CALL_DIVERSION, diversion=setting.diversion)
@@ -396,7 +406,7 @@ class DectEndpoint:
         action, next_state = row
         tx.state = next_state
         events: list[BaseEvent] = []
-        text = MultiDisplay(text=display) if display else None
+        text = _display(display) if display else None
         ref = tx.ref
         if action is Action.SEND_CONNECT:
             self._reply(
@@ -473,7 +483,7 @@ class DectEndpoint:
         tv = self._fp_tv.get(link, -1) + 1
         self._fp_tv[link] = tv % 7
         signal = SignalValue.NEGATIVE_ACKNOWLEDGEMENT_TONE if refused else SignalValue.CONFIRM_TONE_ON
-        ies = (MultiDisplay(text=display), Signal(value=signal), encode_pies(FeatureState(setting=setting)))
+        ies = (_display(display), Signal(value=signal), encode_pies(FeatureState(setting=setting)))
         self._send(link, message(MessageType.FACILITY, *ies, tv=tv % 7))
 
     # ----------------------------------------------------------------------------- timers

@@ -323,3 +323,12 @@ def test_reject_reason_ie_in_location_reject() -> None:
     assert decode(ep.take_outgoing()[0].data).get(RejectReason) == RejectReason(
         reason=RejectReasonCode.IPUI_UNKNOWN
     )
+
+
+def test_display_text_is_made_dect_ia5() -> None:
+    ep = endpoint()
+    ep.indicate_feature_state(
+        LINK, DndSetting(active=True), display="Rufumleitung \u00fcber 3000" + "x" * 300
+    )
+    shown = decode(ep.take_outgoing()[0].data).get(MultiDisplay)
+    assert shown is not None and shown.text.startswith("Rufumleitung ?ber 3000") and len(shown.text) == 255
