@@ -88,7 +88,8 @@ class SubscriptionTerminated:
 
 @dataclass(frozen=True, kw_only=True)
 class SetRequestAnswered:
-    """The server answered an in-dialog Set request (status 0 = transaction timed out)."""
+    """The server answered an in-dialog Set request; status 0 = no answer (the transaction timed out
+    or the subscription ended before the answer came)."""
 
     item: FeatureSet
     status: int

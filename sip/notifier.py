@@ -132,6 +132,9 @@ class Notifier(Core):
         a new subscription or a refresh, RFC 6665 §4.2.1.2)."""
         pending = self._take(request_id)
         sub = pending.subscription
+        if sub.phase is Ph.ENDED:
+            # The subscription ended while the application decided (expiry, 481, timeout): 481.
+            return self._answer(now, pending.request, 481)
         sub.step(PI.ACCEPT)
         self.subscriptions[sub.id] = sub
         sub.expires_at = now + pending.expires

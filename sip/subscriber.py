@@ -325,7 +325,7 @@ class Subscriber(Core):
         self.retry_at = now + delay
         self.refresh_at = self.expires_at = None
         self.remote_tag = None
-        return [self._failure_event(self.retry_at)]
+        return [*self._abandon_pending(), self._failure_event(self.retry_at)]
 
     def _failure_event(self, retry_at: float | None) -> Output:
         """What the application is told: terminated by the notifier, or a failed request."""
@@ -342,7 +342,17 @@ class Subscriber(Core):
     def _give_up(self, now: float) -> list[Output]:
         self.retry_at = self.refresh_at = self.expires_at = None
         self.remote_tag = None
-        return [self._failure_event(None)]
+        return [*self._abandon_pending(), self._failure_event(None)]
+
+    def _abandon_pending(self) -> list[Output]:
+        """Answers to requests of the abandoned dialog (a refresh or Set in flight) will be ignored;
+        a Set still waiting is reported now as unanswered (status 0)."""
+        out: list[Output] = [
+            SetRequestAnswered(item=item, status=0) for purpose, item in self.pending.values()
+            if purpose == "set" and item is not None
+        ]  # fmt: skip
+        self.pending.clear()
+        return out
 
     def _forget(self, now: float) -> list[Output]:
         self.retry_at = self.refresh_at = self.expires_at = None

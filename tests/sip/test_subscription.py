@@ -521,3 +521,33 @@ def test_corrupted_traffic_never_breaks_the_cores(seed: int, flips: int) -> None
         for item in core.receive(wire.now, bytes(mutated), source):
             if isinstance(item, SendDatagram):
                 parse_message(item.data)  # whatever a core sends is well-formed
+
+
+def test_answer_to_a_refresh_after_the_notifier_terminated_is_ignored() -> None:
+    """Race: the refresh crosses a NOTIFY terminated;reason=probation; the server's 481 to the
+    refresh then arrives while the base waits to retry; it must not disturb the retry plan."""
+    wire, sub, notifier, _ = world()
+    start(wire, sub)
+    assert sub.refresh_at is not None
+    wire.run(sub.refresh_at)  # the refresh is in flight now
+    wire.feed(AS, notifier.terminate(wire.now, 1, "probation", retry_after=30))
+    wire.settle()
+    assert responses(wire, 481)
+    assert sub.state is SubState.WAITING and sub.retry_at == pytest.approx(wire.now + 30, abs=0.1)
+    wire.run(wire.now + 31)
+    assert sub.state is SubState.ACTIVE
+
+
+def test_accept_after_the_subscription_ended_answers_481() -> None:
+    wire, sub, notifier, _ = world()
+    start(wire, sub)
+    wire.apps.pop(AS)  # the application decides later
+    wire.feed(BASE, sub.set(wire.now, SetDoNotDisturb(device="4001", on=True)))
+    wire.settle()
+    pending = next(e for e in wire.take(AS) if type(e).__name__ == "SetRequestReceived")
+    wire.feed(AS, notifier.terminate(wire.now, 1, "noresource"))
+    wire.feed(AS, notifier.accept(wire.now, pending.request_id))  # type: ignore[attr-defined]
+    wire.settle()
+    assert responses(wire, 481)
+    # the base gave the subscription up on the NOTIFY and reported the Set as unanswered
+    assert SetRequestAnswered(item=SetDoNotDisturb(device="4001", on=True), status=0) in wire.take(BASE)
