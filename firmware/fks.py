@@ -38,13 +38,14 @@ from sip.feature_event import (
 )
 from sip.state import FEATURE_FORWARDING, FORWARDING_FEATURE, Feature, FeatureState
 
-#: Texts the base puts on the handset display (this project's wording).
-TEXT_UNAVAILABLE = "Service unavailable"
-TEXT_REFUSED = "Not accepted by server"
+#: Texts the base puts on the handset display (this project's wording), in rows of at most 16
+#: characters separated by DECT IA5 0A ("next row"), so that every professional handset shows them.
+TEXT_UNAVAILABLE = "Service\nunavailable"
+TEXT_REFUSED = "Not accepted\nby server"
 TEXT_INVALID = "Number required"
 TEXT_RINGS = "Rings: 0 or 2-20"
-FEATURE_TITLES = {Feature.DND: "Do not disturb", Feature.CFA: "Call divert: all calls",
-                  Feature.CFB: "Call divert: when busy", Feature.CFNA: "Call divert: no answer"}
+FEATURE_TITLES = {Feature.DND: "Do not disturb", Feature.CFA: "Call divert all",
+                  Feature.CFB: "Divert when busy", Feature.CFNA: "Divert no answer"}
 
 
 class Signal(enum.Enum):
@@ -131,10 +132,11 @@ Command = Subscribe | Unsubscribe | SendSet | Indicate | Persist
 
 
 def describe_feature(state: FeatureState, feature: Feature) -> str:
+    """The two display rows for a feature's state: its title, then On/Off with the target."""
     if feature is Feature.DND:
-        return f"{FEATURE_TITLES[feature]} {'on' if state.dnd else 'off'}"
+        return f"{FEATURE_TITLES[feature]}\n{'On' if state.dnd else 'Off'}"
     fwd = getattr(state, feature.value)
-    return f"{FEATURE_TITLES[feature]} {'on ' + fwd.to if fwd.active else 'off'}"
+    return f"{FEATURE_TITLES[feature]}\n{'On ' + fwd.to if fwd.active else 'Off'}"
 
 
 class FksApplication:
@@ -234,8 +236,8 @@ class FksApplication:
         return [Unsubscribe(), Persist(state=self.state), *indications]
 
     def _indicate(self, feature: Feature, signal: Signal, text: str | None = None) -> Indicate:
-        return Indicate(state=self.state, features=(feature,), text=text or describe_feature(self.state, feature),
-                        signal=signal)
+        shown = text or describe_feature(self.state, feature)
+        return Indicate(state=self.state, features=(feature,), text=shown, signal=signal)
 
     def _apply_locally(self, payload: object) -> list[Command]:
         change = _change(payload)

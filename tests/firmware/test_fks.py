@@ -44,7 +44,7 @@ def test_local_mode_applies_and_persists_without_sip():
     app = FksApplication("2001")
     commands = app.request(DND_ON)
     assert commands[0] == Persist(state=FeatureState(dnd=True))
-    assert commands[1].signal is Signal.CONFIRM and commands[1].text == "Do not disturb on"
+    assert commands[1].signal is Signal.CONFIRM and commands[1].text == "Do not disturb\nOn"
     assert not any(isinstance(c, SendSet | Subscribe) for c in commands)
 
 
