@@ -8,10 +8,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from support.golden import BASE, CC_SETUP, LOCATE, NOTIFY, OK, SERVER, SUBSCRIBE
 
 from scenarios.capture import EPOCH, _checksum, udp_frame, write_captures
 from scenarios.world.log import LogEntry
+from support.golden import BASE, CC_SETUP, LOCATE, NOTIFY, OK, SERVER, SUBSCRIBE
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared"
 def _entries():

@@ -1,10 +1,9 @@
 """Naming logged messages for the result file, and the text trace built from them."""
 
-from support.golden import BASE, LOCATE, NOTIFY, OK, SERVER, SUBSCRIBE
-
 from scenarios.trace import format_message, format_trace
 from scenarios.world.decode import message_json
 from scenarios.world.log import LogEntry
+from support.golden import BASE, LOCATE, NOTIFY, OK, SERVER, SUBSCRIBE
 
 
 def test_sip_request_fields():
