@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sip.errors import LocalProtocolError
 from sip.events import (
@@ -26,6 +26,7 @@ from sip.events import (
     TransactionTimedOut,
 )
 from sip.message import Headers, Request, Response
+from sip.uri import split_commas
 
 #: RFC 3261 §17.1.1.1 magic cookie that marks an RFC 3261 branch.
 MAGIC_COOKIE = "z9hG4bK"
@@ -371,6 +372,30 @@ def build_ack(request: Request, response: Response) -> Request:
 ServerKey = tuple[str, str, str]
 
 
+def stamp_received(request: Request, source: Address) -> None:
+    """RFC 3261 §18.2.1: add `received` when the sent-by host differs from the packet's source;
+    RFC 3581 §4: when the top Via has an empty `rport`, fill it with the source port and always add
+    `received`. The responses copy this Via, so they find their way back through NAT."""
+    via = request.top_via
+    rport = via.rport == ""
+    if not rport and via.host == source[0]:
+        return
+    params = [(k, v) for k, v in via.params if k not in ("received", "rport")]
+    params.append(("received", source[0]))
+    if rport:
+        params.append(("rport", str(source[1])))
+    elif via.rport is not None:
+        params.append(("rport", via.rport))
+    stamped = replace(via, params=tuple(params))
+    # Only the top Via value changes; the others (on the same line or below) stay as received.
+    items = request.headers._items
+    index = next(i for i, (n, _) in enumerate(items) if n == "Via")
+    values = split_commas(items[index][1])
+    values[0] = str(stamped)
+    items[index] = ("Via", ", ".join(values))
+    request.headers._cache.clear()
+
+
 def server_key(request: Request) -> ServerKey:
     """RFC 3261 §17.2.3: branch + sent-by + method (ACK matches the INVITE's transaction)."""
     via = request.top_via
@@ -437,6 +462,7 @@ class TransactionLayer:
             return txn.on_ack(request, now) if isinstance(txn, InviteServerTransaction) else []
         if txn is not None:
             return txn.on_request()
+        stamp_received(request, source)
         if request.method == "INVITE":
             self.servers[key] = InviteServerTransaction(request, source, self.timers)
         else:

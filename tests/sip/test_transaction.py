@@ -117,3 +117,21 @@ def test_tables_are_complete_for_the_rfc_states() -> None:
     assert {s for s, _ in NON_INVITE_CLIENT} == {State.TRYING, State.PROCEEDING, State.COMPLETED}
     assert {s for s, _ in INVITE_CLIENT} == {State.CALLING, State.PROCEEDING, State.COMPLETED}
     assert {s for s, _ in NON_INVITE_SERVER} == {State.TRYING, State.PROCEEDING, State.COMPLETED}
+
+
+def test_received_and_rport_are_stamped_on_the_top_via() -> None:
+    layer = TransactionLayer(branch_source=SequentialIds("s"))
+    client = TransactionLayer(branch_source=SequentialIds("c"))
+    request = _request(client)
+    request.headers.set(
+        "Via",
+        "SIP/2.0/UDP 10.0.0.5:5060;branch=z9hG4bKnat;rport, SIP/2.0/UDP proxy.example.com;branch=z9hG4bKp",
+    )
+    layer.receive_request(request, ("203.0.113.7", 40000))
+    response = parse_message(layer.respond(request, make_response(request, 200, to_tag="t"), 0.0)[0].data)  # type: ignore[union-attr]
+    top, second = response.vias
+    assert top.received == "203.0.113.7" and top.rport == "40000"  # RFC 3581 §4
+    assert second.host == "proxy.example.com" and second.received is None
+    plain = _request(client)
+    layer.receive_request(plain, ("192.0.2.2", 5060))  # same host as sent-by, no rport: untouched
+    assert plain.top_via.received is None
