@@ -76,11 +76,10 @@ class FacTable:
         """`*78` -> DND on; `*723000` -> CFA on to 3000; `*923002*4` -> CFNA on to 3002 after 4
         rings [choice: `*<rings>` after the number]. A trailing `#` (sent as %23) is ignored."""
         text = unquote(dialled)
-        if text.endswith("#"):
-            text = text[:-1]
         for code in sorted(self.codes, key=lambda c: -len(c.prefix)):
             if text.startswith(code.prefix):
-                return self._command(code, text[len(code.prefix) :])
+                rest = text[len(code.prefix) :]
+                return self._command(code, rest[:-1] if rest.endswith("#") else rest)
         raise RemoteProtocolError(f"Unknown feature access code {text[:20]}", status=404)
 
     @staticmethod

@@ -7,7 +7,13 @@ from __future__ import annotations
 import pytest
 
 from sip.events import FeatureStateReceived, SetRequestAnswered, SubscriptionActivated, SubscriptionFailed
-from sip.feature_event import DoNotDisturbEvent, ForwardingEvent, ForwardingType, SetDoNotDisturb, SetForwarding
+from sip.feature_event import (
+    DoNotDisturbEvent,
+    ForwardingEvent,
+    ForwardingType,
+    SetDoNotDisturb,
+    SetForwarding,
+)
 from sip.multipart import parse_multipart
 from sip.server import Faults, User
 from sip.state import Forwarding

@@ -26,7 +26,7 @@ def register(world, address, user="2001", password=None, **cfg):  # type: ignore
 
 def raw_register(contact: str, *, expires: str | None = "3600", call_id: str = "c1", cseq: int = 1, user: str = "2001") -> bytes:
     lines = [
-        f"REGISTER sip:as.example.com SIP/2.0",
+        "REGISTER sip:as.example.com SIP/2.0",
         f"Via: SIP/2.0/UDP 192.0.2.30:5060;branch=z9hG4bK-r{cseq}-{call_id}",
         "Max-Forwards: 70",
         f"From: <sip:{user}@as.example.com>;tag=f1",
