@@ -12,7 +12,7 @@ import enum
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sip.auth import DigestClient, best_challenge
+from sip.auth import Challenge, DigestClient, best_challenge
 from sip.core import Core
 from sip.errors import LocalProtocolError
 from sip.events import Address, Output, Registered, RegistrationFailed
@@ -103,7 +103,10 @@ class RegistrationClient(Core):
         self.expires_at: float | None = None
         self.refresh_at: float | None = None
         self.retry_at: float | None = None
-        self._authorization: tuple[str, str] | None = None
+        #: (header name, last challenge): credentials for every later REGISTER are computed from it
+        self._challenge: tuple[str, Challenge] | None = None
+        self._answering = False
+        self._sent_answer = False
         self._last: Response | None = None
         self._delay: float | None = None
         self._current = ""
@@ -146,10 +149,14 @@ class RegistrationClient(Core):
             ("To", NameAddr(uri=self.config.aor)), ("Call-ID", self.call_id),
             ("CSeq", f"{self.cseq} REGISTER"), ("Contact", NameAddr(uri=self.contact)), ("Expires", expires),
         ]  # fmt: skip
-        if self._authorization is not None:
-            fields.append(self._authorization)
+        if self._challenge is not None and self.auth is not None:
+            # Every REGISTER after a challenge carries credentials computed from it (RFC 7616 §3.4:
+            # nc counts up); a refresh with an old nonce is answered stale=true by the registrar.
+            name, challenge = self._challenge
+            fields.append((name, str(self.auth.authorize("REGISTER", str(registrar), challenge))))
         request = self._build("REGISTER", registrar, fields)
         self._current = request.top_via.branch or ""
+        self._sent_answer, self._answering = self._answering, False
         return self.transactions.send(request, self.config.registrar, now)
 
     def _send_register(self, now: float) -> list[Output]:
@@ -197,8 +204,6 @@ class RegistrationClient(Core):
         self._last, self._delay = response, None
         status = response.status
         if status < 300:
-            # Credentials are not replayed: the next refresh answers a fresh challenge [choice].
-            self._authorization = None
             granted = self._granted(response)
             if granted is not None and granted > 0:
                 self.expires = granted
@@ -206,16 +211,20 @@ class RegistrationClient(Core):
         if status in (401, 407) and self.auth is not None:
             header = "WWW-Authenticate" if status == 401 else "Proxy-Authenticate"
             challenge = best_challenge(response.headers.get_all(header))
-            sent = request.headers.get("Authorization") or request.headers.get("Proxy-Authorization")
-            # RFC 3261 §22.2: answer once; again only if the server says the nonce was stale.
-            self._stale_answers = 0 if sent is None else self._stale_answers + 1
-            # At most 2 stale answers in a row, so an always-stale server can't make us loop [choice].
-            if challenge is not None and (sent is None or (challenge.stale and self._stale_answers <= 2)):
-                credentials = self.auth.authorize("REGISTER", str(request.uri), challenge)
-                name = "Authorization" if status == 401 else "Proxy-Authorization"
-                self._authorization = (name, str(credentials))
+            # RFC 3261 §22.2: answer a challenge to a request without credentials or with credentials
+            # from an earlier challenge; a 401 to our answer is final unless the nonce was only stale,
+            # and at most 2 stale answers in a row, so an always-stale server can't make us loop [choice].
+            if not self._sent_answer:
+                self._stale_answers = 0
+                retry = challenge is not None
+            else:
+                retry = challenge is not None and challenge.stale and self._stale_answers < 2
+                self._stale_answers += 1
+            if retry and challenge is not None:
+                self._challenge = ("Authorization" if status == 401 else "Proxy-Authorization", challenge)
+                self._answering = True
                 return self._fire(now, I.CHALLENGED)
-        self._authorization = None
+        self._challenge = None
         if status == 423 and response.min_expires:
             # RFC 3261 §10.2.8: retry at once with an interval of at least Min-Expires.
             self.expires, self._delay = max(self.expires, response.min_expires), 0.0

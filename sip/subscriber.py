@@ -16,7 +16,7 @@ import enum
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sip.auth import DigestClient, best_challenge
+from sip.auth import Challenge, DigestClient, best_challenge
 from sip.core import Core
 from sip.errors import LocalProtocolError, RemoteProtocolError
 from sip.events import (
@@ -185,6 +185,11 @@ class Subscriber(Core):
         self.pending: dict[str, tuple[str, FeatureSet | None]] = {}
         self._min_expires = 0
         self._stale_answers = 0
+        #: (header name, last challenge) used for the credentials of every later request
+        self._challenge: tuple[str, Challenge] | None = None
+        self._answering = False
+        #: branch -> whether that request's credentials answered the challenge just received
+        self._answers: dict[str, bool] = {}
         self._notify_reason: str | None = None
         self._input_response: Response | None = None
         self._input_delay: float | None = None
@@ -237,6 +242,7 @@ class Subscriber(Core):
         self.remote_target, self.route_set, self.remote_cseq = self.config.aor, [], None
         self.expires_at = self.refresh_at = self.retry_at = None
         self.pending.clear()
+        self._answers.clear()
 
     def _send_initial(self, now: float) -> list[Output]:
         self._notify_reason = None
@@ -260,9 +266,8 @@ class Subscriber(Core):
         return self._send_subscribe(now, purpose, item, expires)
 
     def _send_subscribe(
-        self, now: float, purpose: str, item: FeatureSet | None, expires: int,
-        authorization: str | None = None, auth_header: str = "Authorization",
-    ) -> list[Output]:  # fmt: skip
+        self, now: float, purpose: str, item: FeatureSet | None, expires: int
+    ) -> list[Output]:
         self.cseq += 1
         to = NameAddr(uri=self.config.aor)
         if self.remote_tag is not None:
@@ -276,30 +281,28 @@ class Subscriber(Core):
             ("Contact", NameAddr(uri=self.contact_uri)),
             ("Event", EVENT_PACKAGE), ("Accept", CONTENT_TYPE.mime), ("Expires", expires),
         ]  # fmt: skip
-        if authorization is not None:
-            fields.append((auth_header, authorization))
+        uri = self.remote_target if self.remote_tag is not None else self.config.aor
+        if self._challenge is not None and self.auth is not None:
+            # Every request after a challenge carries credentials computed from it (RFC 7616 §3.4:
+            # nc counts up, a new cnonce each time); a stale nonce is then answered by the server.
+            name, challenge = self._challenge
+            fields.append((name, str(self.auth.authorize("SUBSCRIBE", str(uri), challenge))))
         body = b""
         if item is not None:
             fields.append(("Content-Type", CONTENT_TYPE))
             body = build_body(item)
-        uri = self.remote_target if self.remote_tag is not None else self.config.aor
         request = self._build("SUBSCRIBE", uri, fields, body)
         branch = request.top_via.branch or ""
         self.pending[branch] = (purpose, item)
+        self._answers[branch] = self._answering
+        self._answering = False
         return self.transactions.send(request, self.config.server, now)
 
     def _resend_with_auth(self, now: float) -> list[Output]:
-        response = self._input_response
-        assert response is not None and self.auth is not None
-        header = "WWW-Authenticate" if response.status == 401 else "Proxy-Authenticate"
-        challenge = best_challenge(response.headers.get_all(header))
-        assert challenge is not None
         purpose, item = self._last_purpose
         expires = 0 if purpose == "unsubscribe" else self.expires
-        uri = self.remote_target if self.remote_tag is not None else self.config.aor
-        credentials = self.auth.authorize("SUBSCRIBE", str(uri), challenge)
-        name = "Authorization" if response.status == 401 else "Proxy-Authorization"
-        return self._send_subscribe(now, purpose, item, expires, str(credentials), name)
+        self._answering = True
+        return self._send_subscribe(now, purpose, item, expires)
 
     def _established(self, now: float) -> list[Output]:
         self.failures = 0
@@ -383,7 +386,8 @@ class Subscriber(Core):
         self.last_status, self._reason = response.status, response.reason
         self._input_response, self._input_delay = response, None
         status = response.status
-        if status in (401, 407) and self.auth is not None and self._answer_challenge(request, response):
+        answered = self._answers.pop(branch, False)
+        if status in (401, 407) and self.auth is not None and self._answer_challenge(response, answered):
             return self._fire(now, In.CHALLENGED)
         out: list[Output] = []
         if purpose == "set":
@@ -408,20 +412,24 @@ class Subscriber(Core):
             return out  # a refused Set changes nothing in the subscription
         return out + self._fire(now, self._failure_input(response))
 
-    def _answer_challenge(self, request: Request, response: Response) -> bool:
-        # RFC 3261 §22.2: answer a challenge once; a second 401 to our credentials is final unless
-        # the server says the nonce was merely stale (RFC 7616 §3.3 stale=true).
+    def _answer_challenge(self, response: Response, answered: bool) -> bool:
+        """RFC 3261 §22.2: a challenge to a request without credentials, or with credentials from an
+        earlier challenge, is answered; a second 401 to our answer is final unless the nonce was
+        merely stale (RFC 7616 §3.3), at most MAX_STALE_ANSWERS times in a row [choice]."""
         header = "WWW-Authenticate" if response.status == 401 else "Proxy-Authenticate"
         challenge = best_challenge(response.headers.get_all(header))
         if challenge is None:
             return False
-        sent = request.headers.get("Authorization") or request.headers.get("Proxy-Authorization")
-        if sent is None:
+        name = "Authorization" if response.status == 401 else "Proxy-Authorization"
+        if not answered:
             self._stale_answers = 0
-            return True
-        # A server whose nonces are always stale must not make us loop: answer at most 2 in a row [choice].
-        self._stale_answers += 1
-        return challenge.stale and self._stale_answers <= MAX_STALE_ANSWERS
+        elif challenge.stale and self._stale_answers < MAX_STALE_ANSWERS:
+            self._stale_answers += 1
+        else:
+            self._challenge = None
+            return False
+        self._challenge = (name, challenge)
+        return True
 
     def _failure_input(self, response: Response) -> SubInput:
         status = response.status
@@ -448,6 +456,7 @@ class Subscriber(Core):
 
     def _on_timeout(self, now: float, request: Request) -> list[Output]:
         branch = request.top_via.branch or ""
+        self._answers.pop(branch, None)
         purpose, item = self.pending.pop(branch, ("stale", None))
         if purpose == "stale" or request.call_id != self.call_id:
             return []

@@ -551,3 +551,28 @@ def test_accept_after_the_subscription_ended_answers_481() -> None:
     assert responses(wire, 481)
     # the base gave the subscription up on the NOTIFY and reported the Set as unanswered
     assert SetRequestAnswered(item=SetDoNotDisturb(device="4001", on=True), status=0) in wire.take(BASE)
+
+
+def test_refresh_carries_credentials_and_a_stale_nonce_is_answered() -> None:
+    wire, sub, notifier, _ = world(auth=True)
+    start(wire, sub)
+    wire.run(3541.0)  # the refresh reuses the 3540 s old nonce (lifetime 300 s): stale=true, answered
+    subs = sent(wire, "SUBSCRIBE")
+    assert len(subs) == 4
+    refresh, answer = subs[2], subs[3]
+    assert "nc=00000002" in (refresh.headers.get("Authorization") or "")  # nc counts up per nonce
+    stale = responses(wire, 401)[-1].headers.get("WWW-Authenticate") or ""
+    assert "stale=true" in stale and "nc=00000001" in (answer.headers.get("Authorization") or "")
+    assert sub.state is SubState.ACTIVE and notifier.subscriptions_of("4001")
+
+
+def test_credentials_from_an_old_challenge_are_not_a_final_refusal() -> None:
+    """A server restarted with a new secret: the preemptive credentials fail without stale=true; the
+    base answers the new challenge once instead of backing off for an hour."""
+    wire, sub, _, _ = world(auth=True)
+    start(wire, sub)
+    _, _, fresh, server2 = world(auth=True)
+    fresh.config.digest.secret = b"another secret"  # type: ignore[union-attr]
+    wire.cores[AS], wire.apps[AS] = fresh, server2
+    wire.run(3541.0)
+    assert sub.state is SubState.ACTIVE and fresh.subscriptions_of("4001")
