@@ -34,7 +34,15 @@ def test_list_shows_every_handset_with_its_columns(make_base, kit):
     base.add_handset(kit.ipui_b, fks=False, user="2002")
     base.store.set_dect_manager(kit.ipui_b, 2)
     text = _text(base.admin().get(LIST))
-    for header in ("IPUI", "User name", "Display name", "Location", "DECT state", "SIP status", "Feature key sync"):
+    for header in (
+        "IPUI",
+        "User name",
+        "Display name",
+        "Location",
+        "DECT state",
+        "SIP status",
+        "Feature key sync",
+    ):
         assert f"<th>{header}</th>" in text
     row_a = text[text.index("029e74a599") : text.index("029e74a5aa")]
     assert "User 2001" in row_a
@@ -152,7 +160,9 @@ def test_editing_a_handset_persists_and_calls_on_change(base, kit):
 
 def test_a_blank_password_keeps_the_stored_one_and_no_change_reports_nothing(base, kit):
     base.add_handset(kit.ipui_a)
-    response = base.admin().submit(EDIT, {"auth_password": "", "display_name": "User 2001", "feature_key_sync": "0"})
+    response = base.admin().submit(
+        EDIT, {"auth_password": "", "display_name": "User 2001", "feature_key_sync": "0"}
+    )
     assert response.status_code == 200
     assert base.store.account(kit.ipui_a).auth_password == "s3cret"
     assert base.changes == []
@@ -255,7 +265,10 @@ def test_a_forged_fks_enable_on_a_gated_handset_is_refused(make_base, kit):
     response = base.admin().submit(EDIT, {"feature_key_sync": "1", "display_name": "Forged"})
     assert response.status_code == 400
     text = _text(response)
-    assert "Feature key synchronization cannot be enabled: not supported while internal telephony enabled" in text
+    assert (
+        "Feature key synchronization cannot be enabled: not supported while internal telephony enabled"
+        in text
+    )
     assert base.store.snapshot() == before
     assert base.store.account(kit.ipui_a).feature_key_sync_active is False
     assert base.changes == []
@@ -283,7 +296,9 @@ def test_switching_fks_off_is_allowed_even_when_gated(make_base, kit):
     assert base.changes[-1].kind is ChangeKind.FEATURE_KEY_SYNC and base.changes[-1].value is False
 
 
-@pytest.mark.parametrize("model", ["N610", "N670", "N870", "N870E", "embedded-integrator", "virtual-integrator"])
+@pytest.mark.parametrize(
+    "model", ["N610", "N670", "N870", "N870E", "embedded-integrator", "virtual-integrator"]
+)
 def test_fks_can_be_enabled_on_every_model_when_not_gated(make_base, kit, model):
     base = make_base(model)
     base.add_handset(kit.ipui_a)

@@ -129,7 +129,9 @@ def test_an_empty_upload_and_a_bad_action_get_a_message(base):
     assert base.store.handsets() == []
 
 
-@pytest.mark.parametrize(("name", "shown"), [("../../etc/passwd.xml", "etc_passwd.xml"), ("..", "upload.xml")])
+@pytest.mark.parametrize(
+    ("name", "shown"), [("../../etc/passwd.xml", "etc_passwd.xml"), ("..", "upload.xml")]
+)
 def test_the_upload_name_is_sanitised(base, name, shown):
     text = _text(_upload(base.admin(), MALFORMED, "check", name=name))
     diagnostics = text.split('id="diagnostics"')[1]
