@@ -202,6 +202,12 @@ class World:
         driver.handset.dial(digits, self.env.now)
         driver.flush()
 
+    def register(self, ipui: Ipui, pin: str) -> None:
+        """The user registers the handset to the base with the PIN (ACCESS-RIGHTS-REQUEST)."""
+        driver = self.handsets[ipui]
+        driver.handset.register(pin, self.env.now)
+        driver.flush()
+
     def set_out_of_range(self, ipui: Ipui, out: bool) -> None:
         (self.out_of_range.add if out else self.out_of_range.discard)(ipui)
         self._update_range(self.handsets[ipui])

@@ -166,9 +166,9 @@ def test_id_must_match_file_name(tmp_path):
 
 
 def test_inconsistent_capacities(tmp_path):
-    _break(tmp_path, "handsets: {value: 250, source: fact}\n    parallel_calls",
-           "handsets: {value: 900, source: fact}\n    parallel_calls")
-    with pytest.raises(ConfigError, match=r"per_system.handsets: 900 exceeds 1 DECT manager"):
+    _break(tmp_path, "handsets: {value: 1000, source: choice}\n    parallel_calls",
+           "handsets: {value: 2600, source: choice}\n    parallel_calls")
+    with pytest.raises(ConfigError, match=r"per_system.handsets: 2600 exceeds 10 DECT manager"):
         load_profiles(tmp_path)
 
 
