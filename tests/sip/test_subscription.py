@@ -576,3 +576,26 @@ def test_credentials_from_an_old_challenge_are_not_a_final_refusal() -> None:
     wire.cores[AS], wire.apps[AS] = fresh, server2
     wire.run(3541.0)
     assert sub.state is SubState.ACTIVE and fresh.subscriptions_of("4001")
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [(b"<SetDoNotDisturb><device>x</device><doNotDisturbOn>true</doNotDisturbOn></SetDoNotDisturb>",
+      "Feature body without namespace"),
+     (b"<broken", "Body is not well-formed XML")],
+)  # fmt: skip
+def test_bad_set_body_gets_400_and_changes_nothing_on_the_server(body: bytes, reason: str) -> None:
+    wire, sub, notifier, server = world()
+    start(wire, sub)
+    wire.feed(BASE, sub.set(wire.now, SetDoNotDisturb(device="4001", on=True)))
+    wire.settle()
+    good = sent(wire, "SUBSCRIBE")[-1]
+    good.headers.set("Via", "SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bKbadset")
+    good.headers.set("CSeq", f"{good.cseq.seq + 1} SUBSCRIBE")
+    good.body = body
+    wire.take(AS)
+    out = notifier.receive(wire.now, good.to_bytes(), BASE)
+    answer = parse_message(out[0].data)  # type: ignore[union-attr]
+    assert isinstance(answer, Response) and (answer.status, answer.reason) == (400, reason)
+    assert server.sets == [SetDoNotDisturb(device="4001", on=True)]  # only the good one
+    assert wire.take(AS) == [] and notifier.subscriptions_of("4001") == [1]
