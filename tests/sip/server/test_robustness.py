@@ -34,9 +34,9 @@ SEEDS = [
     request("REGISTER", uri="sip:as.example.com", extra="Expires: 3600\r\n"),
     request("SUBSCRIBE", extra="Event: as-feature-event\r\nAccept: application/x-as-feature-event+xml\r\nExpires: 3600\r\n"),
     request("SUBSCRIBE", to_tag="t1", extra="Event: as-feature-event\r\nContent-Type: application/x-as-feature-event+xml\r\n",
-            body=SET_BODY),  # fmt: skip
+            body=SET_BODY),
     request("INVITE", uri="sip:*723000@as.example.com", extra="Content-Type: application/sdp\r\n",
-            body=b"v=0\r\nm=audio 4000 RTP/AVP 0\r\n"),  # fmt: skip
+            body=b"v=0\r\nm=audio 4000 RTP/AVP 0\r\n"),
     request("ACK", to_tag="t1"),
     request("BYE", to_tag="t1"),
     b"SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK-zz\r\nFrom: <sip:a@b>;tag=1\r\n"
