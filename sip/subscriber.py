@@ -185,6 +185,7 @@ class Subscriber(Core):
         self.pending: dict[str, tuple[str, FeatureSet | None]] = {}
         self._min_expires = 0
         self._stale_answers = 0
+        self._substate = "active"
         #: (header name, last challenge) used for the credentials of every later request
         self._challenge: tuple[str, Challenge] | None = None
         self._answering = False
@@ -307,7 +308,7 @@ class Subscriber(Core):
     def _established(self, now: float) -> list[Output]:
         self.failures = 0
         out: list[Output] = [
-            SubscriptionActivated(expires_at=self.expires_at or now + self.expires, state="active")
+            SubscriptionActivated(expires_at=self.expires_at or now + self.expires, state=self._substate)
         ]
         return out + self._schedule_refresh(now)
 
@@ -518,7 +519,11 @@ class Subscriber(Core):
             new_end = now + substate.expires
             if self.expires_at is None or new_end < self.expires_at:
                 self.expires_at = new_end
-        return out + self._fire(now, In.NOTIFY_ACTIVE) + state_events
+        # RFC 6665 §4.1.3: "pending" means accepted but not yet authorized; reported as such.
+        self._substate = substate.state if substate.state in ("active", "pending") else "active"
+        out += self._fire(now, In.NOTIFY_ACTIVE)
+        self._substate = "active"
+        return out + state_events
 
     # --- timers ---------------------------------------------------------------------------------
 

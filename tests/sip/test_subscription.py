@@ -599,3 +599,18 @@ def test_bad_set_body_gets_400_and_changes_nothing_on_the_server(body: bytes, re
     assert isinstance(answer, Response) and (answer.status, answer.reason) == (400, reason)
     assert server.sets == [SetDoNotDisturb(device="4001", on=True)]  # only the good one
     assert wire.take(AS) == [] and notifier.subscriptions_of("4001") == [1]
+
+
+def test_pending_notify_first_is_reported_pending() -> None:
+    wire, sub, notifier, server = world()
+    wire.apps[AS] = lambda now, ev: notifier.accept(now, ev.request_id, server.state(ev.user), status=202)  # type: ignore[attr-defined]
+    wire.drop(is_status(202), count=1)
+    wire.feed(BASE, sub.start(0.0))
+    wire.run(0.015)  # the SUBSCRIBE reached the server; its 202 is lost, the NOTIFY is in flight
+    raw = wire._flight[0][3]
+    assert raw.startswith(b"NOTIFY")
+    wire._flight.clear()
+    pending = raw.replace(b"Subscription-State: active;", b"Subscription-State: pending;")
+    events = sub.receive(wire.now, pending, AS)
+    activated = [e for e in events if isinstance(e, SubscriptionActivated)]
+    assert activated and activated[0].state == "pending"
