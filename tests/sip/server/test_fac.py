@@ -372,3 +372,14 @@ def test_dial_refuses_undiallable_strings(make_world) -> None:  # type: ignore[n
         caller.dial(0.0, "*7a")
     with pytest.raises(LocalProtocolError):
         caller.dial(0.0, "")
+
+
+def test_code_call_answers_a_stray_bye_481_and_other_requests_405(make_world) -> None:  # type: ignore[no-untyped-def]
+    world = make_world()
+    caller = world.caller(PHONE)
+    stray = in_dialog("BYE", "t", branch="z9hG4bK-sb", cseq=5)
+    (answer,) = responses(caller.receive(0.0, stray, AS))
+    assert answer.status == 481
+    options = stray.replace(b"BYE", b"OPTIONS").replace(b"z9hG4bK-sb", b"z9hG4bK-so")
+    (answer,) = responses(caller.receive(0.0, options, AS))
+    assert answer.status == 405
