@@ -377,8 +377,9 @@ class StoreBackend:
     # --- virtual handsets: only a running base has them ----------------------------------------------
 
     def _not_running(self, what: str) -> NotRunningError:
+        command = f"fksim serve --model {self._profile.id}"
         return NotRunningError(
-            f"{what} needs the running twin: start the base with `fksim serve --model {self._profile.id}`"
+            f"{what[0].upper()}{what[1:]} needs the running twin: start the base with `{command}`"
         )
 
     def handset_screen(self, ipui: Ipui) -> dict[str, Any]:

@@ -33,9 +33,15 @@
     });
     function poll() {
       fetch(base + "/screen", {credentials: "same-origin"})
-        .then((response) => (response.ok ? response.json().then((s) => show(phone, s)) : fail(phone, response)))
-        .catch(() => {})
-        .finally(() => setTimeout(poll, 1000));
+        .then((response) => {
+          if (response.ok) {
+            return response.json().then((s) => { show(phone, s); setTimeout(poll, 1000); });
+          }
+          fail(phone, response);
+          // Logged out or not running: stop asking; a 5xx may pass, so try again later.
+          if (response.status >= 500 && response.status !== 503) { setTimeout(poll, 5000); }
+        })
+        .catch(() => setTimeout(poll, 5000));
     }
     setTimeout(poll, 1000);
   });

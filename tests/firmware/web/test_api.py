@@ -138,7 +138,7 @@ def test_virtual_handsets_say_not_running_on_a_store_backend(base, kit):
     assert response.status_code == 503
     response = browser.submit("/handsets/recording/start", {}, page="/handsets")
     assert response.status_code == 503
-    assert "recording a scenario needs the running twin" in response.get_data(as_text=True)
+    assert "Recording a scenario needs the running twin" in response.get_data(as_text=True)
 
 
 class LiveLike(StoreBackend):
