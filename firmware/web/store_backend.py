@@ -17,7 +17,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dect.errors import IdentityError
 from dect.identity import Ipui
@@ -50,6 +50,7 @@ from firmware.web.backend import (
     RuntimeProvider,
     RuntimeView,
     UnknownHandsetError,
+    WebBackend,
     WebInputError,
     not_running,
     row_status,
@@ -396,3 +397,9 @@ class StoreBackend:
 
     def stop_recording(self) -> str:
         raise self._not_running("recording a scenario")
+
+
+if TYPE_CHECKING:
+    # mypy checks that StoreBackend satisfies the WebBackend Protocol, signature by signature.
+    def _conforms(backend: StoreBackend) -> WebBackend:
+        return backend
