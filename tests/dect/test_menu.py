@@ -206,7 +206,7 @@ def test_dialling_from_idle_shows_the_digits() -> None:
         (["Menu", "Select services", "Do not disturb", "Maybe"], 'unknown menu entry "Maybe" (valid: "On", "Off")'),
         (["Men", "Select services"], 'unknown menu entry "Men" (a menu path starts with "Menu")'),
         (["Menu", "Select services", "Call divert", "All calls", {"Staus": "On"}], 'All calls: unknown field "Staus" (did you mean "Status"?)'),
-        (["Menu", "Select services", "Call divert", "No answer", {"Rings": 12}], 'No answer: unknown Rings value "12" (did you mean "2" or "1"?)'),
+        (["Menu", "Select services", "Call divert", "No answer", {"Rings": 11}], 'No answer: unknown Rings value "11" (did you mean "15" or "12" or "10"?)'),
         (["Menu", "Select services", "Call divert", "All calls", {"Number": "30a"}], 'All calls: Number "30a" is not a number (digits, * and # only)'),
         (["Menu", "Select services", "Do not disturb", "On", "Off"], '"On" is an option: nothing can follow it in the path'),
         (["Menu", "Select services", "Call divert", "All calls", "Status"], '"All calls" is a form: the path ends with a mapping of its fields'),

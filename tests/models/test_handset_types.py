@@ -48,7 +48,9 @@ def test_shipped_types() -> None:
         ("No answer", "cfna"),
     ]  # type: ignore[union-attr]
     rings = forms[2].field("Rings")  # type: ignore[union-attr]
-    assert rings is not None and rings.kind is FieldKind.CHOICE and rings.values[:3] == ("1", "2", "3")
+    assert rings is not None and rings.kind is FieldKind.CHOICE and rings.values[:3] == ("2", "3", "4")
+    # BroadWorks accepts 0 or 2-20 rings (feature-key-sync.md §3): the menu offers none it would refuse.
+    assert all(2 <= int(v) <= 20 for v in rings.values)
 
 
 def test_unknown_type_lists_the_valid_ones() -> None:
