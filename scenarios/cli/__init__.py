@@ -21,6 +21,9 @@ COMMANDS: dict[str, str] = {
     "provision": "scenarios.cli.provision_cmd:provision",
     "sip": "scenarios.cli.sip_cmd:sip",
     "dect": "scenarios.cli.dect_cmd:dect",
+    "run": "scenarios.cli.run_cmd:run",
+    "check": "scenarios.cli.run_cmd:check",
+    "serve": "scenarios.cli.serve_cmd:serve",
 }
 
 #: exit status for bad input, as the contract fixes it for every command.
