@@ -1,0 +1,103 @@
+"""Convergence (issue 5, point 4): whatever happens, both sides agree in the end.
+
+Hypothesis draws schedules of handset menu changes, portal changes, codes dialled on another device,
+base reboots and server restarts, over a network with up to 30 % loss, duplication and reordering.
+After the schedule the network quiets; one refresh interval later every FKS-active handset must show
+exactly its user's server state, and FKS-inactive handsets must have caused no as-feature-event
+traffic. FKSIM_CONVERGENCE_EXAMPLES sets how many schedules run (default 25).
+"""
+
+import os
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from dect.identity import Ipui
+from scenarios.world.links import NetworkSettings
+from scenarios.world.world import World
+from sip.state import FeatureState, Forwarding
+from support.worldkit import fks_traffic
+
+EXAMPLES = int(os.environ.get("FKSIM_CONVERGENCE_EXAMPLES", "25"))
+SCHEDULE_END = 300.0
+#: One subscription refresh interval (Expires 3600) plus the longest retry back-off in play.
+SETTLE = 3600.0 + 200.0
+
+ACTIVE = [(Ipui.parse("0aa0000001"), "2001"), (Ipui.parse("0aa0000002"), "2001"),
+          (Ipui.parse("0aa0000003"), "2002")]
+INACTIVE = [(Ipui.parse("0bb0000001"), "3001")]
+HANDSETS = ACTIVE + INACTIVE
+SERVICES = ["Menu", "Select services"]
+
+numbers = st.sampled_from(["3000", "3001", "3002", "4711"])
+menu_changes = st.one_of(
+    st.builds(lambda on: ([*SERVICES, "Do not disturb", "On" if on else "Off"], None), st.booleans()),
+    st.builds(lambda entry, on, n: ([*SERVICES, "Call divert", entry], {"Status": "On", "Number": n} if on
+                                    else {"Status": "Off"}),
+              st.sampled_from(["All calls", "When busy"]), st.booleans(), numbers),
+    st.builds(lambda on, n, r: ([*SERVICES, "Call divert", "No answer"],
+                                {"Status": "On", "Number": n, "Rings": r} if on else {"Status": "Off"}),
+              st.booleans(), numbers, st.sampled_from([2, 3, 5, 20])),
+)
+portal_changes = st.one_of(
+    st.builds(lambda on: {"dnd": on}, st.booleans()),
+    st.builds(lambda f, on, n: {f: {"active": on, "to": n}}, st.sampled_from(["cfa", "cfb", "cfna"]),
+              st.booleans(), numbers),
+)
+codes = st.one_of(st.sampled_from(["*78", "*79", "*73", "*91", "*93"]),
+                  st.builds(lambda p, n: p + n, st.sampled_from(["*72", "*90", "*92"]), numbers))
+times = st.floats(min_value=1.0, max_value=SCHEDULE_END - 1.0, allow_nan=False).map(lambda t: round(t, 3))
+actions = st.one_of(
+    st.tuples(st.just("menu"), times, st.sampled_from(HANDSETS), menu_changes),
+    st.tuples(st.just("portal"), times, st.sampled_from(["2001", "2002", "3001"]), portal_changes),
+    st.tuples(st.just("fac"), times, st.sampled_from(["2001", "2002", "3001"]), codes),
+    st.tuples(st.just("reboot"), times, st.none(), st.none()),
+    st.tuples(st.just("restart"), times, st.none(), st.none()),
+)
+networks = st.builds(NetworkSettings, latency=st.sampled_from([0.005, 0.02, 0.08]),
+                     jitter=st.sampled_from([0.0, 0.01]), loss=st.floats(0.0, 0.3),
+                     duplicate=st.floats(0.0, 0.2), reorder=st.floats(0.0, 0.2))
+starts = st.builds(FeatureState, dnd=st.booleans(),
+                   cfa=st.builds(Forwarding, active=st.booleans(), to=numbers))
+
+
+def _schedule(w: World, kind: str, arg: object, change: object) -> None:
+    if kind == "menu":
+        (ipui, _user), (path, form) = arg, change
+        w.menu(ipui, path, form)
+    elif kind == "portal":
+        w.portal(arg, change)
+    elif kind == "fac":
+        w.fac(arg, change)
+    elif kind == "reboot":
+        w.reboot()
+    else:
+        w.server_restart()
+
+
+@settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(seed=st.integers(0, 2**16), network=networks, start=starts,
+       schedule=st.lists(actions, min_size=1, max_size=25))
+def test_both_sides_agree_after_the_network_quiets_and_a_refresh(seed, network, start, schedule):
+    w = World("N870", seed=seed, network=network)
+    for user in ("2001", "2002", "3001"):
+        w.add_user(user, state=start)
+    for ipui, user in ACTIVE:
+        w.add_handset(ipui, user, feature_key_sync=True)
+    for ipui, user in INACTIVE:
+        w.add_handset(ipui, user, feature_key_sync=False)
+    w.start()
+    for kind, t, arg, change in schedule:
+        w.at(t, lambda kind=kind, arg=arg, change=change: _schedule(w, kind, arg, change))
+    w.at(SCHEDULE_END, lambda: w.configure_network(loss=0.0, duplicate=0.0, reorder=0.0, jitter=0.0))
+    w.run(SCHEDULE_END + SETTLE)
+
+    for ipui, user in ACTIVE:
+        assert w.handset_state(ipui) == w.server_state(user), f"handset {ipui} of {user}"
+    # FKS-inactive handsets cause no as-feature-event traffic: no SUBSCRIBE or NOTIFY names their user.
+    for _, user in INACTIVE:
+        leaked = [e for e in w.log.entries if e.layer == "sip" and e.data.split(b" ", 1)[0]
+                  in (b"SUBSCRIBE", b"NOTIFY") and f"sip:{user}@".encode() in e.data.split(b"\r\n\r\n")[0]]
+        assert not leaked, f"as-feature-event traffic for FKS-inactive user {user}"
+    assert fks_traffic(w), "the FKS-active handsets did subscribe"
