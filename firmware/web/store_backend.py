@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from dect.errors import IdentityError
 from dect.identity import Ipui
-from firmware.gating import base_verdict, handset_verdict
+from firmware.gating import base_verdict, fks_verdict
 from firmware.gating import set_internal_telephony as gating_set_internal_telephony
 from firmware.nvm import Account, Handset, NvmError, NvmStore, RegStatus
 from firmware.provisioning import (
@@ -134,18 +134,26 @@ class StoreBackend:
             return None
         return self._store.internal_telephony
 
-    def _row(self, handset: Handset, view: RuntimeView) -> HandsetRow:
+    def _row(self, handset: Handset, view: RuntimeView, internal_telephony: bool) -> HandsetRow:
         runtime = view.handsets.get(handset.ipui) if handset.ipui is not None else None
+        account = self._store.account(handset.index)
+        # The gating rule decides; the system setting is read once per page, not once per handset
+        # (an integrator lists up to 20,000 of them).
+        verdict = fks_verdict(
+            self._profile,
+            internal_telephony=internal_telephony,
+            feature_key_sync_active=account is not None and account.feature_key_sync_active,
+        )
         return HandsetRow(
-            handset=handset,
-            account=self._store.account(handset.index),
-            verdict=handset_verdict(self._profile, self._store, handset.index),
-            runtime=runtime or HandsetRuntime(),
+            handset=handset, account=account, verdict=verdict, runtime=runtime or HandsetRuntime()
         )
 
     def handset_rows(self) -> list[HandsetRow]:
-        view = self._runtime()
-        return [self._row(h, view) for h in self._store.handsets()]
+        return self._rows(self._runtime())
+
+    def _rows(self, view: RuntimeView) -> list[HandsetRow]:
+        internal = self._store.internal_telephony
+        return [self._row(h, view, internal) for h in self._store.handsets()]
 
     def _find(self, ref: str) -> Handset:
         text = str(ref).strip()
@@ -162,7 +170,7 @@ class StoreBackend:
         return found
 
     def handset_row(self, ref: str) -> HandsetRow:
-        return self._row(self._find(ref), self._runtime())
+        return self._row(self._find(ref), self._runtime(), self._store.internal_telephony)
 
     def provider_choices(self) -> list[tuple[int, str]]:
         names = {p.provider_id: p.name or p.domain for p in self._store.providers()}
@@ -174,7 +182,7 @@ class StoreBackend:
     def status(self) -> dict[str, Any]:
         profile = self._profile
         view = self._runtime()
-        rows = [self._row(h, view) for h in self._store.handsets()]
+        rows = self._rows(view)
         internal = self.internal_telephony()
         base = base_verdict(profile, internal_telephony=bool(internal))
         return {

@@ -320,3 +320,21 @@ def test_set_feature_key_sync_applies_the_gating_rule(make_base, kit):
     with pytest.raises(WebInputError, match="not supported while internal telephony enabled"):
         base.backend.set_feature_key_sync("029e74a599", True)
     assert base.store.account(kit.ipui_a).feature_key_sync_active is False
+
+
+@pytest.mark.parametrize(
+    ("model", "internal"), [("N610", True), ("N610", False), ("N670", True), ("N870", False)]
+)
+def test_row_verdicts_are_the_gating_rules_verdicts(make_base, kit, model, internal):
+    from firmware.gating import handset_verdict
+
+    base = make_base(model)
+    base.add_handset(kit.ipui_a, fks=True)
+    base.add_handset(kit.ipui_b, fks=False, user="2002")
+    base.store.add_handset(ipui=None)  # a slot without account: the firmware default, FKS off
+    base.store.set_internal_telephony(internal)
+    rows = base.backend.handset_rows()
+    assert len(rows) == 3
+    for row in rows:
+        assert row.verdict == handset_verdict(base.backend.profile, base.store, row.handset.index)
+    assert base.backend.handset_row("3").verdict == handset_verdict(base.backend.profile, base.store, 3)
