@@ -28,6 +28,7 @@ from firmware.dect_manager import DectManager, FirmwareOut, SipSettings
 from firmware.gating import FksVerdict, fks_verdict, set_internal_telephony
 from firmware.nvm import Account, NvmStore, RegStatus
 from firmware.provisioning import Diagnostic, apply, parse_provisioning
+from firmware.timers import DeadlineHeap
 from models.errors import ConfigError
 from models.profiles import ModelProfile
 from sip.events import Address
@@ -100,6 +101,7 @@ class BaseSystem:
         self.timers = timers
         self.fixed_identity = fixed_identity or (lambda dm: FixedIdentity(bits=36, value=0x100000000 + dm))
         self.dms: dict[int, DectManager] = {}
+        self._deadlines = DeadlineHeap()   # over the DECT managers: one deadline for the driver
         self.boots = 0
         self.user_agent = f"Gigaset {profile.name}/{profile.firmware_version.value} (fksim)"
 
@@ -125,10 +127,17 @@ class BaseSystem:
             if (handset.ipui is not None and handset.reg_status is RegStatus.REGISTERED and dm is not None
                     and account is not None and account.user_name):
                 out += dm.add_line(handset.ipui, handset.index, account, now)
+        self._touch_all()
         return out
+
+    def _touch_all(self) -> None:
+        for manager in self.dms.values():
+            self._deadlines.touch(manager)
 
     def power_off(self) -> None:
         """Power loss: everything volatile is gone at once, nothing more is sent."""
+        for manager in self.dms.values():
+            self._deadlines.forget(manager)
         self.dms.clear()
 
     def shutdown(self, now: float) -> list[FirmwareOut]:
@@ -137,28 +146,36 @@ class BaseSystem:
         out: list[FirmwareOut] = []
         for dm in self.dms.values():
             out += dm.shutdown(now)
+        self._touch_all()
         return out
 
     # --- driver API ----------------------------------------------------------------------------
 
     def receive_sip(self, now: float, dm: int, data: bytes, source: Address) -> list[FirmwareOut]:
         manager = self.dms.get(dm)
-        return manager.receive_sip(now, data, source) if manager is not None else []
+        if manager is None:
+            return []
+        out = manager.receive_sip(now, data, source)
+        self._deadlines.touch(manager)
+        return out
 
     def receive_dect(self, now: float, dm: int, link: Link, data: bytes) -> list[FirmwareOut]:
         manager = self.dms.get(dm)
-        return manager.receive_dect(now, link, data) if manager is not None else []
+        if manager is None:
+            return []
+        out = manager.receive_dect(now, link, data)
+        self._deadlines.touch(manager)
+        return out
 
     def next_deadline(self) -> float | None:
-        deadlines = [d for m in self.dms.values() if (d := m.next_deadline()) is not None]
-        return min(deadlines) if deadlines else None
+        return self._deadlines.next_deadline()
 
     def handle_timer(self, now: float) -> list[FirmwareOut]:
         out: list[FirmwareOut] = []
-        for manager in list(self.dms.values()):
-            deadline = manager.next_deadline()
-            if deadline is not None and deadline <= now:
-                out += manager.handle_timer(now)
+        for manager in list(self._deadlines.due(now)):
+            assert isinstance(manager, DectManager)
+            out += manager.handle_timer(now)
+            self._deadlines.touch(manager)
         return out
 
     # --- SystemContext -------------------------------------------------------------------------
@@ -196,6 +213,7 @@ class BaseSystem:
             old = self.dms.get(handset.dect_manager)
             if old is not None:
                 out += old.remove_line(ipui, now)
+                self._deadlines.touch(old)
             self.store.set_dect_manager(handset.index, dm)
         manager = self.dms[dm]
         account = self.store.account(handset.index)
@@ -210,6 +228,7 @@ class BaseSystem:
         out: list[FirmwareOut] = []
         for manager in self.dms.values():
             out += manager.reevaluate(now)
+        self._touch_all()
         return out
 
     def set_internal_telephony(self, enabled: bool, now: float) -> list[FirmwareOut]:
