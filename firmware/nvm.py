@@ -331,9 +331,13 @@ class NvmStore:
         return found.index
 
     def free_index(self) -> int:
-        """The lowest unused handset index (slots are 1-based)."""
-        used = {h.index for h in self.handsets()}
-        return next(i for i in range(1, len(used) + 2) if i not in used)
+        """The lowest unused handset index (slots are 1-based), found by SQLite on the primary key
+        (a 20,000-handset integrator adds its handsets one by one)."""
+        rows = self._read(
+            "SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM handsets WHERE idx = 1) "
+            "UNION ALL SELECT MIN(h.idx) + 1 FROM handsets h "
+            "WHERE NOT EXISTS (SELECT 1 FROM handsets n WHERE n.idx = h.idx + 1)")
+        return int(rows[0][0])
 
     def add_handset(
         self,
