@@ -152,10 +152,13 @@ class RegistrationFailed:
 
 @dataclass(frozen=True, kw_only=True)
 class FeatureCodeAnswered:
-    """The server answered the call to a feature access code (status 0: no answer, timeout)."""
+    """The server answered the call to a feature access code (status 0: no answer, timeout). `reason`
+    is the response's reason phrase: for an interrogation code (e.g. `*21*`) it carries the status,
+    e.g. "CFA active to 3000"."""
 
     code: str
     status: int
+    reason: str = ""
 
 
 Output = (

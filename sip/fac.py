@@ -1,26 +1,44 @@
-"""Calls to feature access codes (feature-key-sync.md §4): INVITE to `*78@domain`, then hang up.
+"""Calls to feature access codes (feature-key-sync.md §4): INVITE to `*78@domain`, ACK, hang up.
 
-One responsibility: the caller side of a FAC call. The INVITE runs in an INVITE client transaction
-(Timers A, B, D; the ACK for a non-2xx is the transaction's, RFC 3261 §17.1.1.3). A 2xx is ACKed by
-this core in a new transaction-less request (§13.2.2.4) and the call is ended at once with a BYE;
-a 401/407 is answered once with digest credentials. The outcome is `FeatureCodeAnswered`.
+One responsibility: the caller side of FAC calls for one account. `dial(now, "*78")` sends an
+INVITE (no SDP: a FAC call carries no media) with the code as the Request-URI user part through the
+INVITE client transaction (Timers A, B, D; the ACK of a non-2xx is the transaction's, RFC 3261
+§17.1.1.3). A 401/407 is answered with digest credentials (once; again only for `stale=true`, RFC
+7616 §3.3). A 2xx is ACKed by this core in a new request outside the transaction (§13.2.2.4: new
+branch, CSeq number of the INVITE, To tag of the 2xx, same credentials), ACKed again for every
+retransmitted 2xx (also after the hang-up, for 64*T1, the time a server retransmits its 2xx,
+§13.3.1.4), and the call is hung up at once with a BYE. The outcome is one
+`FeatureCodeAnswered(code, status, reason)` per `dial()` (status 0: no answer, Timer B; the reason
+phrase of a 2xx may carry an interrogation result). Each call's phase moves only through `TABLE`;
+several calls may be in progress, each under its own Call-ID (`calls`).
 """
 
 from __future__ import annotations
 
+import enum
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from sip.auth import DigestClient, best_challenge
 from sip.core import Core
+from sip.errors import LocalProtocolError
 from sip.events import Address, FeatureCodeAnswered, Output
-from sip.message import Headers, Request, Response
+from sip.message import Request, Response
 from sip.transaction import TimerConfig
-from sip.uri import NameAddr, SipUri
+from sip.uri import NameAddr, SipUri, Uri
+
+#: What may be dialled: digits, *, # and + (# goes on the wire as %23, RFC 3261 §25.1).
+DIALLABLE = frozenset("0123456789*#+")
+
+#: Consecutive `stale=true` challenges answered in one call, so an always-stale server can't loop [choice].
+MAX_STALE_ANSWERS = 2
 
 
 @dataclass(frozen=True, kw_only=True)
 class FeatureCodeConfig:
+    """One account: its AOR, the server all requests go to, the local address, credentials."""
+
     aor: SipUri
     server: Address
     local: Address
@@ -29,13 +47,50 @@ class FeatureCodeConfig:
     user_agent: str | None = None
 
 
+class CallPhase(enum.Enum):
+    CALLING = "calling"
+    HANGING_UP = "hanging up"  # 2xx ACKed, our BYE sent
+    HUNG_UP = "hung up"  # BYE done; kept 64*T1 to ACK late 2xx retransmissions
+    ENDED = "ended"
+
+
+class CallInput(enum.Enum):
+    ANSWERED = "2xx"
+    ANSWERED_AGAIN = "2xx retransmission"
+    CHALLENGED = "401/407"
+    REFUSED = "300-699"
+    TIMED_OUT = "Timer B"
+    BYE_DONE = "BYE answered or timed out"
+    LINGER_OVER = "64*T1 after the hang-up"
+
+
+P, CI = CallPhase, CallInput
+#: (phase, input) -> (action method, next phase); a missing entry is a LocalProtocolError.
+TABLE: dict[tuple[CallPhase, CallInput], tuple[str, CallPhase]] = {
+    (P.CALLING, CI.ANSWERED): ("_ack_and_hang_up", P.HANGING_UP),
+    (P.CALLING, CI.CHALLENGED): ("_invite_with_credentials", P.CALLING),
+    (P.CALLING, CI.REFUSED): ("_refused", P.ENDED),
+    (P.CALLING, CI.TIMED_OUT): ("_unanswered", P.ENDED),
+    # RFC 3261 §13.2.2.4: "The UAC core MUST generate an ACK request for each 2xx received".
+    (P.HANGING_UP, CI.ANSWERED_AGAIN): ("_ack_again", P.HANGING_UP),
+    (P.HANGING_UP, CI.BYE_DONE): ("_linger", P.HUNG_UP),
+    (P.HUNG_UP, CI.ANSWERED_AGAIN): ("_ack_again", P.HUNG_UP),
+    (P.HUNG_UP, CI.LINGER_OVER): ("_nothing", P.ENDED),
+}
+
+
 @dataclass
 class _Call:
     code: str
+    uri: SipUri
     call_id: str
-    from_tag: str
-    cseq: int
-    authorized: bool = False
+    local_tag: str
+    cseq: int = 1
+    phase: CallPhase = CallPhase.CALLING
+    stale_answers: int = 0
+    invite: Request | None = None
+    response: Response | None = None
+    ack: bytes | None = None
 
 
 class FeatureCodeCaller(Core):
@@ -50,82 +105,186 @@ class FeatureCodeCaller(Core):
             DigestClient(config.username, config.password, cnonce_source=ids)
             if config.username is not None and config.password is not None else None
         )  # fmt: skip
+        #: Call-ID -> call in progress or lingering (drivers that dispatch by Call-ID read the keys)
         self.calls: dict[str, _Call] = {}
-        #: Call-ID -> the ACK sent for its 2xx, re-sent when the 2xx is retransmitted (§13.2.2.4)
-        self.acks: dict[str, bytes] = {}
+        #: (time, Call-ID) of hung-up calls to forget; in time order, as every linger is 64*T1
+        self._lingering: deque[tuple[float, str]] = deque()
+
+    # --- application API ------------------------------------------------------------------------
 
     @property
     def contact(self) -> SipUri:
         return SipUri(user=self.config.aor.user, host=self.local[0], port=self.local[1])
 
+    @property
+    def busy(self) -> bool:
+        """A call is waiting for its answer or its hang-up."""
+        return any(call.phase is not P.HUNG_UP for call in self.calls.values())
+
     def dial(self, now: float, code: str) -> list[Output]:
         """INVITE sip:<code>@<domain> (feature-key-sync.md §4: the code is the Request-URI user)."""
-        call = _Call(code=code, call_id=self.ids(), from_tag=self.ids(), cseq=1)
+        if not code or not set(code) <= DIALLABLE:
+            raise LocalProtocolError(f"Cannot dial {code!r}")
+        uri = SipUri(user=code.replace("#", "%23"), host=self.config.aor.host, port=self.config.aor.port)
+        call = _Call(code=code, uri=uri, call_id=self.ids(), local_tag=self.ids())
         self.calls[call.call_id] = call
-        return self._invite(now, call, None)
+        return self._send_invite(now, call, None)
 
-    def _target(self, code: str) -> SipUri:
-        return SipUri(user=code, host=self.config.aor.host, port=self.config.aor.port)
+    # --- state machine ------------------------------------------------------------------------------
 
-    def _invite(self, now: float, call: _Call, authorization: tuple[str, str] | None) -> list[Output]:
+    def _fire(self, now: float, call: _Call, event: CallInput) -> list[Output]:
+        try:
+            action, call.phase = TABLE[(call.phase, event)]
+        except KeyError:
+            raise LocalProtocolError(f"{event.value} in call phase {call.phase.value}", status=500) from None
+        out: list[Output] = getattr(self, action)(now, call)
+        if call.phase is P.ENDED:
+            self.calls.pop(call.call_id, None)
+        return out
+
+    def _nothing(self, now: float, call: _Call) -> list[Output]:
+        return []
+
+    def _send_invite(self, now: float, call: _Call, authorization: tuple[str, str] | None) -> list[Output]:
         fields: list[tuple[str, object]] = [
-            ("From", NameAddr(uri=self.config.aor).with_tag(call.from_tag)),
-            ("To", NameAddr(uri=self._target(call.code))), ("Call-ID", call.call_id),
-            ("CSeq", f"{call.cseq} INVITE"),
+            ("From", NameAddr(uri=self.config.aor).with_tag(call.local_tag)), ("To", NameAddr(uri=call.uri)),
+            ("Call-ID", call.call_id), ("CSeq", f"{call.cseq} INVITE"),
             ("Contact", NameAddr(uri=self.contact)),
         ]  # fmt: skip
         if authorization is not None:
             fields.append(authorization)
-        request = self._build("INVITE", self._target(call.code), fields)
-        return self.transactions.send(request, self.config.server, now)
+        call.invite = self._build("INVITE", call.uri, fields)
+        return self.transactions.send(call.invite, self.config.server, now)
 
-    def _in_dialog(self, method: str, call: _Call, response: Response, seq: int) -> Request:
-        headers = Headers([
-            ("Via", self._via()), ("Max-Forwards", 70),
-            ("From", NameAddr(uri=self.config.aor).with_tag(call.from_tag)),
-            ("To", response.headers.get("To") or ""), ("Call-ID", call.call_id), ("CSeq", f"{seq} {method}"),
-        ])  # fmt: skip
-        target = response.contacts[0].uri if response.contacts else self._target(call.code)
-        return Request(method=method, uri=target, headers=headers)
+    def _invite_with_credentials(self, now: float, call: _Call) -> list[Output]:
+        response = call.response
+        assert response is not None and self.auth is not None
+        header = "WWW-Authenticate" if response.status == 401 else "Proxy-Authenticate"
+        challenge = best_challenge(response.headers.get_all(header))
+        assert challenge is not None
+        credentials = self.auth.authorize("INVITE", str(call.uri), challenge)
+        name = "Authorization" if response.status == 401 else "Proxy-Authorization"
+        # RFC 3261 §22.2: the new request has the same Call-ID and From tag, and a higher CSeq.
+        call.cseq += 1
+        return self._send_invite(now, call, (name, str(credentials)))
+
+    def _ack_and_hang_up(self, now: float, call: _Call) -> list[Output]:
+        invite, response = call.invite, call.response
+        assert invite is not None and response is not None
+        # RFC 3261 §12.1.2: the remote target is the 2xx's Contact, the route set its Record-Route
+        # reversed.
+        target: Uri = response.contacts[0].uri if response.contacts else call.uri
+        dialog: list[tuple[str, object]] = [("Route", str(r)) for r in reversed(response.record_routes)]
+        dialog += [
+            ("From", invite.headers.get("From")), ("To", response.headers.get("To")),
+            ("Call-ID", call.call_id),
+        ]  # fmt: skip
+        ack_fields = [*dialog, ("CSeq", f"{call.cseq} ACK")]
+        for name in ("Authorization", "Proxy-Authorization"):
+            value = invite.headers.get(name)
+            if value is not None:
+                # RFC 3261 §13.2.2.4: the ACK carries the same credentials as the INVITE.
+                ack_fields.append((name, value))
+        ack = self._build("ACK", target, ack_fields)
+        call.ack = ack.to_bytes()
+        out = self.transactions.send_stateless(ack, self.config.server)
+        out.append(FeatureCodeAnswered(code=call.code, status=response.status, reason=response.reason))
+        # A FAC call carries no media: hang up at once (RFC 3261 §15.1.1, CSeq one higher).
+        bye = self._build("BYE", target, [*dialog, ("CSeq", f"{call.cseq + 1} BYE")])
+        return out + self.transactions.send(bye, self.config.server, now)
+
+    def _linger(self, now: float, call: _Call) -> list[Output]:
+        self._lingering.append((now + 64 * self.transactions.timers.t1, call.call_id))
+        return []
+
+    def _ack_again(self, now: float, call: _Call) -> list[Output]:
+        assert call.ack is not None
+        return self.transactions.send_stateless_bytes(call.ack, self.config.server)
+
+    def _refused(self, now: float, call: _Call) -> list[Output]:
+        response = call.response
+        assert response is not None
+        # The transaction layer has already ACKed the non-2xx (RFC 3261 §17.1.1.3).
+        return [FeatureCodeAnswered(code=call.code, status=response.status, reason=response.reason)]
+
+    def _unanswered(self, now: float, call: _Call) -> list[Output]:
+        return [FeatureCodeAnswered(code=call.code, status=0, reason="timeout")]
+
+    # --- network input ------------------------------------------------------------------------------
+
+    def receive_message(self, now: float, message: Request | Response, source: Address) -> list[Output]:
+        # The INVITE client transaction ends with the first 2xx and absorbs the rest, so a
+        # retransmitted 2xx is recognised here, by Call-ID and the INVITE's CSeq (§13.2.2.4).
+        if isinstance(message, Response) and 200 <= message.status < 300 and message.cseq.method == "INVITE":
+            call = self.calls.get(message.call_id)
+            if call is not None and call.ack is not None and message.cseq.seq == call.cseq:
+                return self._fire(now, call, CI.ANSWERED_AGAIN)
+        return super().receive_message(now, message, source)
 
     def _on_response(self, now: float, request: Request, response: Response) -> list[Output]:
         call = self.calls.get(request.call_id)
-        if call is None or response.status < 200 or request.method != "INVITE":
+        if call is None or response.status < 200:
             return []
-        status = response.status
-        if status < 300:
-            # RFC 3261 §13.2.2.4: the UAC ACKs a 2xx itself (same CSeq number), then hangs up.
-            ack = self._in_dialog("ACK", call, response, call.cseq)
-            self.acks[call.call_id] = ack.to_bytes()
-            bye = self._in_dialog("BYE", call, response, call.cseq + 1)
-            del self.calls[call.call_id]
-            out = self.transactions.send_stateless(ack, self.config.server)
-            out += self.transactions.send(bye, self.config.server, now)
-            return [*out, FeatureCodeAnswered(code=call.code, status=status)]
-        if status in (401, 407) and self.auth is not None and not call.authorized:
-            header = "WWW-Authenticate" if status == 401 else "Proxy-Authenticate"
-            challenge = best_challenge(response.headers.get_all(header))
-            if challenge is not None:
-                call.authorized, call.cseq = True, call.cseq + 1
-                credentials = self.auth.authorize("INVITE", str(request.uri), challenge)
-                name = "Authorization" if status == 401 else "Proxy-Authorization"
-                return self._invite(now, call, (name, str(credentials)))
-        del self.calls[call.call_id]
-        return [FeatureCodeAnswered(code=call.code, status=status)]
+        if request.method == "BYE":
+            return self._fire(now, call, CI.BYE_DONE) if call.phase is P.HANGING_UP else []
+        if request.method != "INVITE" or request.cseq.seq != call.cseq or call.phase is not P.CALLING:
+            return []  # an answer to an INVITE we already replaced with an authorized one
+        call.response = response
+        if response.status < 300:
+            return self._fire(now, call, CI.ANSWERED)
+        if response.status in (401, 407) and self._answer_challenge(call, request, response):
+            return self._fire(now, call, CI.CHALLENGED)
+        return self._fire(now, call, CI.REFUSED)
 
-    def receive_message(self, now: float, message: Request | Response, source: Address) -> list[Output]:
-        # A retransmitted 2xx arrives after the INVITE transaction ended: re-send our ACK (§13.2.2.4).
-        if isinstance(message, Response) and message.cseq.method == "INVITE" and 200 <= message.status < 300:
-            ack = self.acks.get(message.call_id)
-            if ack is not None and not self.transactions.owns_response(message):
-                return self.transactions.send_stateless_bytes(ack, self.config.server)
-        return super().receive_message(now, message, source)
+    def _answer_challenge(self, call: _Call, request: Request, response: Response) -> bool:
+        # RFC 3261 §22.2: answer a challenge once; again only if the nonce was stale (RFC 7616 §3.3),
+        # at most MAX_STALE_ANSWERS times in a row [choice].
+        if self.auth is None:
+            return False
+        header = "WWW-Authenticate" if response.status == 401 else "Proxy-Authenticate"
+        challenge = best_challenge(response.headers.get_all(header))
+        if challenge is None:
+            return False
+        sent = request.headers.get("Authorization") or request.headers.get("Proxy-Authorization")
+        if sent is None:
+            return True
+        if challenge.stale and call.stale_answers < MAX_STALE_ANSWERS:
+            call.stale_answers += 1
+            return True
+        return False
 
     def _on_timeout(self, now: float, request: Request) -> list[Output]:
-        call = self.calls.pop(request.call_id, None)
-        if call is None or request.method != "INVITE":
+        call = self.calls.get(request.call_id)
+        if call is None:
             return []
-        return [FeatureCodeAnswered(code=call.code, status=0)]
+        if request.method == "BYE" and call.phase is P.HANGING_UP:
+            return self._fire(now, call, CI.BYE_DONE)
+        if request.method == "INVITE" and request.cseq.seq == call.cseq and call.phase is P.CALLING:
+            return self._fire(now, call, CI.TIMED_OUT)
+        return []
+
+    def _on_request(self, now: float, request: Request, source: Address) -> list[Output]:
+        if request.method == "BYE":
+            call = self.calls.get(request.call_id)
+            if call is not None and call.phase is not P.HUNG_UP and request.to.tag == call.local_tag:
+                # The server hung up first (e.g. it never got our ACK): our own BYE ends the call.
+                return self._answer(now, request, 200)
+            # RFC 3261 §15.1.2: a BYE for no dialog gets 481.
+            return self._answer(now, request, 481)
+        return self._answer(now, request, 405, headers=[("Allow", "ACK, BYE")])
+
+    # --- timers -------------------------------------------------------------------------------------
+
+    def _own_deadline(self) -> float | None:
+        return self._lingering[0][0] if self._lingering else None
+
+    def _on_own_timer(self, now: float) -> list[Output]:
+        out: list[Output] = []
+        while self._lingering and self._lingering[0][0] <= now:
+            call = self.calls.get(self._lingering.popleft()[1])
+            if call is not None:
+                out += self._fire(now, call, CI.LINGER_OVER)
+        return out
 
 
-__all__ = ["FeatureCodeCaller", "FeatureCodeConfig"]
+__all__ = ["DIALLABLE", "TABLE", "CallInput", "CallPhase", "FeatureCodeCaller", "FeatureCodeConfig"]

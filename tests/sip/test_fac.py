@@ -9,6 +9,7 @@ import pytest
 
 from sip.auth import DigestServer, Verdict, parse_credentials
 from sip.core import Core
+from sip.errors import LocalProtocolError
 from sip.events import Address, FeatureCodeAnswered, Output
 from sip.fac import FeatureCodeCaller, FeatureCodeConfig
 from sip.ids import SequentialIds
@@ -80,7 +81,7 @@ def test_fac_call_answered_acked_and_hung_up(auth: bool) -> None:
     wire.settle()
     expected = ["INVITE", "200", "ACK", "BYE", "200"]
     assert methods(wire) == (["INVITE", "401", "ACK", *expected] if auth else expected)
-    assert wire.take(BASE) == [FeatureCodeAnswered(code="*78", status=200)]
+    assert wire.take(BASE) == [FeatureCodeAnswered(code="*78", status=200, reason="OK")]
     assert server.applied == ["*78"] and len(server.acks) == 1
     invite = parse_message(wire.log[0][3])
     assert isinstance(invite, Request) and str(invite.uri) == "sip:*78@as.example.com"
@@ -96,7 +97,7 @@ def test_rejected_code_is_acked_by_the_transaction() -> None:
     ack = parse_message(wire.log[2][3])
     invite = parse_message(wire.log[0][3])
     assert ack.top_via.branch == invite.top_via.branch  # RFC 3261 §17.1.1.3
-    assert wire.take(BASE) == [FeatureCodeAnswered(code="*99", status=484)]
+    assert wire.take(BASE) == [FeatureCodeAnswered(code="*99", status=484, reason="Address Incomplete")]
     _, server = caller, wire.cores[AS]
     assert isinstance(server, FacServer) and server.transactions.servers  # Confirmed: absorbs ACKs
     wire.run(5.2)
@@ -110,7 +111,7 @@ def test_lost_ack_makes_the_server_retransmit_its_2xx_and_the_caller_re_ack() ->
     wire.run(5.0)
     sent = methods(wire)
     assert sent.count("ACK") == 2 and len(server.acks) == 1
-    assert wire.take(BASE) == [FeatureCodeAnswered(code="*79", status=200)]
+    assert wire.take(BASE) == [FeatureCodeAnswered(code="*79", status=200, reason="OK")]
 
 
 def test_lost_error_ack_timer_g_then_h() -> None:
@@ -132,6 +133,27 @@ def test_no_answer_times_out_after_32s_with_timer_a() -> None:
     wire.run(40.0)
     times = [t for t, s, _, d in wire.log if d.startswith(b"INVITE")]
     assert times == [0.0, 0.5, 1.5, 3.5, 7.5, 15.5, 31.5]
-    assert wire.take(BASE) == [FeatureCodeAnswered(code="*78", status=0)]
+    assert wire.take(BASE) == [FeatureCodeAnswered(code="*78", status=0, reason="timeout")]
     assert isinstance(parse_message(wire.log[0][3]), Request)
     assert not isinstance(parse_message(wire.log[0][3]), Response)
+
+
+def test_2xx_repeated_after_the_hang_up_is_still_acked_then_the_call_is_forgotten() -> None:
+    wire, caller, _ = setup()
+    wire.drop(lambda d, s, t: d.startswith(b"ACK "), count=1)
+    wire.feed(BASE, caller.dial(0.0, "*79"))
+    wire.settle()
+    assert not caller.busy and list(caller.calls)  # hung up (BYE answered), still ACKing 2xx repeats
+    wire.run(5.0)
+    assert methods(wire).count("ACK") == 2  # RFC 3261 §13.2.2.4: an ACK for each 2xx
+    wire.run(40.0)
+    assert caller.calls == {} and caller.next_deadline() is None
+
+
+def test_hash_is_escaped_and_undiallable_codes_are_refused() -> None:
+    wire, caller, _ = setup()
+    wire.feed(BASE, caller.dial(0.0, "*78#"))
+    invite = parse_message(wire.log[0][3])
+    assert isinstance(invite, Request) and str(invite.uri) == "sip:*78%23@as.example.com"
+    with pytest.raises(LocalProtocolError):
+        caller.dial(0.0, "*7a")

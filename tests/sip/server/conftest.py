@@ -36,8 +36,8 @@ def _import_the_real_sip_server() -> None:
 
 _import_the_real_sip_server()
 
-from sip.call import CallConfig, CodeCall  # noqa: E402
 from sip.events import Address  # noqa: E402
+from sip.fac import FeatureCodeCaller, FeatureCodeConfig  # noqa: E402
 from sip.ids import SequentialIds  # noqa: E402
 from sip.message import Request, Response, parse_message  # noqa: E402
 from sip.pair import Wire  # noqa: E402
@@ -72,13 +72,13 @@ class World:
         self.wire.cores[address] = core
         return core
 
-    def caller(self, address: Address, user: str = "2001", password: str | None = None) -> CodeCall:
-        config = CallConfig(
+    def caller(self, address: Address, user: str = "2001", password: str | None = None) -> FeatureCodeCaller:
+        config = FeatureCodeConfig(
             aor=self.aor(user), server=AS, local=address, username=user,
             password=password if password is not None else self.passwords.get(user, "x"),
         )  # fmt: skip
-        core = CodeCall(config, ids=SequentialIds(f"call-{address}"))
-        self.wire.cores[address] = core  # type: ignore[assignment]
+        core = FeatureCodeCaller(config, ids=SequentialIds(f"call-{address}"))
+        self.wire.cores[address] = core
         return core
 
     def registration(self, address: Address, user: str = "2001", password: str | None = None, **cfg: Any) -> RegistrationClient:

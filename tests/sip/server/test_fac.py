@@ -1,14 +1,13 @@
 """Feature access codes (feature-key-sync.md §4): the code table, FAC calls from the base's real
-`CodeCall` core, and the INVITE server's retransmission rules (RFC 3261 §13.3.1.4, §17.2.1) with
+`FeatureCodeCaller` core, and the INVITE server's retransmission rules (RFC 3261 §13.3.1.4, §17.2.1) with
 raw INVITE/ACK/BYE datagrams."""
 
 from __future__ import annotations
 
 import pytest
 
-from sip.call import CallAnswered, CallFailed
 from sip.errors import LocalProtocolError, RemoteProtocolError
-from sip.events import FeatureStateReceived, SendDatagram
+from sip.events import FeatureCodeAnswered, FeatureStateReceived, SendDatagram
 from sip.feature_event import DoNotDisturbEvent, ForwardingEvent, ForwardingType
 from sip.message import Request, Response, parse_message
 from sip.server import Faults
@@ -73,7 +72,7 @@ def test_the_table_is_configurable() -> None:
         FacTable((table.codes[0], table.codes[0]))
 
 
-# --- FAC calls from the base's CodeCall ----------------------------------------------------------
+# --- FAC calls from the base's FeatureCodeCaller ------------------------------------------------
 
 
 def fac_world(make_world, **kw):  # type: ignore[no-untyped-def]
@@ -94,7 +93,7 @@ def dial(world, caller, digits):  # type: ignore[no-untyped-def]
 
 def test_star78_switches_dnd_on_and_notifies_every_device(make_world) -> None:  # type: ignore[no-untyped-def]
     world, caller = fac_world(make_world)
-    assert dial(world, caller, "*78") == [CallAnswered(code="*78", status=200, reason="DND on")]
+    assert dial(world, caller, "*78") == [FeatureCodeAnswered(code="*78", status=200, reason="DND on")]
     assert world.server.user_state("2001").dnd is True
     change = FeatureStateReceived(items=(DoNotDisturbEvent(device="2001", on=True),))
     assert world.wire.take(BASE) == [change] and world.wire.take(DESK) == [change]
@@ -125,8 +124,8 @@ def test_interrogation_answers_the_status_and_changes_nothing(make_world) -> Non
     world, caller = fac_world(make_world)
     dial(world, caller, "*723000")
     world.wire.take(BASE)
-    assert dial(world, caller, "*21*") == [CallAnswered(code="*21*", status=200, reason="CFA active to 3000")]
-    assert dial(world, caller, "*61*") == [CallAnswered(code="*61*", status=200, reason="CFNA inactive")]
+    assert dial(world, caller, "*21*") == [FeatureCodeAnswered(code="*21*", status=200, reason="CFA active to 3000")]
+    assert dial(world, caller, "*61*") == [FeatureCodeAnswered(code="*61*", status=200, reason="CFNA inactive")]
     assert world.wire.take(BASE) == []
 
 
@@ -140,7 +139,7 @@ def test_same_state_again_sends_no_notify(make_world) -> None:  # type: ignore[n
 def test_refused_codes_fail_the_call_and_change_nothing(make_world, digits: str, status: int) -> None:  # type: ignore[no-untyped-def]
     world, caller = fac_world(make_world)
     (failed,) = dial(world, caller, digits)
-    assert isinstance(failed, CallFailed) and failed.status == status and failed.code == digits
+    assert isinstance(failed, FeatureCodeAnswered) and failed.status == status and failed.code == digits
     assert world.server.user_state("2001").cfa == Forwarding() and world.wire.take(BASE) == []
     assert len(world.sent("ACK", PHONE)) == 2 and not caller.busy
 
@@ -149,7 +148,7 @@ def test_wrong_password_is_403_and_not_retried(make_world) -> None:  # type: ign
     world = make_world()
     caller = world.caller(PHONE, password="nope")
     (failed,) = dial(world, caller, "*78")
-    assert failed == CallFailed(code="*78", status=403, reason="Forbidden")
+    assert failed == FeatureCodeAnswered(code="*78", status=403, reason="Forbidden")
     assert len(world.sent("INVITE")) == 2 and world.server.user_state("2001").dnd is False
 
 
@@ -157,7 +156,7 @@ def test_reject_knob_for_invite(make_world) -> None:  # type: ignore[no-untyped-
     world = make_world(faults=Faults(reject={"INVITE": 503}, retry_after=10))
     caller = world.caller(PHONE)
     (failed,) = dial(world, caller, "*78")
-    assert isinstance(failed, CallFailed) and failed.status == 503
+    assert isinstance(failed, FeatureCodeAnswered) and failed.status == 503
     assert world.responses(503)[0].retry_after.seconds == 10  # type: ignore[union-attr]
 
 
@@ -169,7 +168,7 @@ def test_no_answer_times_out_with_timer_b(make_world) -> None:  # type: ignore[n
     world.wire.run(31.0)
     assert world.wire.take(PHONE) == [] and caller.busy
     world.wire.run(33.0)
-    assert world.wire.take(PHONE) == [CallFailed(code="*78", status=0, reason="timeout")]
+    assert world.wire.take(PHONE) == [FeatureCodeAnswered(code="*78", status=0, reason="timeout")]
     assert not caller.busy
     # Timer A: 0, 0.5, 1.5, 3.5, 7.5, 15.5, 31.5 -> 7 INVITEs
     assert len(world.sent("INVITE")) == 7
@@ -180,7 +179,7 @@ def test_lost_200_is_retransmitted_and_the_code_applied_once(make_world) -> None
     world.wire.drop(lambda d, s, t: d.startswith(b"SIP/2.0 200 DND"), count=1)
     assert dial(world, caller, "*78") == []  # the 200 was lost; the network settled before T1
     world.wire.run(world.now + 2.0)
-    assert world.wire.take(PHONE) == [CallAnswered(code="*78", status=200, reason="DND on")]
+    assert world.wire.take(PHONE) == [FeatureCodeAnswered(code="*78", status=200, reason="DND on")]
     assert world.wire.take(DESK) == [FeatureStateReceived(items=(DoNotDisturbEvent(device="2001", on=True),))]
     oks = world.responses(200, "INVITE")
     assert len(oks) >= 2 and len({o.to.tag for o in oks}) == 1
@@ -374,7 +373,7 @@ def test_dial_refuses_undiallable_strings(make_world) -> None:  # type: ignore[n
         caller.dial(0.0, "")
 
 
-def test_code_call_answers_a_stray_bye_481_and_other_requests_405(make_world) -> None:  # type: ignore[no-untyped-def]
+def test_caller_answers_a_stray_bye_481_and_other_requests_405(make_world) -> None:  # type: ignore[no-untyped-def]
     world = make_world()
     caller = world.caller(PHONE)
     stray = in_dialog("BYE", "t", branch="z9hG4bK-sb", cseq=5)
