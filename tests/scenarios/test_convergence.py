@@ -4,7 +4,7 @@ Hypothesis draws schedules of handset menu changes, portal changes, codes dialle
 base reboots and server restarts, over a network with up to 30 % loss, duplication and reordering.
 After the schedule the network quiets; one refresh interval later every FKS-active handset must show
 exactly its user's server state, and FKS-inactive handsets must have caused no as-feature-event
-traffic. FKSIM_CONVERGENCE_EXAMPLES sets how many schedules run (default 25).
+traffic. FKSIM_CONVERGENCE_EXAMPLES sets how many schedules run (default 100).
 """
 
 import os
@@ -18,7 +18,7 @@ from scenarios.world.world import World
 from sip.state import FeatureState, Forwarding
 from support.worldkit import fks_traffic
 
-EXAMPLES = int(os.environ.get("FKSIM_CONVERGENCE_EXAMPLES", "25"))
+EXAMPLES = int(os.environ.get("FKSIM_CONVERGENCE_EXAMPLES", "100"))
 SCHEDULE_END = 300.0
 #: One subscription refresh interval (Expires 3600) plus the longest retry back-off in play.
 SETTLE = 3600.0 + 200.0
