@@ -8,9 +8,9 @@ and `at(t, fn)` schedules any of them; `run(until)` advances the clock. State is
 `handset_state`, `handset_display`, `server_state`, `verdict`, and `log` (every DECT frame and SIP
 datagram in time order). The scenario runner only wraps this.
 
-Choices (docs/firmware.md, "The simulated world"): a reboot keeps the base down for `BOOT_TIME` seconds; DECT frames take
-`DECT_LATENCY`; addresses come from the documentation ranges (RFC 5737), since nothing leaves the
-process.
+Choices (docs/firmware.md, "The simulated world"): a reboot keeps the base down for `BOOT_TIME`
+seconds; DECT frames take `DECT_LATENCY`; addresses come from the documentation ranges (RFC 5737),
+since nothing leaves the process.
 """
 
 from __future__ import annotations
