@@ -26,8 +26,11 @@ DEFAULT_TAIL = 60.0
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Forward:
-    active: bool = False
-    to: str = ""
+    """One forwarding type as written; None means "not given" (kept on a portal change, not checked in
+    an expectation, the server's default for a user's initial state)."""
+
+    active: bool | None = None
+    to: str | None = None
     rings: int | None = None
 
 

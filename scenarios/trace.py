@@ -22,6 +22,8 @@ def _value(value: Any) -> str:
         return "[" + ", ".join(_value(v) for v in value) + "]"
     if isinstance(value, dict):
         return "{" + ", ".join(f"{k}={_value(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, str):
+        return value.replace("\r", "\\r").replace("\n", "\\n")   # one message, one line
     return str(value)
 
 
@@ -55,12 +57,14 @@ def format_message(message: dict[str, Any]) -> str:
 
 
 def format_trace(title: str, model: str, seed: int, messages: Iterable[dict[str, Any]],
-                 expectations: Iterable[dict[str, Any]], passed: bool) -> str:
+                 expectations: Iterable[dict[str, Any]], passed: bool, *, error: str | None = None) -> str:
     lines = [f"# {title}", f"# model {model}, seed {seed}", ""]
     lines += [format_message(m) for m in messages]
     lines.append("")
     for e in expectations:
         at = "end" if e["at"] is None else f"{e['at']:g}s"
         lines.append(f"{'PASS' if e['passed'] else 'FAIL'}  [{e['index']}] at {at}: {e['message']}")
+    if error is not None:
+        lines += [f"ERROR {line}" for line in error.splitlines()]
     lines.append(f"{'PASSED' if passed else 'FAILED'}")
     return "\n".join(lines) + "\n"

@@ -117,14 +117,14 @@ class _Checker:
     def forward(self, node: Node, with_rings: bool) -> Forward | None:
         allowed = ("active", "to", "rings") if with_rings else ("active", "to")
         m = self.mapping(node, allowed)
-        active = self.boolean(m["active"]) if "active" in m else False
-        to = self.text(m["to"]) if "to" in m else ""
+        active = self.boolean(m["active"]) if "active" in m else None
+        to = self.text(m["to"]) if "to" in m else None
         rings = None
         if "rings" in m:
             rings = self.integer(m["rings"], 0, 20)
             if rings == 1:
                 self.fail(m["rings"], "rings must be 0 or 2..20 (BroadWorks accepts no 1)")
-        return Forward(active=bool(active), to=to or "", rings=rings)
+        return Forward(active=active, to=to, rings=rings)
 
     def feature_state(self, node: Node, extra: tuple[str, ...] = ()) -> FeatureState:
         m = self.mapping(node, FEATURES + extra)

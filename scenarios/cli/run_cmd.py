@@ -1,0 +1,228 @@
+"""`fksim run` and `fksim check` (contract: spec/scenarios-and-cli.md §1).
+
+`fksim run PATH...` reads every scenario file (a folder: every `*.yaml` below it, in sorted order),
+validates all of them and checks every (scenario, model) pair before running anything: bad input is
+listed as `file:line: field: problem` and exits 2 with nothing run. Then each pair runs, serially or
+in a process pool (`--jobs N`); results are reported in the same deterministic order either way
+(files in order, models in profile order), so `--jobs` never changes an output file. Exit status 0
+when every expectation held, 1 otherwise.
+
+`--model NAME|all` replaces the models the files name. A pair the model cannot run at all (the file
+sets internal telephony and the model has no such setting, or it asks for more DECT managers than the
+model runs) is skipped, and listed as skipped, when the model was asked for by `--model` but is not
+named by the file; when the file itself names the model it is bad input.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from models.errors import ConfigError
+from models.profiles import load_profiles
+from scenarios.preflight import check as preflight
+from scenarios.results import RunResult, print_summary, write_json, write_junit
+from scenarios.runner import Job, pcap_stem, run_job
+from scenarios.spec import Scenario
+from scenarios.validate import load_scenario
+from scenarios.yamlsrc import ScenarioError
+
+EXIT_FAILED = 1
+EXIT_BAD_INPUT = 2
+
+
+class BadInput(Exception):
+    """Problems found before anything ran; one `file:line: field: problem` per entry."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    jobs: list[Job]
+    skipped: list[tuple[Scenario, str, str]]   # scenario, model, why
+    files: int
+
+
+def scenario_files(paths: Sequence[Path]) -> list[Path]:
+    """The files named, folders expanded to every `*.yaml` below them (sorted), each once."""
+    out: list[Path] = []
+    problems: list[str] = []
+    for path in paths:
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*.yaml") if p.is_file())
+            if not found:
+                problems.append(f"{path}: no scenario files (*.yaml) in this folder")
+            out += found
+        elif path.is_file():
+            out.append(path)
+        else:
+            problems.append(f"{path}: no such file or folder")
+    if problems:
+        raise BadInput(problems)
+    return list(dict.fromkeys(out))
+
+
+def load_all(paths: Sequence[Path]) -> list[Scenario]:
+    known = load_profiles().ids
+    scenarios: list[Scenario] = []
+    problems: list[str] = []
+    for path in scenario_files(paths):
+        try:
+            scenarios.append(load_scenario(path, known))
+        except ScenarioError as err:
+            problems += err.problems
+    if problems:
+        raise BadInput(problems)
+    return scenarios
+
+
+def model_override(name: str | None) -> tuple[str, ...] | None:
+    if name is None:
+        return None
+    profiles = load_profiles()
+    if name.strip().lower() == "all":
+        return profiles.ids
+    try:
+        return (profiles.get(name).id,)
+    except ConfigError as err:
+        raise BadInput([f"--model: {err}"]) from None
+
+
+def make_plan(scenarios: Sequence[Scenario], override: tuple[str, ...] | None, seed: int | None,
+              pcap_dir: Path | None) -> Plan:
+    """Every (scenario, model) pair to run, checked; raises BadInput listing every problem."""
+    all_ids = load_profiles().ids
+    jobs: list[Job] = []
+    skipped: list[tuple[Scenario, str, str]] = []
+    problems: list[str] = []
+    for scenario in scenarios:
+        named = scenario.models if scenario.models is not None else all_ids
+        for model in override if override is not None else named:
+            found = preflight(scenario, model)
+            if found.not_applicable and override is not None and model not in named:
+                skipped.append((scenario, model, found.not_applicable[0]))
+                continue
+            problems += [p for p in found.problems if p not in problems]
+            jobs.append(Job(scenario=scenario, model=model, seed=scenario.seed if seed is None else seed,
+                            pcap_dir=None if pcap_dir is None else str(pcap_dir),
+                            pcap_stem=pcap_stem(scenario.file, model)))
+    if problems:
+        raise BadInput(problems)
+    return Plan(jobs=jobs, skipped=skipped, files=len(scenarios))
+
+
+def execute(jobs: Sequence[Job], workers: int, progress: Progress | None = None) -> list[RunResult]:
+    """Run the jobs, in a process pool when `workers` > 1; results in the order of `jobs`."""
+    task = progress.add_task("running", total=len(jobs)) if progress is not None else None
+    results: list[RunResult | None] = [None] * len(jobs)
+    if workers <= 1 or len(jobs) <= 1:
+        for index, job in enumerate(jobs):
+            results[index] = run_job(job)
+            if progress is not None and task is not None:
+                progress.advance(task)
+    else:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            futures = {pool.submit(run_job, job): index for index, job in enumerate(jobs)}
+            for future in as_completed(futures):
+                results[futures[future]] = future.result()
+                if progress is not None and task is not None:
+                    progress.advance(task)
+    return [r for r in results if r is not None]
+
+
+def _bad_input(problems: list[str]) -> None:
+    for problem in problems:
+        click.echo(problem, err=True)
+    click.echo(f"fksim: {len(problems)} problem(s); nothing run", err=True)
+    sys.exit(EXIT_BAD_INPUT)
+
+
+def _progress(console: Console, enabled: bool) -> Progress:
+    return Progress(TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), console=console, transient=True, disable=not enabled)
+
+
+def _report_failures(results: Sequence[RunResult], console: Console) -> None:
+    for result in results:
+        if result.passed:
+            continue
+        console.print(f"[red]FAILED[/] {escape(f'{result.file} [{result.model}]: {result.scenario}')}",
+                      highlight=False)
+        if result.error:
+            for line in result.error.splitlines():
+                console.print(f"  error: {line}", highlight=False, markup=False)
+        for e in result.expectations:
+            if not e.passed:
+                at = "end" if e.at is None else f"{e.at:g}s"
+                console.print(f"  [{e.index}] at {at}: {e.message}", highlight=False, markup=False)
+
+
+@click.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--model", "model", metavar="NAME|all",
+              help="Run on this model (or every model) instead of the file's models.")
+@click.option("--seed", type=click.IntRange(min=0), help="Seed for every run instead of the file's seed.")
+@click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Runs in parallel (a process pool); results are the same as a serial run.")
+@click.option("--json", "json_file", type=click.Path(path_type=Path, dir_okay=False),
+              help="Write the result (spec §3) to this file.")
+@click.option("--junit", "junit_file", type=click.Path(path_type=Path, dir_okay=False),
+              help="Write JUnit XML, one test case per scenario and model.")
+@click.option("--pcap", "pcap_dir", type=click.Path(path_type=Path, file_okay=False),
+              help="Write <file>-<model>-sip.pcap and -dect.pcap per run into this folder.")
+@click.option("--trace", is_flag=True, help="Print the readable ladder of every run.")
+@click.option("--quiet", is_flag=True, help="No progress bar and no table: failures and the count only.")
+def run(paths: tuple[Path, ...], model: str | None, seed: int | None, jobs: int, json_file: Path | None,
+        junit_file: Path | None, pcap_dir: Path | None, trace: bool, quiet: bool) -> None:
+    """Run scenario files (a folder: every *.yaml below it), each on the models it names."""
+    try:
+        plan = make_plan(load_all(paths), model_override(model), seed, pcap_dir)
+    except BadInput as err:
+        _bad_input(err.problems)
+        return
+    out = Console(highlight=False, soft_wrap=True)
+    err_console = Console(stderr=True)
+    with _progress(err_console, not quiet and len(plan.jobs) > 1) as progress:
+        results = execute(plan.jobs, jobs, progress)
+    if trace:
+        for result in results:
+            out.print(result.trace, markup=False, end="")
+            out.print()
+    if json_file is not None:
+        write_json(results, json_file)
+    if junit_file is not None:
+        write_junit(results, junit_file)
+    if not quiet:
+        print_summary(results, out)
+        for scenario, skipped_model, why in plan.skipped:
+            out.print(f"skipped {scenario.file} [{skipped_model}]: not applicable: {why}", markup=False)
+    _report_failures(results, out)
+    if quiet:
+        passed = sum(1 for r in results if r.passed)
+        out.print(f"{passed} passed, {len(results) - passed} failed"
+                  + (f", {len(plan.skipped)} skipped" if plan.skipped else ""))
+    sys.exit(0 if all(r.passed for r in results) else EXIT_FAILED)
+
+
+@click.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+def check(paths: tuple[Path, ...]) -> None:
+    """Validate scenario files without running them (each against every model it names)."""
+    try:
+        scenarios = load_all(paths)
+        plan = make_plan(scenarios, None, None, None)
+    except BadInput as err:
+        _bad_input(err.problems)
+        return
+    click.echo(f"{plan.files} scenario file(s) valid: {len(plan.jobs)} run(s) of scenario and model")
