@@ -129,7 +129,12 @@ NON_INVITE_SERVER: Table = {
 
 #: RFC 3261 §17.2.1 (Figure 7) with the Accepted state of RFC 6026 §7.1: INVITE server transaction.
 #: The 2xx is retransmitted here until the ACK arrives (RFC 3261 §13.3.1.4 gives that to the TU; doing
-#: it in the transaction is a choice that keeps the server's application simple).
+#: it in the transaction is a choice that keeps the server's application simple). Having taken that
+#: job of the TU, the transaction also does what such a TU does [choice]: an INVITE retransmission
+#: before the ACK gets the 2xx again (RFC 6026 §8.5 absorbs it, as there the TU owns the 2xx); the
+#: first ACK is passed up and moves the transaction to Confirmed, where the rest of Timer L absorbs
+#: further INVITE and ACK retransmissions; Timer L without an ACK is reported as a timeout so the TU
+#: can end the session with a BYE (§13.3.1.4: "the session SHOULD be terminated").
 INVITE_SERVER: Table = {
     (S.PROCEEDING, In.REQUEST): (A.RESEND, S.PROCEEDING),
     (S.PROCEEDING, In.SEND_PROVISIONAL): (A.SEND, S.PROCEEDING),
@@ -142,11 +147,11 @@ INVITE_SERVER: Table = {
     (S.CONFIRMED, In.ACK): (A.NOTHING, S.CONFIRMED),
     (S.CONFIRMED, In.REQUEST): (A.NOTHING, S.CONFIRMED),
     (S.CONFIRMED, In.TIMER_WAIT): (A.NOTHING, S.TERMINATED),  # Timer I = T4
-    (S.ACCEPTED, In.REQUEST): (A.NOTHING, S.ACCEPTED),
+    (S.ACCEPTED, In.REQUEST): (A.RESEND, S.ACCEPTED),
     (S.ACCEPTED, In.SEND_2XX): (A.SEND, S.ACCEPTED),
     (S.ACCEPTED, In.TIMER_RETRANSMIT): (A.RESEND, S.ACCEPTED),
-    (S.ACCEPTED, In.ACK): (A.DELIVER, S.ACCEPTED),
-    (S.ACCEPTED, In.TIMER_TIMEOUT): (A.NOTHING, S.TERMINATED),  # Timer L = 64*T1
+    (S.ACCEPTED, In.ACK): (A.DELIVER, S.CONFIRMED),  # the rest of Timer L becomes the wait timer
+    (S.ACCEPTED, In.TIMER_TIMEOUT): (A.TIMEOUT, S.TERMINATED),  # Timer L = 64*T1, no ACK came
 }
 
 
@@ -325,7 +330,9 @@ class InviteServerTransaction:
         action = self._step(In.ACK)
         self.deadlines.pop(In.TIMER_RETRANSMIT, None)  # the ACK stops retransmissions
         if before is S.COMPLETED:
-            self.deadlines = {In.TIMER_WAIT: now + self.timers.t4}
+            self.deadlines = {In.TIMER_WAIT: now + self.timers.t4}  # Timer I
+        elif before is S.ACCEPTED:
+            self.deadlines = {In.TIMER_WAIT: self.deadlines.get(In.TIMER_TIMEOUT, now)}  # rest of Timer L
         if action is A.DELIVER:
             return [RequestReceived(request=ack, source=self.source)]
         return []

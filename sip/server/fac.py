@@ -1,31 +1,35 @@
-"""The FAC call server: INVITE server transactions, the short dialog of a feature-access-code call,
-and what a code does to the caller's features (feature-key-sync.md §4).
+"""The FAC call server: the short dialog of a feature-access-code call and what a code does to the
+caller's features (feature-key-sync.md §4).
 
-One responsibility: answer FAC calls. `sip.transaction` has no INVITE server transaction, so this
-core keeps its own (RFC 3261 §17.2.1 with the RFC 6026 Accepted state): each INVITE (keyed by its
-§17.2.3 branch/sent-by) gets one `_Call` whose state moves only through `TABLE`:
+One responsibility: answer FAC calls. INVITEs run in the transaction layer's INVITE server
+transaction (`sip.transaction.INVITE_SERVER`: RFC 3261 §17.2.1 with the RFC 6026 Accepted state):
 
 - a non-2xx final (401, 403, 404, 484...) is retransmitted by Timer G (T1 doubling to T2) until the
   ACK (same branch), Timer H gives up at 64*T1; after the ACK Timer I (T4) absorbs stragglers;
-- a 2xx is retransmitted by the core (§13.3.1.4: T1 doubling to T2) until the ACK (new branch, matched
-  by the dialog); after 64*T1 without one the call is ended with a BYE;
-- a retransmitted INVITE gets the final response again; BYE in the dialog gets 200 (no dialog: 481).
+- a 2xx is retransmitted (§13.3.1.4: T1 doubling to T2) until the ACK (new branch, matched by Call-ID
+  and CSeq); an INVITE retransmission gets the final response again until the ACK and is absorbed
+  after it, until Timer L (64*T1), so a code is never applied twice; Timer L without an ACK is
+  reported and this core ends the call with a BYE (§13.3.1.4).
 
-Who dials: the From user (digest-checked by `Guard` when enabled). What: the Request-URI user part,
-parsed by `FacTable`. Accepted codes change the user's `FeatureState` in the `Directory` and the
-`on_change` callback (the application server) returns the NOTIFYs for the changed features.
+This core keeps only the dialog of an accepted call, whose state moves through `TABLE`: the ACK
+confirms it, the caller's BYE ends it (200; no dialog: 481), and a caller that never hangs up is hung
+up on after `HANGUP_AFTER`. Who dials: the From user (digest-checked by `Guard` when enabled). What:
+the Request-URI user part, parsed by `FacTable`. Accepted codes change the user's `FeatureState` in
+the `Directory` and the `on_change` callback (the application server) returns the NOTIFYs for the
+changed features.
 """
 
 from __future__ import annotations
 
 import enum
+import heapq
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 from sip.core import Core
 from sip.errors import LocalProtocolError, RemoteProtocolError
-from sip.events import Address, Output, SendDatagram
-from sip.message import Request, Response, make_response
+from sip.events import Address, Output
+from sip.message import Request
 from sip.server.codes import FacAction, FacCommand, FacTable
 from sip.server.faults import Faults
 from sip.server.guard import AuthResult, Guard
@@ -38,77 +42,51 @@ from sip.uri import NameAddr, SipUri
 HANGUP_AFTER = 32.0
 
 
-class CallState(enum.Enum):
-    COMPLETED = "completed"  # non-2xx sent, waiting for its ACK (Timer G/H)
-    CONFIRMED = "confirmed"  # ACK of the non-2xx received (Timer I)
-    ACCEPTED = "accepted"  # 2xx sent, retransmitted until the ACK (RFC 6026 §7.1)
+class DialogState(enum.Enum):
+    ACCEPTED = "accepted"  # 2xx sent; the transaction retransmits it until the ACK
     ESTABLISHED = "established"  # 2xx ACKed: the dialog waits for the caller's BYE
-    ENDED = "ended"  # kept a while to absorb late retransmissions, then forgotten
+    ENDED = "ended"
 
 
-class CallInput(enum.Enum):
-    INVITE_AGAIN = "INVITE retransmission"
+class DialogInput(enum.Enum):
     ACK = "ACK"
     BYE = "BYE in the dialog"
-    RETRANSMIT = "Timer G / 2xx retransmission timer"
-    TIMEOUT = "Timer H / 2xx give-up / hang-up timer"
-    WAIT = "Timer I / linger timer"
+    NO_ACK = "Timer L: the 2xx was never ACKed"
+    HANG_UP_DUE = "hang-up timer"
 
 
-class CallAction(enum.Enum):
-    RESEND = "resend the final response"
-    RETRANSMIT = "resend and double the interval"
-    CONFIRM = "stop retransmitting"
+class DialogAction(enum.Enum):
+    WAIT_FOR_BYE = "start the hang-up timer"
     HANG_UP = "send BYE and end"
     END = "end the dialog"
-    FORGET = "remove the call"
     NOTHING = "absorb"
 
 
-C, CI, CA = CallState, CallInput, CallAction
-TABLE: dict[tuple[CallState, CallInput], tuple[CallAction, CallState]] = {
-    # RFC 3261 §17.2.1: "while in the Completed state, if a request retransmission is received, the
-    # server SHOULD pass the response to the transport for retransmission"; ACK -> Confirmed.
-    (C.COMPLETED, CI.INVITE_AGAIN): (CA.RESEND, C.COMPLETED),
-    (C.COMPLETED, CI.ACK): (CA.CONFIRM, C.CONFIRMED),
-    (C.COMPLETED, CI.RETRANSMIT): (CA.RETRANSMIT, C.COMPLETED),
-    (C.COMPLETED, CI.TIMEOUT): (CA.FORGET, C.ENDED),  # Timer H: no ACK, give up
-    (C.CONFIRMED, CI.INVITE_AGAIN): (CA.NOTHING, C.CONFIRMED),
-    (C.CONFIRMED, CI.ACK): (CA.NOTHING, C.CONFIRMED),
-    (C.CONFIRMED, CI.WAIT): (CA.FORGET, C.ENDED),  # Timer I
-    # RFC 3261 §13.3.1.4: the 2xx is retransmitted until the ACK; RFC 6026 §7.1 Accepted state.
-    (C.ACCEPTED, CI.INVITE_AGAIN): (CA.RESEND, C.ACCEPTED),
-    (C.ACCEPTED, CI.ACK): (CA.CONFIRM, C.ESTABLISHED),
-    (C.ACCEPTED, CI.RETRANSMIT): (CA.RETRANSMIT, C.ACCEPTED),
+D, DI, DA = DialogState, DialogInput, DialogAction
+TABLE: dict[tuple[DialogState, DialogInput], tuple[DialogAction, DialogState]] = {
+    (D.ACCEPTED, DI.ACK): (DA.WAIT_FOR_BYE, D.ESTABLISHED),
+    (D.ACCEPTED, DI.BYE): (DA.END, D.ENDED),
     # §13.3.1.4: "If the server retransmits the 2xx response for 64*T1 seconds without receiving an
     # ACK, the dialog is confirmed, but the session SHOULD be terminated ... with a BYE".
-    (C.ACCEPTED, CI.TIMEOUT): (CA.HANG_UP, C.ENDED),
-    (C.ACCEPTED, CI.BYE): (CA.END, C.ENDED),
-    (C.ESTABLISHED, CI.INVITE_AGAIN): (CA.NOTHING, C.ESTABLISHED),
-    (C.ESTABLISHED, CI.ACK): (CA.NOTHING, C.ESTABLISHED),
-    (C.ESTABLISHED, CI.BYE): (CA.END, C.ENDED),
-    (C.ESTABLISHED, CI.TIMEOUT): (CA.HANG_UP, C.ENDED),
-    (C.ENDED, CI.INVITE_AGAIN): (CA.NOTHING, C.ENDED),
-    (C.ENDED, CI.ACK): (CA.NOTHING, C.ENDED),
-    (C.ENDED, CI.WAIT): (CA.FORGET, C.ENDED),
+    (D.ACCEPTED, DI.NO_ACK): (DA.HANG_UP, D.ENDED),
+    (D.ESTABLISHED, DI.ACK): (DA.NOTHING, D.ESTABLISHED),
+    (D.ESTABLISHED, DI.BYE): (DA.END, D.ENDED),
+    (D.ESTABLISHED, DI.HANG_UP_DUE): (DA.HANG_UP, D.ENDED),
 }
 
 DialogKey = tuple[str, str, str]  # Call-ID, local (To) tag, remote (From) tag
 
 
 @dataclass
-class _Call:
-    """One INVITE server transaction and, after a 2xx, its dialog."""
+class _Dialog:
+    """The dialog of one accepted FAC call."""
 
-    key: ServerKey
+    key: DialogKey
     invite: Request
     source: Address
-    response: bytes
-    state: CallState
     local_tag: str
-    interval: float
-    timers: dict[CallInput, float] = field(default_factory=dict)
-    dialog: DialogKey | None = None
+    state: DialogState = DialogState.ACCEPTED
+    hang_up_at: float | None = None
 
 
 ChangeHook = Callable[[float, str, tuple[Feature, ...]], list[Output]]
@@ -128,52 +106,61 @@ class FacServer(Core):
         self.faults = faults
         self.on_change = on_change
         self.table = table or FacTable()
-        self.calls: dict[ServerKey, _Call] = {}
-        self.dialogs: dict[DialogKey, _Call] = {}
+        self.dialogs: dict[DialogKey, _Dialog] = {}
+        #: INVITE transaction -> the dialog its 2xx created (to find it when Timer L reports no ACK)
+        self._by_invite: dict[ServerKey, DialogKey] = {}
+        #: (hang-up time, dialog key) of established dialogs; stale entries are skipped
+        self._hang_ups: list[tuple[float, DialogKey]] = []
         self._sdp_version = 0
 
-    # --- driver API (INVITE and ACK bypass the non-INVITE transaction layer) ----------------------
+    # --- requests -----------------------------------------------------------------------------------
 
-    def receive_message(self, now: float, message: Request | Response, source: Address) -> list[Output]:
-        if isinstance(message, Request) and message.method == "INVITE":
-            call = self.calls.get(server_key(message))
-            if call is not None:
-                return self._fire(now, call, CI.INVITE_AGAIN)
-            return self._new_invite(now, message, source)
-        if isinstance(message, Request) and message.method == "ACK":
-            call = self.calls.get(server_key(message))
-            if call is None or call.state not in (C.COMPLETED, C.CONFIRMED):
-                call = self.dialogs.get(_dialog_key(message))
-            # RFC 3261 §17.2.3 / §13.3.1.4: an ACK matching nothing is dropped silently.
-            return self._fire(now, call, CI.ACK) if call is not None else []
-        return super().receive_message(now, message, source)
+    def _on_request(self, now: float, request: Request, source: Address) -> list[Output]:
+        if request.method == "INVITE":
+            return self._new_invite(now, request, source)
+        if request.method == "BYE":
+            dialog = self.dialogs.get(_dialog_key(request))
+            if dialog is None:
+                # RFC 3261 §15.1.2: a BYE that matches no dialog gets 481.
+                return self._answer(now, request, 481)
+            return self._answer(now, request, 200) + self._fire(now, dialog, DI.BYE)
+        if request.method == "CANCEL":
+            # RFC 3261 §9.2: every FAC INVITE is answered at once, so a CANCEL changes nothing; it
+            # is answered 200 when it matches an INVITE transaction, else 481.
+            key = server_key(replace(request, method="INVITE"))
+            return self._answer(now, request, 200 if key in self.transactions.servers else 481)
+        return self._answer(now, request, 405, headers=[("Allow", "INVITE, ACK, BYE, CANCEL")])
 
-    # --- new INVITE -------------------------------------------------------------------------------
+    def _on_ack(self, now: float, ack: Request) -> list[Output]:
+        # The transaction passes up the first ACK of a 2xx; an ACK that matches nothing is dropped
+        # silently (RFC 3261 §17.2.3, §13.3.1.4).
+        dialog = self.dialogs.get(_dialog_key(ack))
+        return self._fire(now, dialog, DI.ACK) if dialog is not None else []
+
+    def _on_timeout(self, now: float, request: Request) -> list[Output]:
+        if request.method != "INVITE":
+            return []  # our BYE got no answer: the dialog is already over
+        # Timer H (a non-2xx never ACKed: nothing to do) or Timer L (a 2xx never ACKed).
+        key = self._by_invite.get(server_key(request))
+        dialog = self.dialogs.get(key) if key is not None else None
+        return self._fire(now, dialog, DI.NO_ACK) if dialog is not None else []
 
     def _new_invite(self, now: float, invite: Request, source: Address) -> list[Output]:
-        changes: list[Output] = []
         try:
             status, reason, headers, body, changed, user = self._decide(now, invite)
         except RemoteProtocolError as err:
             status, reason, headers, body, changed, user = err.status, err.reason, [], b"", (), ""
         tag = self.ids()
-        response = make_response(invite, status, reason, to_tag=tag, headers=headers, body=body)
-        accepted = 200 <= status < 300
-        call = _Call(
-            key=server_key(invite), invite=invite, source=source, response=response.to_bytes(),
-            state=C.ACCEPTED if accepted else C.COMPLETED, local_tag=tag,
-            interval=self.transactions.timers.t1,
-        )  # fmt: skip
-        t1 = self.transactions.timers.t1
-        # Timer G / 2xx retransmission start at T1; Timer H / the 2xx give-up at 64*T1.
-        call.timers = {CI.RETRANSMIT: now + t1, CI.TIMEOUT: now + 64 * t1}
-        self.calls[call.key] = call
-        if accepted:
-            call.dialog = (invite.call_id, tag, invite.from_.tag or "")
-            self.dialogs[call.dialog] = call
+        out = self._answer(now, invite, status, reason, to_tag=tag, headers=headers, body=body)
+        if 200 <= status < 300:
+            dialog = _Dialog(
+                key=(invite.call_id, tag, invite.from_.tag or ""), invite=invite, source=source, local_tag=tag
+            )
+            self.dialogs[dialog.key] = dialog
+            self._by_invite[server_key(invite)] = dialog.key
         if changed:
-            changes = self.on_change(now, user, changed)
-        return [SendDatagram(data=call.response, destination=source), *changes]
+            out += self.on_change(now, user, changed)
+        return out
 
     def _decide(
         self, now: float, invite: Request
@@ -234,82 +221,52 @@ class FacServer(Core):
                 ).encode()
         return None
 
-    # --- state machine -----------------------------------------------------------------------------
+    # --- the dialog's state machine ----------------------------------------------------------------
 
-    def _fire(self, now: float, call: _Call, event: CallInput) -> list[Output]:
+    def _fire(self, now: float, dialog: _Dialog, event: DialogInput) -> list[Output]:
         try:
-            action, call.state = TABLE[(call.state, event)]
+            action, dialog.state = TABLE[(dialog.state, event)]
         except KeyError:
-            raise LocalProtocolError(f"{event.value} in call state {call.state.value}", status=500) from None
-        timers = self.transactions.timers
-        if action in (CA.RESEND, CA.RETRANSMIT):
-            if action is CA.RETRANSMIT:
-                # Timer G and the 2xx timer: "MIN(2*T1, T2)", then doubling up to T2 (§17.2.1, §13.3.1.4).
-                call.interval = min(call.interval * 2, timers.t2)
-                call.timers[CI.RETRANSMIT] = now + call.interval
-            return [SendDatagram(data=call.response, destination=call.source)]
-        if action is CA.CONFIRM:
-            call.timers.clear()
-            if call.state is C.CONFIRMED:
-                call.timers[CI.WAIT] = now + timers.t4  # Timer I = T4 over UDP
-            else:
-                call.timers[CI.TIMEOUT] = now + HANGUP_AFTER
-            return []
-        if action in (CA.END, CA.HANG_UP):
-            out = self._bye(now, call) if action is CA.HANG_UP else []
-            self._linger(now, call)
-            return out
-        if action is CA.FORGET:
-            # Timer H, Timer I or the end of the linger time: the transaction and dialog are gone.
-            call.timers.clear()
-            self.calls.pop(call.key, None)
-            if call.dialog is not None:
-                self.dialogs.pop(call.dialog, None)
-        return []
+            problem = f"{event.value} in dialog state {dialog.state.value}"
+            raise LocalProtocolError(problem, status=500) from None
+        out: list[Output] = []
+        if action is DA.WAIT_FOR_BYE:
+            dialog.hang_up_at = now + HANGUP_AFTER
+            heapq.heappush(self._hang_ups, (dialog.hang_up_at, dialog.key))
+        elif action is DA.HANG_UP:
+            out = self._bye(now, dialog)
+        if dialog.state is D.ENDED:
+            # The INVITE transaction (alive until Timer L/H/I) still absorbs late retransmissions.
+            self.dialogs.pop(dialog.key, None)
+            self._by_invite.pop(server_key(dialog.invite), None)
+        return out
 
-    def _linger(self, now: float, call: _Call) -> None:
-        # Keep an ended call 64*T1 to absorb late INVITE/ACK retransmissions (RFC 6026 Timer L) [choice].
-        call.timers = {CI.WAIT: now + 64 * self.transactions.timers.t1}
-
-    def _bye(self, now: float, call: _Call) -> list[Output]:
-        invite = call.invite
+    def _bye(self, now: float, dialog: _Dialog) -> list[Output]:
+        invite = dialog.invite
         target = invite.contacts[0].uri if invite.contacts else invite.from_.uri
         fields: list[tuple[str, object]] = [
-            ("From", invite.to.with_tag(call.local_tag)), ("To", invite.from_), ("Call-ID", invite.call_id),
+            ("From", invite.to.with_tag(dialog.local_tag)), ("To", invite.from_), ("Call-ID", invite.call_id),
             ("CSeq", "1 BYE"),
         ]  # fmt: skip
-        return self.transactions.send(self._build("BYE", target, fields), call.source, now)
-
-    # --- other requests through the non-INVITE transaction layer ------------------------------------
-
-    def _on_request(self, now: float, request: Request, source: Address) -> list[Output]:
-        if request.method == "BYE":
-            call = self.dialogs.get(_dialog_key(request))
-            if call is None or call.state not in (C.ACCEPTED, C.ESTABLISHED):
-                # RFC 3261 §15.1.2: a BYE that matches no dialog gets 481.
-                return self._answer(now, request, 481)
-            out = self._answer(now, request, 200)
-            return out + self._fire(now, call, CI.BYE)
-        if request.method == "CANCEL":
-            # RFC 3261 §9.2: every FAC INVITE is answered at once, so a CANCEL changes nothing; it
-            # is answered 200 when it matches an INVITE transaction, else 481.
-            key = server_key(replace(request, method="INVITE"))
-            return self._answer(now, request, 200 if key in self.calls else 481)
-        return self._answer(now, request, 405, headers=[("Allow", "INVITE, ACK, BYE, CANCEL")])
+        return self.transactions.send(self._build("BYE", target, fields), dialog.source, now)
 
     # --- timers -------------------------------------------------------------------------------------
 
     def _own_deadline(self) -> float | None:
-        times = [t for call in self.calls.values() for t in call.timers.values()]
-        return min(times) if times else None
+        while self._hang_ups and not self._due_entry(self._hang_ups[0]):
+            heapq.heappop(self._hang_ups)  # the dialog ended before its hang-up time
+        return self._hang_ups[0][0] if self._hang_ups else None
+
+    def _due_entry(self, entry: tuple[float, DialogKey]) -> bool:
+        dialog = self.dialogs.get(entry[1])
+        return dialog is not None and dialog.hang_up_at == entry[0] and dialog.state is D.ESTABLISHED
 
     def _on_own_timer(self, now: float) -> list[Output]:
         out: list[Output] = []
-        for call in list(self.calls.values()):
-            for timer, when in sorted(call.timers.items(), key=lambda kv: kv[1]):
-                if when <= now and call.timers.get(timer) == when:
-                    call.timers.pop(timer)
-                    out += self._fire(now, call, timer)
+        while self._hang_ups and self._hang_ups[0][0] <= now:
+            entry = heapq.heappop(self._hang_ups)
+            if self._due_entry(entry):
+                out += self._fire(now, self.dialogs[entry[1]], DI.HANG_UP_DUE)
         return out
 
 
@@ -335,4 +292,4 @@ def apply_code(state: FeatureState, command: FacCommand) -> tuple[FeatureState, 
     return new, f"{feature.name} " + ("on" if on else "off")
 
 
-__all__ = ["HANGUP_AFTER", "TABLE", "CallInput", "CallState", "FacServer", "apply_code"]
+__all__ = ["HANGUP_AFTER", "TABLE", "DialogInput", "DialogState", "FacServer", "apply_code"]

@@ -135,3 +135,41 @@ def test_received_and_rport_are_stamped_on_the_top_via() -> None:
     plain = _request(client)
     layer.receive_request(plain, ("192.0.2.2", 5060))  # same host as sent-by, no rport: untouched
     assert plain.top_via.received is None
+
+
+def _ack_for(invite: Request, to_tag: str, branch: str) -> Request:
+    headers = Headers([
+        ("Via", Via(host="192.0.2.2", port=5060, params=(("branch", branch),))),
+        ("From", invite.headers.get("From")), ("To", f"<sip:*72@h>;tag={to_tag}"), ("Call-ID", invite.call_id),
+        ("CSeq", CSeq(seq=invite.cseq.seq, method="ACK")), ("Max-Forwards", 70),
+    ])  # fmt: skip
+    return Request(method="ACK", uri=invite.uri, headers=headers)
+
+
+def test_invite_server_2xx_repeats_until_the_ack_then_confirmed_absorbs_the_rest_of_timer_l() -> None:
+    layer = TransactionLayer(branch_source=SequentialIds("t"))
+    invite = _request(layer, "INVITE")
+    src = ("192.0.2.2", 5060)
+    assert isinstance(layer.receive_request(invite, src, 0.0)[0], RequestReceived)
+    ok = make_response(invite, 200, to_tag="as1")
+    (sent,) = layer.respond(invite, ok, 0.0)
+    assert [t for t, _ in _drive(layer, 2.0)] == [0.5, 1.5]  # the 2xx repeats at T1, 2*T1 ...
+    (again,) = layer.receive_request(invite, src, 2.0)  # an INVITE repeat before the ACK: the 2xx again
+    assert isinstance(again, SendDatagram) and isinstance(sent, SendDatagram) and again.data == sent.data
+    (ack,) = layer.receive_request(_ack_for(invite, "as1", "z9hG4bK-ack1"), src, 2.1)
+    assert isinstance(ack, RequestReceived) and ack.request.method == "ACK"  # the first ACK goes up
+    assert layer.receive_request(_ack_for(invite, "as1", "z9hG4bK-ack2"), src, 2.2) == []
+    assert layer.receive_request(invite, src, 2.3) == []  # Confirmed: INVITE repeats absorbed
+    assert layer.next_deadline() == 32.0 and _drive(layer, 40.0) == []  # the rest of Timer L, quietly
+    assert not layer.servers and not layer.accepted
+
+
+def test_invite_server_timer_l_without_ack_is_reported() -> None:
+    layer = TransactionLayer(branch_source=SequentialIds("t"))
+    invite = _request(layer, "INVITE")
+    layer.receive_request(invite, ("192.0.2.2", 5060), 0.0)
+    layer.respond(invite, make_response(invite, 200, to_tag="as1"), 0.0)
+    seen = _drive(layer, 40.0)
+    timeouts = [(t, o) for t, o in seen if isinstance(o, TransactionTimedOut)]
+    assert [t for t, _ in timeouts] == [32.0]  # RFC 3261 §13.3.1.4: the TU may now send a BYE
+    assert all(t < 32.0 for t, o in seen if isinstance(o, SendDatagram)) and not layer.servers
