@@ -6,8 +6,8 @@ INVITE client transaction (Timers A, B, D; the ACK of a non-2xx is the transacti
 §17.1.1.3). A 401/407 is answered with digest credentials (once; again only for `stale=true`, RFC
 7616 §3.3). A 2xx is ACKed by this core in a new request outside the transaction (§13.2.2.4: new
 branch, CSeq number of the INVITE, To tag of the 2xx, same credentials), ACKed again for every
-retransmitted 2xx (also after the hang-up, for 64*T1, the time a server retransmits its 2xx,
-§13.3.1.4), and the call is hung up at once with a BYE. The outcome is one
+retransmitted 2xx the transaction passes up (its RFC 6026 Accepted state, 64*T1, also after the
+hang-up), and the call is hung up at once with a BYE. The outcome is one
 `FeatureCodeAnswered(code, status, reason)` per `dial()` (status 0: no answer, Timer B; the reason
 phrase of a 2xx may carry an interrogation result). Each call's phase moves only through `TABLE`;
 several calls may be in progress, each under its own Call-ID (`calls`).
@@ -212,23 +212,17 @@ class FeatureCodeCaller(Core):
 
     # --- network input ------------------------------------------------------------------------------
 
-    def receive_message(self, now: float, message: Request | Response, source: Address) -> list[Output]:
-        # The INVITE client transaction ends with the first 2xx and absorbs the rest, so a
-        # retransmitted 2xx is recognised here, by Call-ID and the INVITE's CSeq (§13.2.2.4).
-        if isinstance(message, Response) and 200 <= message.status < 300 and message.cseq.method == "INVITE":
-            call = self.calls.get(message.call_id)
-            if call is not None and call.ack is not None and message.cseq.seq == call.cseq:
-                return self._fire(now, call, CI.ANSWERED_AGAIN)
-        return super().receive_message(now, message, source)
-
     def _on_response(self, now: float, request: Request, response: Response) -> list[Output]:
         call = self.calls.get(request.call_id)
         if call is None or response.status < 200:
             return []
         if request.method == "BYE":
             return self._fire(now, call, CI.BYE_DONE) if call.phase is P.HANGING_UP else []
-        if request.method != "INVITE" or request.cseq.seq != call.cseq or call.phase is not P.CALLING:
+        if request.method != "INVITE" or request.cseq.seq != call.cseq:
             return []  # an answer to an INVITE we already replaced with an authorized one
+        if call.phase is not P.CALLING:
+            # The INVITE transaction passes up every 2xx for 64*T1 (RFC 6026 Accepted state).
+            return self._fire(now, call, CI.ANSWERED_AGAIN) if response.status < 300 else []
         call.response = response
         if response.status < 300:
             return self._fire(now, call, CI.ANSWERED)

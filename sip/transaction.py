@@ -98,20 +98,27 @@ NON_INVITE_CLIENT: Table = {
     (S.COMPLETED, In.TIMER_WAIT): (A.NOTHING, S.TERMINATED),
 }
 
-#: RFC 3261 §17.1.1.2 and Figure 5: INVITE client transaction (2xx ends it; the TU ACKs 2xx).
+#: RFC 3261 §17.1.1.2 and Figure 5 with the Accepted state of RFC 6026 §7.2: INVITE client
+#: transaction. A 2xx moves it to Accepted for Timer M = 64*T1, where every retransmitted 2xx is
+#: passed up too, because "the UAC core MUST generate an ACK request for each 2xx received from the
+#: transaction layer" (RFC 3261 §13.2.2.4); the TU builds and re-sends that ACK.
 INVITE_CLIENT: Table = {
     (S.CALLING, In.TIMER_RETRANSMIT): (A.RETRANSMIT, S.CALLING),
     (S.CALLING, In.TIMER_TIMEOUT): (A.TIMEOUT, S.TERMINATED),
     (S.CALLING, In.PROVISIONAL): (A.DELIVER, S.PROCEEDING),
-    (S.CALLING, In.FINAL_2XX): (A.DELIVER, S.TERMINATED),
+    (S.CALLING, In.FINAL_2XX): (A.DELIVER, S.ACCEPTED),
     (S.CALLING, In.FINAL_ERROR): (A.DELIVER_AND_ACK, S.COMPLETED),
     (S.PROCEEDING, In.PROVISIONAL): (A.DELIVER, S.PROCEEDING),
-    (S.PROCEEDING, In.FINAL_2XX): (A.DELIVER, S.TERMINATED),
+    (S.PROCEEDING, In.FINAL_2XX): (A.DELIVER, S.ACCEPTED),
     (S.PROCEEDING, In.FINAL_ERROR): (A.DELIVER_AND_ACK, S.COMPLETED),
     # "Any retransmissions of the final response ... MUST cause the ACK to be re-passed."
     (S.COMPLETED, In.FINAL_ERROR): (A.ACK, S.COMPLETED),
     (S.COMPLETED, In.PROVISIONAL): (A.NOTHING, S.COMPLETED),
     (S.COMPLETED, In.TIMER_WAIT): (A.NOTHING, S.TERMINATED),
+    (S.ACCEPTED, In.FINAL_2XX): (A.DELIVER, S.ACCEPTED),  # RFC 6026 §8.4: 2xx repeats go to the TU
+    (S.ACCEPTED, In.PROVISIONAL): (A.NOTHING, S.ACCEPTED),
+    (S.ACCEPTED, In.FINAL_ERROR): (A.NOTHING, S.ACCEPTED),
+    (S.ACCEPTED, In.TIMER_WAIT): (A.NOTHING, S.TERMINATED),  # Timer M
 }
 
 #: RFC 3261 §17.2.2 and Figure 8: non-INVITE server transaction.
@@ -188,7 +195,7 @@ class ClientTransaction:
         status = response.status
         event = In.PROVISIONAL if status < 200 else In.FINAL_2XX if status < 300 else In.FINAL_ERROR
         if (self.state, event) not in self.table:
-            return []  # e.g. a 2xx retransmission after an INVITE transaction ended: the TU's business
+            return []  # e.g. a 2xx in a non-INVITE Completed state is listed; nothing else reaches here
         before = self.state
         action = self._step(event)
         out: list[Output] = []
@@ -209,6 +216,8 @@ class ClientTransaction:
         elif self.state is S.COMPLETED:
             # Timer K = T4 (non-INVITE), Timer D >= 32 s (INVITE) over UDP.
             self.deadlines = {In.TIMER_WAIT: now + (32.0 if self.invite else self.timers.t4)}
+        elif self.state is S.ACCEPTED:
+            self.deadlines = {In.TIMER_WAIT: now + 64 * self.timers.t1}  # Timer M (RFC 6026 §8.4)
         elif self.state is S.TERMINATED:
             self.deadlines.clear()
         return out
@@ -449,7 +458,7 @@ class TransactionLayer:
             return []
         out = txn.on_response(response, now)
         if txn.state is S.TERMINATED:
-            del self.clients[key]  # a 2xx ends an INVITE transaction at once (§17.1.1.2)
+            del self.clients[key]
         return out
 
     def owns_response(self, response: Response) -> bool:

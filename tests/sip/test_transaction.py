@@ -115,7 +115,7 @@ def test_unmatched_response_is_dropped_and_branch_is_required() -> None:
 
 def test_tables_are_complete_for_the_rfc_states() -> None:
     assert {s for s, _ in NON_INVITE_CLIENT} == {State.TRYING, State.PROCEEDING, State.COMPLETED}
-    assert {s for s, _ in INVITE_CLIENT} == {State.CALLING, State.PROCEEDING, State.COMPLETED}
+    assert {s for s, _ in INVITE_CLIENT} == {State.CALLING, State.PROCEEDING, State.COMPLETED, State.ACCEPTED}
     assert {s for s, _ in NON_INVITE_SERVER} == {State.TRYING, State.PROCEEDING, State.COMPLETED}
 
 
@@ -173,3 +173,18 @@ def test_invite_server_timer_l_without_ack_is_reported() -> None:
     timeouts = [(t, o) for t, o in seen if isinstance(o, TransactionTimedOut)]
     assert [t for t, _ in timeouts] == [32.0]  # RFC 3261 §13.3.1.4: the TU may now send a BYE
     assert all(t < 32.0 for t, o in seen if isinstance(o, SendDatagram)) and not layer.servers
+
+
+def test_invite_client_passes_up_every_2xx_for_timer_m() -> None:
+    # RFC 3261 §13.2.2.4 / RFC 6026 §8.4: the TU must see (and ACK) each 2xx, not only the first.
+    layer = TransactionLayer(branch_source=SequentialIds("t"))
+    invite = _request(layer, "INVITE")
+    layer.send(invite, DEST, 0.0)
+    ok = make_response(invite, 200, to_tag="as1")
+    for when in (0.1, 0.6, 1.6):
+        (event,) = layer.receive_response(ok, when)
+        assert isinstance(event, ResponseReceived) and event.response.status == 200
+    assert layer.owns_response(ok)  # a driver that dispatches by owns() still finds the caller
+    assert layer.receive_response(make_response(invite, 100), 2.0) == []
+    assert _drive(layer, 40.0) == [] and not layer.clients  # Timer M = 64*T1 after the first 2xx
+    assert layer.receive_response(ok, 40.0) == []
