@@ -15,7 +15,7 @@ only through `PHASES`. A 481 or a timeout to a NOTIFY removes the subscription (
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from sip.auth import DigestServer, Verdict, parse_credentials
@@ -147,15 +147,23 @@ class Notifier(Core):
         return out
 
     def reject(
-        self, now: float, request_id: int, status: int, *, retry_after: int | None = None
-    ) -> list[Output]:
-        """Refuse the SUBSCRIBE/Set `request_id` (403, 489, 503 with Retry-After...)."""
+        self, now: float, request_id: int, status: int, *, retry_after: int | None = None,
+        headers: Iterable[tuple[str, object]] = (),
+    ) -> list[Output]:  # fmt: skip
+        """Refuse the SUBSCRIBE/Set `request_id` (403, 489, 503 with Retry-After...) with `headers`
+        added. A 489 always carries `Allow-Events` (RFC 6665 §8.3.1: "A 489 response ... MUST
+        include an Allow-Events header field")."""
         if status < 300:
             raise LocalProtocolError("reject() needs a failure status")
         pending = self._take(request_id)
         pending.subscription.step(PI.REJECT)
-        headers: list[tuple[str, object]] = [] if retry_after is None else [("Retry-After", retry_after)]
-        return self._answer(now, pending.request, status, headers=headers)
+        fields = list(headers)
+        names = {name.lower() for name, _ in fields}
+        if retry_after is not None and "retry-after" not in names:
+            fields.append(("Retry-After", retry_after))
+        if status == 489 and "allow-events" not in names:
+            fields.append(("Allow-Events", EVENT_PACKAGE))
+        return self._answer(now, pending.request, status, headers=fields)
 
     def notify(self, now: float, subscription_id: int, state: Sequence[FeatureEvent]) -> list[Output]:
         """NOTIFY `state` (one body or multipart) with Subscription-State active;expires=remaining."""

@@ -259,21 +259,22 @@ class ApplicationServer:
                 pending[:0] = self._on_set(now, item)
         return out
 
-    def _refusal(self, user: User | None) -> tuple[int, int | None] | None:
+    def _refusal(self, user: User | None) -> tuple[int, list[tuple[str, object]]] | None:
+        """(status, extra headers) when a SUBSCRIBE or Set is to be refused."""
         if user is None:
-            return 404, None
+            return 404, []
         if not user.fks:
             # feature-key-sync.md §2: FKS not enabled for the user on the server -> 403 [likely].
-            return 403, None
-        knob = self.faults.rejection("SUBSCRIBE")
-        return None if knob is None else (knob[0], self.faults.retry_after)
+            return 403, []
+        # The knob's headers: Retry-After when set, Allow-Events with a 489 (RFC 6665 §8.3.1).
+        return self.faults.rejection("SUBSCRIBE")
 
     def _on_subscribe(self, now: float, event: SubscribeReceived) -> list[Output]:
         user = self.directory.get(event.user)
         refusal = self._refusal(user)
         if refusal is not None or user is None:
-            status, retry_after = refusal or (404, None)
-            return self.notifier.reject(now, event.request_id, status, retry_after=retry_after)
+            status, headers = refusal or (404, [])
+            return self.notifier.reject(now, event.request_id, status, headers=headers)
         # §2 steps 2 and 3: 200, then the full state of all four features (multipart).
         return self.notifier.accept(now, event.request_id, user.state.events(user.name))
 
@@ -281,8 +282,8 @@ class ApplicationServer:
         user = self.directory.get(event.user)
         refusal = self._refusal(user)
         if refusal is not None or user is None:
-            status, retry_after = refusal or (404, None)
-            return self.notifier.reject(now, event.request_id, status, retry_after=retry_after)
+            status, headers = refusal or (404, [])
+            return self.notifier.reject(now, event.request_id, status, headers=headers)
         try:
             state, feature = user.state.with_set(event.item)
         except LocalProtocolError:

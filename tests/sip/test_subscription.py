@@ -247,6 +247,8 @@ def test_489_retries_every_60s_and_never_floods() -> None:
     failed = wire.take(BASE)[0]
     assert isinstance(failed, SubscriptionFailed) and failed.status == 489
     assert failed.retry_at == pytest.approx(wire.now + 60, abs=0.1)
+    (refusal,) = [m for m in (parse_message(d) for *_, d in wire.log) if isinstance(m, Response)]
+    assert refusal.headers.get("Allow-Events") == "as-feature-event"  # reject() adds it to a 489
     wire.run(600.0)
     times = [t for t, src, _, d in wire.log if src == BASE and d.startswith(b"SUBSCRIBE")]
     assert 9 <= len(times) <= 11

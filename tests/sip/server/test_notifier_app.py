@@ -163,6 +163,9 @@ def test_reject_knob_answers_every_subscribe(make_world, status: int, retry_afte
     sub = subscribed(world)
     rejected = world.responses(status, "SUBSCRIBE")
     assert rejected and sub.state is SubState.WAITING
+    # RFC 6665 §8.3.1: a 489 names the packages the server does support.
+    expected = "as-feature-event" if status == 489 else None
+    assert all(r.headers.get("Allow-Events") == expected for r in rejected)
     if retry_after is None:
         assert rejected[0].retry_after is None
     else:
