@@ -65,7 +65,7 @@ from sip.events import (
 from sip.fac import FeatureCodeCaller, FeatureCodeConfig
 from sip.message import Request, error_response_bytes, make_response, parse_message
 from sip.registration import RegistrationClient, RegistrationConfig
-from sip.state import ALL_FEATURES, FeatureState
+from sip.state import ALL_FEATURES, Feature, FeatureState
 from sip.subscriber import Subscriber, SubscriberConfig
 from sip.transaction import TimerConfig
 from sip.uri import SipUri
@@ -103,6 +103,8 @@ class SystemContext(Protocol):
     def sip_settings(self, account: Account) -> SipSettings: ...
 
     def handset_located(self, dm: int, ipui: Ipui, now: float) -> list[FirmwareOut]: ...
+
+    def synced_features(self) -> frozenset[Feature]: ...
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -162,7 +164,8 @@ class DectManager:
             ids=self.ids, timers=self.timers)
         kept = self.system.store.local_features(index)
         line = Line(ipui=ipui, index=index, account=account, registration=registration,
-                    fks=FksApplication(account.user_name, kept or FeatureState()))
+                    fks=FksApplication(account.user_name, kept or FeatureState(),
+                                       synced=self.system.synced_features()))
         line.cores.append(registration)
         self.lines[ipui] = line
         out = self._core_outputs(line, registration, registration.start(now), now)

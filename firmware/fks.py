@@ -36,7 +36,7 @@ from sip.feature_event import (
     SetDoNotDisturb,
     SetForwarding,
 )
-from sip.state import FEATURE_FORWARDING, FORWARDING_FEATURE, Feature, FeatureState
+from sip.state import ALL_FEATURES, FEATURE_FORWARDING, FORWARDING_FEATURE, Feature, FeatureState
 
 #: Texts the base puts on the handset display (this project's wording), in rows of at most 16
 #: characters separated by DECT IA5 0A ("next row"), so that every professional handset shows them.
@@ -142,9 +142,13 @@ def describe_feature(state: FeatureState, feature: Feature) -> str:
 class FksApplication:
     """One handset account's FKS logic. Create it with the state the base knows (NVM or server)."""
 
-    def __init__(self, device: str, state: FeatureState | None = None) -> None:
+    def __init__(self, device: str, state: FeatureState | None = None, *,
+                 synced: frozenset[Feature] = frozenset(ALL_FEATURES)) -> None:
         self.device = device
         self.state = state or FeatureState()
+        #: The features the model's profile synchronises (feature-key-sync.md §1: a per-profile set);
+        #: the others stay with the base even while FKS is active.
+        self.synced = synced
         self.fks = FksState.LOCAL
         #: Requests sent to the server and not yet reported back in a NOTIFY, by feature.
         self.pending: dict[Feature, FeatureChange] = {}
@@ -204,6 +208,8 @@ class FksApplication:
         return self.handle(FksInput.DISABLED)
 
     def request(self, change: FeatureChange) -> list[Command]:
+        if change.feature not in self.synced:
+            return self._apply_locally(change)
         return self.handle(FksInput.HANDSET_REQUEST, change)
 
     def subscription_up(self) -> list[Command]:
@@ -213,7 +219,8 @@ class FksApplication:
         return self.handle(FksInput.SUBSCRIPTION_DOWN)
 
     def state_received(self, items: tuple[FeatureEvent, ...]) -> list[Command]:
-        return self.handle(FksInput.STATE_RECEIVED, items)
+        kept = tuple(item for item in items if _feature_of(item) in self.synced)
+        return self.handle(FksInput.STATE_RECEIVED, kept)
 
     def set_answered(self, item: FeatureSet, status: int) -> list[Command]:
         if 200 <= status < 300:

@@ -33,6 +33,7 @@ from models.errors import ConfigError
 from models.profiles import ModelProfile
 from sip.events import Address
 from sip.ids import SequentialIds
+from sip.state import Feature
 from sip.transaction import TimerConfig
 from sip.uri import SipUri
 
@@ -194,6 +195,10 @@ class BaseSystem:
                   else self.addresses.server)
         return SipSettings(aor=SipUri(user=account.user_name, host=provider.domain), server=server,
                            expires=provider.reg_server_refresh_timer)
+
+    def synced_features(self) -> frozenset[Feature]:
+        """The features this model's profile keeps in sync (the others stay with the base)."""
+        return frozenset(Feature(f.value) for f in self.profile.fks_features.value)
 
     def has_room(self, dm: int) -> bool:
         """The profile's capacities (base-models.md §1): handsets per DECT manager and per system."""

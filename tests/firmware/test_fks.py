@@ -163,3 +163,17 @@ def test_invalid_ring_count_is_refused_before_sending():
     app = _synced()
     (indication,) = app.request(FeatureChange(feature=Feature.CFNA, active=True, to="3002", rings=1))
     assert indication.signal is Signal.NEGATIVE and indication.text == "Rings: 0 or 2-20"
+
+
+def test_features_the_profile_does_not_sync_stay_with_the_base():
+    app = FksApplication("2001", synced=frozenset({Feature.DND}))
+    app.enable()
+    app.subscription_up()
+    commands = app.request(CFA_ON)
+    assert not any(isinstance(c, SendSet) for c in commands)
+    assert commands[0] == Persist(state=FeatureState(cfa=Forwarding(active=True, to="3000")))
+    assert app.request(DND_ON) == [SendSet(item=SetDoNotDisturb(device="2001", on=True))]
+    # The server's word on an unsynced feature changes nothing on the base.
+    assert app.state_received((ForwardingEvent(device="d", forwarding_type=ForwardingType.CFA,
+                                               status=False),)) == []
+    assert app.state.cfa.active is True

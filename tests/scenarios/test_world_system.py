@@ -166,3 +166,24 @@ def test_out_of_range_fails_locally_and_resynchronises_on_return():
     assert not [m for m in dect(w) if m["t"] >= 6 and m["from"].startswith("handset")]
     w.run(30)
     assert w.handset_state(IPUI)["dnd"] is True, "the missed NOTIFY is made up for on return"
+
+
+def test_a_profile_that_syncs_only_dnd_keeps_forwarding_on_the_base():
+    from dataclasses import replace
+
+    from models.profiles import FksFeature, Marked, Source, get_profile
+
+    base = get_profile("N870")
+    profile = replace(base, fks_features=Marked(frozenset({FksFeature.DND}), Source.CHOICE))
+    w = World(profile)
+    w.add_user("2001")
+    w.add_handset(IPUI, "2001", feature_key_sync=True)
+    w.start()
+    w.at(5, lambda: w.menu(IPUI, DND_ON))
+    w.at(10, lambda: w.menu(IPUI, ["Menu", "Select services", "Call divert", "All calls"],
+                            {"Status": "On", "Number": "3000"}))
+    w.run(20)
+    assert sip(w, name="SUBSCRIBE", body="SetDoNotDisturb")
+    assert not sip(w, name="SUBSCRIBE", body="SetForwarding")
+    assert w.server_state("2001")["dnd"] is True and w.server_state("2001")["cfa"]["active"] is False
+    assert w.handset_state(IPUI)["cfa"] == {"active": True, "to": "3000"}
