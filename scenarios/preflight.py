@@ -36,9 +36,9 @@ class Preflight:
     #: Why the model cannot run this scenario at all (a missing setting, too few DECT managers).
     not_applicable: list[str] = field(default_factory=list)
 
-    def model_problem(self, message: str) -> None:
+    def model_problem(self, message: str, why: str) -> None:
         self.problems.append(message)
-        self.not_applicable.append(message)
+        self.not_applicable.append(why)
 
 
 def _managers(profile: ModelProfile) -> int:
@@ -52,11 +52,11 @@ def check(scenario: Scenario, model: str) -> Preflight:
     has_it = profile.has_internal_telephony_setting.value
     if base.internal_telephony is not None and not has_it:
         out.model_problem(f"{base.where}.internal_telephony: {profile.id} has no internal telephony setting "
-                          "(only N610 and N670 have it)")
+                          "(only N610 and N670 have it)", "no internal telephony setting")
     managers = base.dect_managers or 1
     if managers > _managers(profile):
         out.model_problem(f"{base.where}.dect_managers: {profile.id} runs at most {_managers(profile)} "
-                          f"DECT manager(s), not {managers}")
+                          f"DECT manager(s), not {managers}", f"fewer than {managers} DECT managers")
     for handset in scenario.handsets:
         if handset.dect_manager > managers:
             out.problems.append(f"{handset.where}.dect_manager: there is no DECT manager "
@@ -81,7 +81,7 @@ def _check_step(step: Step, profile: ModelProfile, managers: int, out: Preflight
     if step.kind == "base" and step.args.get("change", {}).get("internal_telephony") is not None \
             and not profile.has_internal_telephony_setting.value:
         out.model_problem(f"{step.where}.base.internal_telephony: {profile.id} has no internal telephony "
-                          "setting (only N610 and N670 have it)")
+                          "setting (only N610 and N670 have it)", "no internal telephony setting")
 
 
 def _check_times(scenario: Scenario, out: Preflight) -> None:

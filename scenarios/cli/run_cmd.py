@@ -153,6 +153,18 @@ def _progress(console: Console, enabled: bool) -> Progress:
                     TimeElapsedColumn(), console=console, transient=True, disable=not enabled)
 
 
+def _report_skipped(skipped: Sequence[tuple[Scenario, str, str]], console: Console) -> None:
+    """One line per file: the models asked for by --model that it cannot run on, and why."""
+    by_file: dict[str, tuple[list[str], str]] = {}
+    for scenario, model, why in skipped:
+        models, _ = by_file.setdefault(scenario.file, ([], why))
+        models.append(model)
+    if by_file:
+        console.print(f"skipped {len(skipped)} run(s) that do not apply to the model:", markup=False)
+    for file, (models, why) in by_file.items():
+        console.print(f"  {file} on {', '.join(models)}: {why}", markup=False)
+
+
 def _report_failures(results: Sequence[RunResult], console: Console) -> None:
     for result in results:
         if result.passed:
@@ -205,8 +217,7 @@ def run(paths: tuple[Path, ...], model: str | None, seed: int | None, jobs: int,
         write_junit(results, junit_file)
     if not quiet:
         print_summary(results, out)
-        for scenario, skipped_model, why in plan.skipped:
-            out.print(f"skipped {scenario.file} [{skipped_model}]: not applicable: {why}", markup=False)
+        _report_skipped(plan.skipped, out)
     _report_failures(results, out)
     if quiet:
         passed = sum(1 for r in results if r.passed)
