@@ -3,13 +3,14 @@
 One responsibility: the server's subscriptions and their dialogs. The application decides (it
 knows the users' features); the core does the protocol.
 
-Theory of operation. A SUBSCRIBE is first checked by the core: wrong package -> 489, missing or bad
-credentials -> 401 (when a password lookup is configured), unknown dialog -> 481, too short Expires
--> 423, Expires: 0 -> 200 + final NOTIFY (terminated) automatically. Otherwise the application gets
-`SubscribeReceived` or `SetRequestReceived` with a `request_id` and answers with `accept()` (2xx,
-and optionally a NOTIFY with the given state) or `reject()`. `notify()` sends state to one
-subscription, `terminate()` ends it. Each subscription's state is `SubscriptionPhase`, changed
-only through `PHASES`. A 481 or a timeout to a NOTIFY removes the subscription (RFC 6665 §4.2.2).
+Theory of operation. A SUBSCRIBE is first checked by the core: wrong package -> 489, a user missing
+from the password lookup (when configured) -> 404, missing or bad credentials -> 401, unknown dialog
+-> 481, too short Expires -> 423, Expires: 0 -> 200 + final NOTIFY (terminated) automatically.
+Otherwise the application gets `SubscribeReceived` or `SetRequestReceived` with a `request_id` and
+answers with `accept()` (2xx, and optionally a NOTIFY with the given state) or `reject()`.
+`notify()` sends state to one subscription, `terminate()` ends it. Each subscription's state is
+`SubscriptionPhase`, changed only through `PHASES`. A 481 or a timeout to a NOTIFY removes the
+subscription (RFC 6665 §4.2.2).
 """
 
 from __future__ import annotations
@@ -192,7 +193,10 @@ class Notifier(Core):
             # RFC 6665 §4.2.1.1: an unsupported package is answered 489 with Allow-Events.
             return self._answer(now, request, 489, headers=[("Allow-Events", EVENT_PACKAGE)])
         user = request.to.uri.user if isinstance(request.to.uri, SipUri) else None
-        if not user:
+        if not user or (self.config.passwords is not None and user not in self.config.passwords):
+            # RFC 3261 §8.2.2.1: a resource this server does not serve gets 404, before any challenge:
+            # credentials are checked against the subscribed user's password, so a challenge for a
+            # user without one could never be answered and the subscriber would get 401 forever.
             return self._answer(now, request, 404)
         challenge = self._check_auth(now, request, user)
         if challenge is not None:

@@ -33,7 +33,6 @@ from sip.server.registrar import Binding, Registrar, RegistrarConfig
 from sip.server.users import Directory, User
 from sip.state import Feature, FeatureState, Forwarding
 from sip.transaction import TimerConfig
-from sip.uri import SipUri
 
 #: A portal forwarding change: a whole `Forwarding`, or some of {"active", "to", "rings"}.
 ForwardingChange = Forwarding | Mapping[str, object]
@@ -63,11 +62,9 @@ ALLOW = "REGISTER, SUBSCRIBE, INVITE, ACK, BYE, CANCEL"
 
 
 class _Refuser(Core):
-    """Answers what no other core takes: SUBSCRIBE for an unknown user (404), other methods (405)."""
+    """Answers what no other core takes: other methods (405)."""
 
     def _on_request(self, now: float, request: Request, source: Address) -> list[Output]:
-        if request.method == "SUBSCRIBE":
-            return self._answer(now, request, 404)
         # RFC 3261 §8.2.1: a 405 MUST list the supported methods in Allow.
         return self._answer(now, request, 405, headers=[("Allow", ALLOW)])
 
@@ -238,9 +235,9 @@ class ApplicationServer:
         if method == "REGISTER":
             return self.registrar
         if method == "SUBSCRIBE":
-            user = request.to.uri.user if isinstance(request.to.uri, SipUri) else None
-            # An unknown user is refused before the digest check (which could never succeed).
-            return self.notifier if user in self.directory else self.refuser
+            # An unknown user gets 404 from the notifier core (before any challenge) or, when
+            # SUBSCRIBE is not authenticated, from the application (`_refusal`).
+            return self.notifier
         if method in ("INVITE", "ACK", "BYE", "CANCEL"):
             return self.fac
         return self.refuser

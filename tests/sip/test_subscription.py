@@ -129,6 +129,14 @@ def test_digest_challenge_is_answered_once(algorithm: str) -> None:
     assert sub.state is SubState.ACTIVE
 
 
+def test_unknown_user_gets_404_not_a_challenge_it_could_never_answer() -> None:
+    wire, sub, _, _ = world(auth=True, sub_cfg={"aor": SipUri(user="4999", host="as.example.com")})
+    start(wire, sub)
+    assert [r.status for r in (parse_message(d) for *_, d in wire.log) if isinstance(r, Response)] == [404]
+    failed = [e for e in wire.take(BASE) if isinstance(e, SubscriptionFailed)]
+    assert failed and failed[0].status == 404
+
+
 def test_wrong_password_is_not_retried_in_a_loop() -> None:
     wire, sub, _, _ = world(auth=True, sub_cfg={"password": "wrong"})
     start(wire, sub)
