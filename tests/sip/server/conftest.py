@@ -3,48 +3,21 @@ registration client, FAC caller) on `sip.pair.Wire`, with helpers to read the tr
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-
-def _import_the_real_sip_server() -> None:
-    """Make ``sip.server`` the package, not this test folder (the same shadowing as described in
-    tests/firmware/web/conftest.py: with ``tests/`` on sys.path, ``sip`` may be found as a namespace
-    package over ``tests/sip`` and ``sip.server`` as this folder)."""
-    try:
-        module = importlib.import_module("sip.server")
-    except ImportError:
-        module = None
-    if module is not None and getattr(module, "__file__", None):
-        return
-    sys.modules.pop("sip.server", None)
-    init = Path(__file__).resolve().parents[3] / "sip" / "server" / "__init__.py"
-    spec = importlib.util.spec_from_file_location("sip.server", init, submodule_search_locations=[str(init.parent)])
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["sip.server"] = module
-    spec.loader.exec_module(module)
-    sys.modules["sip"].server = module  # type: ignore[attr-defined]
-
-
-_import_the_real_sip_server()
-
-from sip.events import Address  # noqa: E402
-from sip.fac import FeatureCodeCaller, FeatureCodeConfig  # noqa: E402
-from sip.ids import SequentialIds  # noqa: E402
-from sip.message import Request, Response, parse_message  # noqa: E402
-from sip.pair import Wire  # noqa: E402
-from sip.registration import RegistrationClient, RegistrationConfig  # noqa: E402
-from sip.server import ApplicationServer, Faults, ServerConfig, User  # noqa: E402
-from sip.subscriber import Subscriber, SubscriberConfig  # noqa: E402
-from sip.uri import SipUri  # noqa: E402
+from sip.events import Address
+from sip.fac import FeatureCodeCaller, FeatureCodeConfig
+from sip.ids import SequentialIds
+from sip.message import Request, Response, parse_message
+from sip.pair import Wire
+from sip.registration import RegistrationClient, RegistrationConfig
+from sip.server import ApplicationServer, Faults, ServerConfig, User
+from sip.subscriber import Subscriber, SubscriberConfig
+from sip.uri import SipUri
 
 AS: Address = ("192.0.2.1", 5060)
 DOMAIN = "as.example.com"
