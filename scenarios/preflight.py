@@ -111,7 +111,7 @@ def _check_world(scenario: Scenario, profile: ModelProfile, out: Preflight) -> N
             try:
                 world.handset(step.handset).compile_menu(path)
             except DectError as err:
-                out.problems.append(f"{step.where}.menu: {err}")
+                out.problems.append(f"{step.args['where']}: {err}")
         elif step.kind == "base" and step.args.get("change", {}).get("provisioning") is not None:
             change = step.args["change"]
             try:

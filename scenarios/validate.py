@@ -424,7 +424,7 @@ class _Builder(_Checker):
                 if text is None:
                     return None
                 entries.append(text)
-        return {"path": entries, "form": form, "line": node.line}
+        return {"path": entries, "form": form, "where": node.where()}
 
     def network_step(self, node: Node) -> dict[str, Any] | None:
         return {"settings": self.network(node)}
