@@ -51,11 +51,11 @@ def check(scenario: Scenario, model: str) -> Preflight:
     base = scenario.base
     has_it = profile.has_internal_telephony_setting.value
     if base.internal_telephony is not None and not has_it:
-        out.model_problem(f"{base.where}.internal_telephony: {profile.id} has no internal telephony setting "
-                          "(only N610 and N670 have it)", "no internal telephony setting")
+        out.model_problem(f"{base.where_of('internal_telephony')}: {profile.id} has no internal telephony "
+                          "setting (only N610 and N670 have it)", "no internal telephony setting")
     managers = base.dect_managers or 1
     if managers > _managers(profile):
-        out.model_problem(f"{base.where}.dect_managers: {profile.id} runs at most {_managers(profile)} "
+        out.model_problem(f"{base.where_of('dect_managers')}: {profile.id} runs at most {_managers(profile)} "
                           f"DECT manager(s), not {managers}", f"fewer than {managers} DECT managers")
     for handset in scenario.handsets:
         if handset.dect_manager > managers:
@@ -102,7 +102,7 @@ def _check_world(scenario: Scenario, profile: ModelProfile, out: Preflight) -> N
         where = scenario.base.where if scenario.base.where else scenario.file
         out.problems.append(f"{where}: {err}")
         return
-    out.problems += [f"{scenario.base.where}.provisioning: {d}" for d in diagnostics if d.is_error]
+    out.problems += [f"{scenario.base.where_of('provisioning')}: {d}" for d in diagnostics if d.is_error]
     for step in scenario.steps:
         if step.kind == "menu":
             assert step.handset is not None

@@ -103,10 +103,10 @@ def build_world(scenario: Scenario, model: str, seed: int, *,
     if base.provisioning is not None:
         diagnostics += world.provision(base.provisioning, base.provisioning_source or scenario.file)
     if base.params:
-        diagnostics += world.set_params(base.params, f"{base.where}.params")
+        diagnostics += world.set_params(base.params, base.where_of("params"))
     if base.internal_telephony is not None:
         diagnostics += world.set_params({INTERNAL_TELEPHONY_PARAM: "1" if base.internal_telephony else "0"},
-                                        f"{base.where}.internal_telephony")
+                                        base.where_of("internal_telephony"))
     return world, diagnostics
 
 

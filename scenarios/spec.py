@@ -79,6 +79,11 @@ class BaseSpec:
     provisioning_source: str | None = None
     params: dict[str, str] = field(default_factory=dict)
     where: str = ""
+    #: `file:line: base.<key>` of each key given, for problems found per model.
+    key_where: dict[str, str] = field(default_factory=dict)
+
+    def where_of(self, key: str) -> str:
+        return self.key_where.get(key, f"{self.where}.{key}")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

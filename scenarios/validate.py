@@ -280,7 +280,7 @@ class _Builder(_Checker):
             dect_managers=self.integer(m["dect_managers"], 1, 100) if "dect_managers" in m else None,
             provisioning=xml, provisioning_source=source,
             params=self.params(m["params"]) if "params" in m else {},
-            where=node.where(),
+            where=node.where(), key_where={key: child.where() for key, child in m.items()},
         )
 
     def provisioning(self, node: Node) -> tuple[str | None, str | None]:
