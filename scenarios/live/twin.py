@@ -22,6 +22,7 @@ from __future__ import annotations
 import concurrent.futures
 import os
 import queue
+import sys
 import time
 from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass, field
@@ -121,6 +122,7 @@ class LiveTwin:
         self._shutdown: _Shutdown | None = None
         self.running = False
         self.stopped = False
+        self.dropped = 0
 
     # --- assembly ------------------------------------------------------------------------------
 
@@ -289,10 +291,25 @@ class LiveTwin:
     def _poll_sockets(self) -> None:
         for dm, endpoint in enumerate(self.sockets, start=1):
             for data, source in endpoint.receive_all():
-                self._receive_sip(dm, data, source)
+                self._guarded(endpoint, source, self._receive_sip, dm, data, source)
         if self.server is not None and self.server_socket is not None:
             for data, source in self.server_socket.receive_all():
-                self._server_send(self.server.receive(self.now, data, source))
+                self._guarded(self.server_socket, source, self._server_receive, data, source)
+
+    def _server_receive(self, data: bytes, source: Address) -> None:
+        assert self.server is not None
+        self._server_send(self.server.receive(self.now, data, source))
+
+    def _guarded(self, endpoint: UdpEndpoint, source: Address, deliver: Callable[..., None],
+                 *args: Any) -> None:
+        """A real network delivers anything: a datagram a core refuses with a protocol error is
+        reported and dropped, and the twin goes on (the simulated world never sends such bytes)."""
+        try:
+            deliver(*args)
+        except FksimError as err:
+            self.dropped += 1
+            print(f"fksim serve: {endpoint.name}: datagram from {format_address(source)} dropped: {err}",
+                  file=sys.stderr, flush=True)
 
     # --- runtime changes (from the web interface, on this thread) -------------------------------
 
