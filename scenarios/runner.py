@@ -126,6 +126,9 @@ def step_action(world: World, step: Step) -> Callable[[], None]:
     if step.kind == "out_of_range":
         assert ipui is not None
         return lambda: world.set_out_of_range(ipui, args["out_of_range"])
+    if step.kind == "register":
+        assert ipui is not None
+        return lambda: world.register(ipui, args["pin"])
     if step.kind == "roam_to":
         assert ipui is not None
         return lambda: world.roam(ipui, args["dect_manager"])
@@ -248,7 +251,8 @@ def run_scenario(scenario: Scenario, model: str, *, seed: int | None = None) -> 
     error = "\n".join(run.errors) if run.errors else None
     passed = error is None and all(e.passed for e in expectations)
     handsets = [h.ipui for h in scenario.handsets]
-    fks = {str(ipui): _verdict(world, ipui) for ipui in handsets}
+    # The gating verdict exists for handsets the base has registered (not for one still to register).
+    fks = {str(ipui): _verdict(world, ipui) for ipui in handsets if world.store.handset(ipui) is not None}
     final = {"handsets": {str(ipui): world.handset_state(ipui) for ipui in handsets},
              "server": {user.name: world.server_state(user.name) for user in world.server.directory}}
     trace = format_trace(scenario.title, world.profile.id, seed, messages,
@@ -268,7 +272,18 @@ def _verdict(world: World, ipui: Any) -> dict[str, Any]:
 
 def run_job(job: Job) -> RunResult:
     """A worker's entry point: run one job, write its captures if asked; picklable in and out."""
-    result, world = run_scenario(job.scenario, job.model, seed=job.seed)
+    started = time.perf_counter()
+    try:
+        result, world = run_scenario(job.scenario, job.model, seed=job.seed)
+    except Exception as err:  # building the world or describing the run failed: still one failed run
+        error = f"{job.scenario.file}: the run could not be carried out: {type(err).__name__}: {err}"
+        expectations = tuple(not_evaluated(e, "the run could not be carried out")
+                             for e in job.scenario.expectations)
+        trace = format_trace(job.scenario.title, job.model, job.seed, [], [e.as_json() for e in expectations],
+                             False, error=error)
+        return RunResult(scenario=job.scenario.title, file=job.scenario.file, model=job.model, seed=job.seed,
+                         passed=False, sim_time=0.0, wall_time=time.perf_counter() - started,
+                         expectations=expectations, trace=trace, error=error)
     if job.pcap_dir is not None:
         stem = job.pcap_stem or pcap_stem(job.scenario.file, job.model)
         write_captures(world.log.entries, Path(job.pcap_dir), stem)

@@ -3,6 +3,8 @@
 Extensions beyond the contract, kept compatible with it:
 - step `base: {feature_key_sync: {"<ipui>": true}}`: the web-interface change of one handset's flag;
 - step `base: {provisioning: FILE-or-XML}` and `base: {params: {...}}`: provisioning while running;
+- step `handset: IPUI, register: "0000"`: the handset registers to the base with the PIN (for handsets
+  listed with `registered: false`);
 - step `server: {fks: false, reject: {SUBSCRIBE: 503}, delay: 2s}`: change the server's fault knobs;
 - in `dect` expectations `from:` names the sender (a handset IPUI or `base`) and `since:` the start of
   the counted window; in `sip` expectations `from:` is the window start, as the contract says.

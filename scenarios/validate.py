@@ -154,7 +154,7 @@ class _Checker:
 TOP_KEYS = ("scenario", "models", "seed", "duration", "base", "handsets", "server", "network", "steps",
             "expect")
 HANDSET_KEYS = ("ipui", "type", "user", "password", "feature_key_sync", "dect_manager", "registered")
-STEP_ACTIONS = ("menu", "keys", "dial", "out_of_range", "roam_to")
+STEP_ACTIONS = ("menu", "keys", "dial", "out_of_range", "roam_to", "register")
 STEP_KINDS = ("handset", "portal", "fac", "base", "server", "network")
 EXPECT_KINDS = ("handset", "server", "sip", "dect", "fks")
 BASE_EVENTS = ("reboot", "power_off", "power_on")
@@ -399,6 +399,12 @@ class _Builder(_Checker):
                 self.fail(node, f'"{digits}" is not a dialable string (digits, * and # only)')
                 return None
             return None if digits is None else {"digits": digits}
+        if action == "register":
+            pin = self.text(node)
+            if pin is not None and (len(pin) != 4 or not pin.isdigit()):
+                self.fail(node, f'"{pin}" is not a PIN (four digits, e.g. "0000")')
+                return None
+            return None if pin is None else {"pin": pin}
         if action == "out_of_range":
             flag = self.boolean(node)
             return None if flag is None else {"out_of_range": flag}

@@ -178,3 +178,26 @@ def test_provisioning_errors_at_start_and_in_a_step(tmp_path):
                                             ("dnd.yaml", "dnd-N670")])
 def test_capture_names_come_from_the_file_and_the_model(file, stem):
     assert pcap_stem(file, "N670") == stem
+
+
+def test_a_run_that_cannot_even_be_built_is_one_failed_result(tmp_path, monkeypatch):
+    from scenarios import runner
+    from scenarios.runner import Job, run_job
+
+    scenario = _load(tmp_path, "expect:\n  - {at: end, handset: \"029e74a599\", state: {dnd: false}}\n")
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("no world today")
+
+    monkeypatch.setattr(runner, "build_world", broken)
+    result = run_job(Job(scenario=scenario, model="N870", seed=0))
+    assert not result.passed and "RuntimeError: no world today" in (result.error or "")
+    assert [e.passed for e in result.expectations] == [False]
+    assert result.trace.endswith("FAILED\n")
+
+
+def test_a_handset_still_to_register_has_no_verdict_yet(tmp_path):
+    head = HEAD.replace("    feature_key_sync: true\n", "    registered: false\n")
+    result = _run(tmp_path, "expect:\n  - {at: end, dect: {message: LOCATE-REQUEST, count: 0}}\n", head=head)
+    assert result.passed and result.fks == {}
+    assert result.final["handsets"]["029e74a599"]["dnd"] is False

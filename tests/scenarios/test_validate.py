@@ -158,6 +158,9 @@ def test_form_as_last_menu_element(tmp_path):
         ("scenario: t\nmodels: [N670]\nhandsets: [{ipui: \"029e74a599\", user: \"1\"}]\n"
          "steps:\n  - at: 1s\n    handset: \"029e74a599\"\n    keys: [MENU, OKK]\n",
          'unknown key "OKK" (did you mean "OK"?)'),
+        ("scenario: t\nmodels: [N670]\nhandsets: [{ipui: \"029e74a599\", user: \"1\", registered: false}]\n"
+         "steps:\n  - at: 1s\n    handset: \"029e74a599\"\n    register: \"12345\"\n",
+         's.yaml:7: steps[0].register: "12345" is not a PIN'),
         ("scenario: t\nmodels: [N670]\nsteps:\n  - at: 1s\n    base: rebot\n",
          'unknown base event "rebot" (did you mean "reboot"?)'),
         ("scenario: t\nmodels: [N670]\nnetwork: {loss: 3}\n", "s.yaml:3: network.loss: must be a probability"),
