@@ -16,6 +16,7 @@ from typing import Any
 from xml.etree import ElementTree as ET
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 RESULT_VERSION = 1
@@ -104,16 +105,24 @@ def write_junit(runs: Sequence[RunResult], path: Path) -> None:
     ET.ElementTree(root).write(path, encoding="utf-8", xml_declaration=True)
 
 
+def _file_label(file: str) -> str:
+    """`folder/name` of a scenario file: short, and unique within a library organised by folder."""
+    path = Path(file)
+    return f"{path.parent.name}/{path.stem}" if path.parent.name else path.stem
+
+
 def summary_table(runs: Sequence[RunResult]) -> Table:
+    """One row per run: the scenario's title with its file, the model, the outcome and the times."""
     table = Table(title="fksim run", show_lines=False)
-    for column, justify in (("scenario", "left"), ("model", "left"), ("result", "left"),
-                            ("expectations", "right"), ("sim time", "right"), ("wall time", "right")):
-        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    for column, justify in (("scenario", "left"), ("file", "left"), ("model", "left"), ("result", "left"),
+                            ("held", "right"), ("sim time", "right"), ("wall time", "right")):
+        table.add_column(column, justify=justify, no_wrap=column != "scenario",  # type: ignore[arg-type]
+                         overflow="ellipsis" if column == "scenario" else "fold")
     for run in runs:
         held = sum(1 for e in run.expectations if e.passed)
         result = "[green]pass[/]" if run.passed else ("[red]error[/]" if run.error else "[red]FAIL[/]")
-        table.add_row(run.scenario, run.model, result, f"{held}/{len(run.expectations)}",
-                      f"{run.sim_time:.1f} s", f"{run.wall_time:.2f} s")
+        table.add_row(escape(run.scenario), escape(_file_label(run.file)), run.model, result,
+                      f"{held}/{len(run.expectations)}", f"{run.sim_time:.1f} s", f"{run.wall_time:.2f} s")
     return table
 
 

@@ -203,7 +203,9 @@ def run(paths: tuple[Path, ...], model: str | None, seed: int | None, jobs: int,
     except BadInput as err:
         _bad_input(err.problems)
         return
-    out = Console(highlight=False, soft_wrap=True)
+    out = Console(highlight=False)
+    if not out.is_terminal:
+        out.width = max(out.width, 160)   # a log file or a pipe: keep one row per run
     err_console = Console(stderr=True)
     with _progress(err_console, not quiet and len(plan.jobs) > 1) as progress:
         results = execute(plan.jobs, jobs, progress)
