@@ -72,6 +72,18 @@ def _udp_port_taken(port: int) -> bool:
     return False
 
 
+def _start_sipp(sipp: str, cwd: Path, port: int) -> subprocess.Popen[str]:
+    """SIPp as the server, bounded: 90 s in all, 60 s per message awaited."""
+    server = subprocess.Popen(
+        [sipp, "-sf", str(SCENARIO), "-i", "127.0.0.1", "-p", str(port), "-m", "2",
+         "-timeout", "90", "-timeout_error", "-recv_timeout", "60000", "-nostdin",
+         "-trace_err", "-trace_msg", "-trace_logs"],
+        cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    wait_for(lambda: _udp_port_taken(port) or server.poll() is not None, timeout=10, what="SIPp to listen")
+    assert server.poll() is None, server.stderr.read() if server.stderr else ""
+    return server
+
+
 @pytest.mark.slow
 def test_sipp_as_broadworks_server(tmp_path, serve):
     sipp = require_tool("sipp")
@@ -80,14 +92,7 @@ def test_sipp_as_broadworks_server(tmp_path, serve):
     capture, pcap = _start_capture(tmp_path, (sipp_port, base_port))
     server = None
     try:
-        server = subprocess.Popen(
-            [sipp, "-sf", str(SCENARIO), "-i", "127.0.0.1", "-p", str(sipp_port), "-m", "2",
-             "-timeout", "90", "-timeout_error", "-recv_timeout", "60000", "-nostdin",
-             "-trace_err", "-trace_msg", "-trace_logs"],
-            cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        wait_for(lambda: _udp_port_taken(sipp_port) or server.poll() is not None, timeout=10,
-                 what="SIPp to listen")
-        assert server.poll() is None, server.stderr.read() if server.stderr else ""
+        server = _start_sipp(sipp, tmp_path, sipp_port)
 
         base = serve("--model", "N670", "--provision", str(provisioning(tmp_path / "prov.xml")),
                      "--server", f"127.0.0.1:{sipp_port}", "--sip-bind", f"127.0.0.1:{base_port}")
@@ -142,3 +147,30 @@ def test_sipp_as_broadworks_server(tmp_path, serve):
     assert methods.count("NOTIFY") == 3
     assert methods.count("SUBSCRIBE") == 3
     assert methods.count("REGISTER") == 2
+
+
+@pytest.mark.slow
+def test_sipp_fails_the_run_when_the_base_asks_for_something_else(tmp_path, serve):
+    """The verdict means something: a Set for DND off where the scenario wants DND on fails SIPp, and the
+    base tells the user that the server did not do what was asked (its NOTIFY says otherwise)."""
+    sipp = require_tool("sipp")
+    sipp_port = free_udp_port()
+    server = _start_sipp(sipp, tmp_path, sipp_port)
+    try:
+        base = serve("--model", "N670", "--provision", str(provisioning(tmp_path / "prov.xml")),
+                     "--server", f"127.0.0.1:{sipp_port}")
+        web = WebClient(base.url)
+        web.login()
+        wait_for(lambda: handset(web.status(), IPUI)["sip"]["subscription"] == "active", what="subscription")
+        web.get("/handsets")
+        for key in Handset(Ipui.parse(IPUI)).compile_menu(["Menu", "Select services", "Do not disturb", "Off"]):
+            web.post_json(f"/api/handsets/{IPUI}/keys", {"key": key})
+        wait_for(lambda: not web.get_json(f"/api/handsets/{IPUI}/screen")[1]["pending"],
+                 what="the base to settle the request")
+        assert base.stop() == 0
+        assert server.wait(timeout=60) != 0
+    finally:
+        if server.poll() is None:
+            stop_process(server)
+    errors = "\n".join(p.read_text(errors="replace") for p in tmp_path.glob("*errors.log"))
+    assert "Failed regexp match" in errors and "<doNotDisturbOn>false</doNotDisturbOn>" in errors
