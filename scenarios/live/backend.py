@@ -29,10 +29,14 @@ from firmware.web.backend import (
     ProvisioningResult,
     UnknownHandsetError,
     WebBackend,
+    WebInputError,
 )
 from firmware.web.store_backend import StoreBackend
 from models.profiles import ModelProfile
 from scenarios.live.twin import LiveTwin, NotRunning
+
+#: What the virtual handset page shows for a handset slot that may not register (NotReg).
+NOT_REGISTERED = "Not registered to the base"
 
 
 class LiveBackend(StoreBackend):
@@ -57,15 +61,18 @@ class LiveBackend(StoreBackend):
     # --- virtual handsets ------------------------------------------------------------------------
 
     def _driver_of(self, ipui: Ipui) -> Any:
+        """The emulated handset; None for a handset of the NVM that is not registered (NotReg)."""
         driver = self.twin.handsets.get(ipui)
-        if driver is None:
-            if self.store.handset(ipui) is None:
-                raise UnknownHandsetError(f"no handset {ipui} on this base")
-            raise NotRunningError(f"handset {ipui} is not registered to the base, so it is not running")
+        if driver is None and self.store.handset(ipui) is None:
+            raise UnknownHandsetError(f"no handset {ipui} on this base")
         return driver
 
     def handset_screen(self, ipui: Ipui) -> dict[str, Any]:
-        handset = self._driver_of(ipui).handset
+        driver = self._driver_of(ipui)
+        if driver is None:
+            # A slot that may not register (NotReg, base-models.md §3): no handset is running for it.
+            return {"lines": [NOT_REGISTERED], "state": None, "pending": [], "fks": None}
+        handset = driver.handset
         line = self.twin.system.line_of(ipui)
         return {
             "lines": list(handset.display),
@@ -75,7 +82,9 @@ class LiveBackend(StoreBackend):
         }
 
     def press_key(self, ipui: Ipui, key: str) -> dict[str, Any]:
-        self._driver_of(ipui)
+        if self._driver_of(ipui) is None:
+            raise WebInputError(f"handset {ipui} is not registered to the base (NotReg): "
+                                "set it to ToReg first")
         self.twin.press(ipui, key)
         return self.handset_screen(ipui)
 

@@ -77,3 +77,27 @@ def test_junk_on_the_sip_socket_does_not_stop_the_twin(tmp_path, serve):
     row = handset(web.status(), "029e74a599")
     assert row["sip"] == {"registration": "registered", "subscription": "active"}
     assert base.stop() == 0
+
+
+def test_a_handset_that_may_not_register_has_no_keypad_but_the_others_do(tmp_path, serve):
+    prov = tmp_path / "prov.xml"
+    text = provisioning(prov).read_text().replace(
+        "  </nvm>", '    <oper name="add_hs" value="029e74a5aa"/>\n  </nvm>')  # no ToReg: NotReg
+    prov.write_text(text)
+    base = serve("--model", "N870", "--provision", str(prov))
+    assert "warning" in wait_for(lambda: "".join(base.lines), what="output")  # the NotReg warning
+    web = WebClient(base.url)
+    web.login()
+    status, page = web.get("/handsets")
+    assert status == 200
+    assert "needs the running twin" not in page
+    assert 'id="hs-029e74a599"' in page and 'id="hs-029e74a5aa"' in page
+    status, screen = web.get_json("/api/handsets/029e74a5aa/screen")
+    assert status == 200 and screen["lines"] == ["Not registered to the base"]
+    status, body = web.post_json("/api/handsets/029e74a5aa/keys", {"key": "MENU"})
+    assert status == 400 and "not registered to the base (NotReg)" in body["error"]
+    status, screen = web.post_json("/api/handsets/029e74a599/keys", {"key": "MENU"})
+    assert status == 200 and screen["lines"][0] == "Menu"
+    status, body = web.get_json("/api/handsets/029e74a5bb/screen")
+    assert status == 400 and "no handset 029e74a5bb" in body["error"]
+    assert base.stop() == 0
