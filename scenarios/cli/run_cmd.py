@@ -117,6 +117,9 @@ def make_plan(scenarios: Sequence[Scenario], override: tuple[str, ...] | None, s
             jobs.append(Job(scenario=scenario, model=model, seed=scenario.seed if seed is None else seed,
                             pcap_dir=None if pcap_dir is None else str(pcap_dir),
                             pcap_stem=pcap_stem(scenario.file, model)))
+    if not problems and not jobs and skipped:
+        problems = [f"{scenario.file}: does not apply to {model}: {why}" for scenario, model, why in skipped]
+        problems.append("--model: no scenario applies to the model(s) asked for")
     if problems:
         raise BadInput(problems)
     return Plan(jobs=jobs, skipped=skipped, files=len(scenarios))

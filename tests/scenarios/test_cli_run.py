@@ -149,6 +149,10 @@ def test_model_option_overrides_and_all_runs_every_applicable_model(tmp_path):
     assert result.exit_code == 0, result.output
     assert "4 passed, 0 failed" in result.output
     assert "N610, N670: fewer than 2 DECT managers" in result.output
+    result = _invoke("run", str(roaming), "--model", "N610")
+    assert result.exit_code == 2 and "does not apply to N610: fewer than 2 DECT managers" in result.stderr
+    result = _invoke("run", str(LIBRARY / "n670" / "internal-telephony-on.yaml"), "--model", "N870")
+    assert result.exit_code == 2 and "no internal telephony setting" in result.stderr
 
 
 def test_json_follows_the_contract(tmp_path):
