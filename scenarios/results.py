@@ -111,22 +111,32 @@ def _file_label(file: str) -> str:
     return f"{path.parent.name}/{path.stem}" if path.parent.name else path.stem
 
 
-def summary_table(runs: Sequence[RunResult]) -> Table:
-    """One row per run: the scenario's title with its file, the model, the outcome and the times."""
+#: Below this console width the table leaves out the scenario titles (the file names them).
+WIDE = 130
+
+
+def summary_table(runs: Sequence[RunResult], width: int = WIDE) -> Table:
+    """One row per run: the scenario's file (and title on a wide console), the model, the outcome and
+    the simulated and wall-clock times."""
     table = Table(title="fksim run", show_lines=False)
-    for column, justify in (("scenario", "left"), ("file", "left"), ("model", "left"), ("result", "left"),
-                            ("held", "right"), ("sim time", "right"), ("wall time", "right")):
+    titles = width >= WIDE
+    columns = (("scenario", "left"),) if titles else ()
+    columns += (("file", "left"), ("model", "left"), ("result", "left"), ("held", "right"),
+                ("sim time", "right"), ("wall time", "right"))
+    for column, justify in columns:
         table.add_column(column, justify=justify, no_wrap=column != "scenario",  # type: ignore[arg-type]
                          overflow="ellipsis" if column == "scenario" else "fold")
     for run in runs:
         held = sum(1 for e in run.expectations if e.passed)
         result = "[green]pass[/]" if run.passed else ("[red]error[/]" if run.error else "[red]FAIL[/]")
-        table.add_row(escape(run.scenario), escape(_file_label(run.file)), run.model, result,
-                      f"{held}/{len(run.expectations)}", f"{run.sim_time:.1f} s", f"{run.wall_time:.2f} s")
+        cells = [escape(run.scenario)] if titles else []
+        cells += [escape(_file_label(run.file)), run.model, result, f"{held}/{len(run.expectations)}",
+                  f"{run.sim_time:.1f} s", f"{run.wall_time:.2f} s"]
+        table.add_row(*cells)
     return table
 
 
 def print_summary(runs: Sequence[RunResult], console: Console) -> None:
-    console.print(summary_table(runs))
+    console.print(summary_table(runs, console.width))
     passed = sum(1 for r in runs if r.passed)
     console.print(f"{passed} passed, {len(runs) - passed} failed")
