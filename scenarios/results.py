@@ -120,9 +120,9 @@ def summary_table(runs: Sequence[RunResult], width: int = WIDE) -> Table:
     the simulated and wall-clock times."""
     table = Table(title="fksim run", show_lines=False)
     titles = width >= WIDE
-    columns = (("scenario", "left"),) if titles else ()
-    columns += (("file", "left"), ("model", "left"), ("result", "left"), ("held", "right"),
-                ("sim time", "right"), ("wall time", "right"))
+    columns: list[tuple[str, str]] = [("scenario", "left")] if titles else []
+    columns += [("file", "left"), ("model", "left"), ("result", "left"), ("held", "right"),
+                ("sim time", "right"), ("wall time", "right")]
     for column, justify in columns:
         table.add_column(column, justify=justify, no_wrap=column != "scenario",  # type: ignore[arg-type]
                          overflow="ellipsis" if column == "scenario" else "fold")
