@@ -67,3 +67,11 @@ def test_summary_ends_with_the_counts():
     text = out.getvalue()
     assert "DND from the handset menu" in text and "FAIL" in text
     assert text.rstrip().endswith("1 passed, 1 failed")
+
+
+def test_summary_on_a_narrow_console_names_the_file_not_the_title():
+    out = io.StringIO()
+    print_summary([_run()], Console(file=out, width=80, color_system=None))
+    text = out.getvalue()
+    assert "n670/dnd" in text and "DND from the handset menu" not in text
+    assert all(len(line) <= 80 for line in text.splitlines())
