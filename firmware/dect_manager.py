@@ -287,7 +287,9 @@ class DectManager:
                 sub = self._subscriber(line)
                 out += self._core_outputs(line, sub, sub.set(now, command.item), now)
             elif isinstance(command, Persist):
-                self.system.store.set_local_features(line.index, command.state)
+                # A de-registered handset's slot is gone, and with it the state to keep.
+                if self.system.store.handset(line.index) is not None:
+                    self.system.store.set_local_features(line.index, command.state)
             elif isinstance(command, Indicate):
                 self._indicate(line.ipui, command)
         return out + self._air()

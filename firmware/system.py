@@ -17,14 +17,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any
 
 from dect.endpoint import AccessPolicy
 from dect.events import Link
 from dect.identity import Ipui
 from dect.ies import RejectReasonCode
 from dect.ies_var import FixedIdentity
-from firmware.dect_manager import DectManager, FirmwareOut, SipSettings
+from firmware.dect_manager import DectManager, FirmwareOut, Line, SipSettings
 from firmware.gating import FksVerdict, fks_verdict, set_internal_telephony
 from firmware.nvm import Account, NvmStore, RegStatus
 from firmware.provisioning import Diagnostic, apply, parse_provisioning
@@ -122,13 +121,20 @@ class BaseSystem:
                 fixed_identity=self.fixed_identity(number),
                 ids=SequentialIds(f"{self.seed}/dm{number}/boot{self.boots}"), timers=self.timers,
                 user_agent=self.user_agent)
-        for handset in self.store.handsets():
-            account = self.store.account(handset.index)
-            dm = self.dms.get(handset.dect_manager)
-            if (handset.ipui is not None and handset.reg_status is RegStatus.REGISTERED and dm is not None
-                    and account is not None and account.user_name):
-                out += dm.add_line(handset.ipui, handset.index, account, now)
+        out += self._bring_up(now)
         self._touch_all()
+        return out
+
+    def _bring_up(self, now: float) -> list[FirmwareOut]:
+        """Serve every usable account not served yet: a registered handset with a SIP user name, at
+        the DECT manager where it was last located."""
+        out: list[FirmwareOut] = []
+        for handset in self.store.handsets():
+            home = self.dms.get(handset.dect_manager)
+            account = self.store.account(handset.index)
+            if (handset.ipui is not None and handset.reg_status is RegStatus.REGISTERED and home is not None
+                    and account is not None and account.user_name and self.line_of(handset.ipui) is None):
+                out += home.add_line(handset.ipui, handset.index, account, now)
         return out
 
     def _touch_all(self) -> None:
@@ -251,12 +257,40 @@ class BaseSystem:
                            ) -> tuple[list[Diagnostic], list[FirmwareOut]]:
         """Apply a provisioning file while running (one transaction), then carry the changes out."""
         diagnostics = apply(parse_provisioning(text, source=source), self.store, self.profile)
-        return diagnostics, self.config_changed(now)
+        return diagnostics, self.accounts_changed(now)
+
+    def accounts_changed(self, now: float) -> list[FirmwareOut]:
+        """The NVM's handsets or accounts changed (provisioning, the web interface): serve the accounts
+        as they are now. A de-registered handset or a deleted account loses its line (un-REGISTER,
+        unsubscribe); a changed account is brought up again with its new settings; a newly usable one
+        is brought up where its handset is; then gating is re-evaluated."""
+        out: list[FirmwareOut] = []
+        for number, manager in self.dms.items():
+            for ipui, line in list(manager.lines.items()):
+                handset = self.store.handset(ipui)
+                account = self.store.account(ipui) if handset is not None else None
+                if (handset is None or handset.reg_status is not RegStatus.REGISTERED or account is None
+                        or not account.user_name or handset.dect_manager != number):
+                    out += manager.remove_line(ipui, now)
+                elif _sip_identity(account) != _sip_identity(line.account):
+                    # A new SIP identity registers anew; the FKS flag alone is gating's business.
+                    out += manager.remove_line(ipui, now)
+                    out += manager.add_line(ipui, handset.index, account, now)
+                else:
+                    line.account = account
+        return out + self._bring_up(now) + self.config_changed(now)
 
     # --- status --------------------------------------------------------------------------------
 
-    def line_of(self, ipui: Ipui) -> Any:
+    def line_of(self, ipui: Ipui) -> Line | None:
+        """The account line serving a handset, wherever it is (None: not served right now)."""
         for manager in self.dms.values():
-            if ipui in manager.lines:
-                return manager.lines[ipui]
+            line = manager.lines.get(ipui)
+            if line is not None:
+                return line
         return None
+
+
+def _sip_identity(account: Account) -> tuple[str, str, str, int]:
+    """What an account registers with: changing any of it means a new registration."""
+    return (account.auth_name, account.auth_password, account.user_name, account.provider_id)

@@ -35,7 +35,7 @@ from dect.handset import Handset
 from dect.identity import Ipui
 from firmware.dect_manager import AirOut, FirmwareOut, SipOut
 from firmware.fks import FksState
-from firmware.nvm import Account, NvmStore, RegStatus, SipProvider
+from firmware.nvm import NvmStore, RegStatus, SipProvider
 from firmware.provisioning import Diagnostic, apply, parse_provisioning
 from firmware.system import DEFAULT_PIN, SYSTEM_PIN_PARAM, BaseSystem, SystemAddresses
 from firmware.web.backend import HandsetRuntime, RuntimeView
@@ -314,29 +314,12 @@ class LiveTwin:
     # --- runtime changes (from the web interface, on this thread) -------------------------------
 
     def reconcile(self) -> None:
-        """After the NVM changed (a handset edited or removed, a provisioning file applied): serve the
-        accounts as they are now, and subscribe or unsubscribe where gating changed."""
-        now = self.now
-        out: list[FirmwareOut] = []
-        for number, manager in self.system.dms.items():
-            for ipui in list(manager.lines):
-                handset = self.store.handset(ipui)
-                account = self.store.account(ipui) if handset is not None else None
-                if handset is None or handset.reg_status is not RegStatus.REGISTERED or account is None \
-                        or not account.user_name or handset.dect_manager != number:
-                    out += manager.remove_line(ipui, now)
-                elif _account_changed(manager.lines[ipui].account, account):
-                    out += manager.remove_line(ipui, now)
-                    out += manager.add_line(ipui, handset.index, account, now)
+        """After the NVM changed (a handset edited or removed, a provisioning file applied): the
+        embedded server learns new users, emulated handsets follow the NVM, and the system serves
+        the accounts as they are now (`BaseSystem.accounts_changed`)."""
         self._add_demo_users()
         self._sync_handsets()
-        for ipui, driver in self.handsets.items():
-            handset = self.store.handset(ipui)
-            if handset is not None and handset.reg_status is RegStatus.REGISTERED and driver.handset.located \
-                    and self.system.line_of(ipui) is None and self.system.powered:
-                out += self.system.handset_located(handset.dect_manager, ipui, now)
-        out += self.system.config_changed(now)
-        self.send(out)
+        self.send(self.system.accounts_changed(self.now))
 
     def feature_key_sync_changed(self, ipui: Ipui, active: bool) -> None:
         self.send(self.system.set_feature_key_sync(ipui, active, self.now))
@@ -509,9 +492,3 @@ class LiveTwin:
         if getattr(self, "server_socket", None) is not None:
             self.server_socket.close()  # type: ignore[union-attr]
         self.store.close()
-
-
-def _account_changed(old: Account, new: Account) -> bool:
-    """Whether the SIP identity changed (so the account registers anew); FKS alone is gating's business."""
-    fields = ("auth_name", "auth_password", "user_name", "provider_id")
-    return any(getattr(old, f) != getattr(new, f) for f in fields)

@@ -187,3 +187,42 @@ def test_a_profile_that_syncs_only_dnd_keeps_forwarding_on_the_base():
     assert not sip(w, name="SUBSCRIBE", body="SetForwarding")
     assert w.server_state("2001")["dnd"] is True and w.server_state("2001")["cfa"]["active"] is False
     assert w.handset_state(IPUI)["cfa"] == {"active": True, "to": "3000"}
+
+
+DEREGISTER = """<?xml version="1.0" encoding="UTF-8"?>
+<provisioning version="1.1" productID="e2">
+  <nvm>
+    <param name="hs.029e74a599.RegStatus" value="ToDeReg"/>
+  </nvm>
+</provisioning>
+"""
+NEW_PASSWORD = """<?xml version="1.0" encoding="UTF-8"?>
+<provisioning version="1.1" productID="e2">
+  <nvm>
+    <param name="SipAccount.029e74a599.AuthPassword" value="changed"/>
+    <param name="SipAccount.029e74a599.DisplayName" value="Front desk"/>
+  </nvm>
+</provisioning>
+"""
+
+
+def test_provisioning_a_deregistration_while_running_ends_registration_and_subscription():
+    w = world()
+    w.at(10, lambda: w.provision(DEREGISTER, "dereg.xml"))
+    w.run(20)
+    assert [m for m in sip(w, name="REGISTER") if m["t"] >= 10 and m.get("expires") == 0]
+    assert [m for m in sip(w, name="SUBSCRIBE") if m["t"] >= 10 and m.get("expires") == 0]
+    assert w.system.line_of(IPUI) is None and w.store.handset(IPUI) is None
+
+
+def test_a_changed_password_registers_anew_and_fks_toggles_do_not():
+    w = world()
+    w.at(10, lambda: w.set_feature_key_sync(IPUI, False))
+    w.at(15, lambda: w.set_feature_key_sync(IPUI, True))
+    w.run(20)
+    assert not [m for m in sip(w, name="REGISTER") if m["t"] >= 10], "FKS on/off does not re-register"
+    w.at(21, lambda: w.provision(NEW_PASSWORD, "password.xml"))
+    w.run(30)
+    new_registers = [m for m in sip(w, name="REGISTER") if m["t"] >= 21]
+    assert len({m["call_id"] for m in new_registers}) == 2, "the old binding removed, a new one made"
+    assert w.system.line_of(IPUI).account.display_name == "Front desk"
