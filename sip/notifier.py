@@ -16,6 +16,7 @@ subscription (RFC 6665 §4.2.2).
 from __future__ import annotations
 
 import enum
+import heapq
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -117,6 +118,13 @@ class Notifier(Core):
         super().__init__(local=config.local, ids=ids, timers=timers, user_agent=config.user_agent)
         self.config = config
         self.subscriptions: dict[int, NotifierSubscription] = {}
+        # Indexes so that each message costs the same with 20,000 subscriptions as with one:
+        #: user -> ids of their active subscriptions (a dict keeps them in the order they began)
+        self._by_user: dict[str, dict[int, None]] = {}
+        #: (Call-ID, local tag, remote tag) -> subscription id
+        self._by_dialog: dict[tuple[str, str, str], int] = {}
+        #: (expires_at, id) heap; entries whose subscription ended or was refreshed are skipped
+        self._expiries: list[tuple[float, int]] = []
         self._pending: dict[int, _Pending] = {}
         self._next_id = 0
         self._notifies: dict[str, int] = {}  # NOTIFY branch -> subscription id
@@ -124,7 +132,7 @@ class Notifier(Core):
     # --- application API ------------------------------------------------------------------------
 
     def subscriptions_of(self, user: str) -> list[int]:
-        return [s.id for s in self.subscriptions.values() if s.user == user and s.phase is Ph.ACTIVE]
+        return list(self._by_user.get(user, ()))
 
     def accept(
         self, now: float, request_id: int, state: Sequence[FeatureEvent] | None = None, *, status: int = 200,
@@ -137,8 +145,12 @@ class Notifier(Core):
             # The subscription ended while the application decided (expiry, 481, timeout): 481.
             return self._answer(now, pending.request, 481)
         sub.step(PI.ACCEPT)
-        self.subscriptions[sub.id] = sub
+        if sub.id not in self.subscriptions:
+            self.subscriptions[sub.id] = sub
+            self._by_user.setdefault(sub.user, {})[sub.id] = None
+            self._by_dialog[(sub.call_id, sub.local_tag, sub.remote_tag)] = sub.id
         sub.expires_at = now + pending.expires
+        heapq.heappush(self._expiries, (sub.expires_at, sub.id))
         out = self._answer(
             now, pending.request, status, to_tag=sub.local_tag,
             headers=[("Expires", pending.expires), ("Contact", NameAddr(uri=self._contact()))],
@@ -312,13 +324,20 @@ class Notifier(Core):
         return self._end(sub, "timeout") if sub is not None else []
 
     def _own_deadline(self) -> float | None:
-        times = [s.expires_at for s in self.subscriptions.values() if s.phase is Ph.ACTIVE]
-        return min(times) if times else None
+        expiries = self._expiries
+        while expiries and self._expiring(expiries[0]) is None:
+            heapq.heappop(expiries)  # ended or refreshed since
+        return expiries[0][0] if expiries else None
+
+    def _expiring(self, entry: tuple[float, int]) -> NotifierSubscription | None:
+        sub = self.subscriptions.get(entry[1])
+        return sub if sub is not None and sub.phase is Ph.ACTIVE and sub.expires_at == entry[0] else None
 
     def _on_own_timer(self, now: float) -> list[Output]:
         out: list[Output] = []
-        for sub in list(self.subscriptions.values()):
-            if sub.phase is Ph.ACTIVE and sub.expires_at <= now:
+        while self._expiries and self._expiries[0][0] <= now:
+            sub = self._expiring(heapq.heappop(self._expiries))
+            if sub is not None:
                 # RFC 6665 §4.2.2: at expiry the notifier sends terminated;reason=timeout.
                 out += self._send_notify(now, sub, "terminated;reason=timeout", ())
                 out += self._end(sub, "expired")
@@ -330,13 +349,9 @@ class Notifier(Core):
         return SipUri(host=self.local[0], port=self.local[1])
 
     def _find(self, request: Request) -> NotifierSubscription | None:
-        for sub in self.subscriptions.values():
-            if (
-                sub.call_id == request.call_id and sub.local_tag == request.to.tag
-                and sub.remote_tag == (request.from_.tag or "") and sub.phase is Ph.ACTIVE
-            ):  # fmt: skip
-                return sub
-        return None
+        sub_id = self._by_dialog.get((request.call_id, request.to.tag or "", request.from_.tag or ""))
+        sub = self.subscriptions.get(sub_id) if sub_id is not None else None
+        return sub if sub is not None and sub.phase is Ph.ACTIVE else None
 
     def _remember(self, request: Request, sub: NotifierSubscription, expires: int, *, initial: bool) -> int:
         self._next_id += 1
@@ -359,7 +374,13 @@ class Notifier(Core):
 
     def _end(self, sub: NotifierSubscription, reason: str) -> list[Output]:
         sub.step(PI.END)
-        self.subscriptions.pop(sub.id, None)
+        if self.subscriptions.pop(sub.id, None) is not None:
+            mine = self._by_user.get(sub.user)
+            if mine is not None:
+                mine.pop(sub.id, None)
+                if not mine:
+                    del self._by_user[sub.user]
+            self._by_dialog.pop((sub.call_id, sub.local_tag, sub.remote_tag), None)
         return [SubscriptionEnded(subscription_id=sub.id, user=sub.user, reason=reason)]
 
 

@@ -6,13 +6,15 @@ Theory of operation. Each transaction is a small state machine whose transitions
 `(state, input) -> (action, next state)`; an input with no entry is a `LocalProtocolError` (for
 things we asked) or is silently absorbed (for stray network input, listed explicitly). Timers are
 absolute deadlines; the `TransactionLayer` reports the earliest with `next_deadline()` and fires
-the due ones in `handle_timer(now)`. Nothing here reads a clock or touches a socket: datagrams come
+the due ones in `handle_timer(now)`, from a heap, so both cost O(log n) however many transactions
+are alive (a server holds thousands). Nothing here reads a clock or touches a socket: datagrams come
 out as `SendDatagram`, responses and timeouts as events for the transaction user.
 """
 
 from __future__ import annotations
 
 import enum
+import heapq
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
@@ -77,6 +79,8 @@ class Action(enum.Enum):
 
 
 S, In, A = State, Input, Action
+#: RFC 3261 §17.2.3 server transaction key: (branch, sent-by, method).
+ServerKey = tuple[str, str, str]
 Table = dict[tuple[State, Input], tuple[Action, State]]
 
 #: RFC 3261 §17.1.2.2 and Figure 6: non-INVITE client transaction.
@@ -167,8 +171,10 @@ class ClientTransaction:
 
     def __init__(self, request: Request, destination: Address, now: float, timers: TimerConfig) -> None:
         self.request = request
+        self.key = (request.top_via.branch or "", request.method)
         self.destination = destination
         self.timers = timers
+        self.scheduled: float | None = None  # the deadline the layer's heap holds for it
         self.invite = request.method == "INVITE"
         self.table = INVITE_CLIENT if self.invite else NON_INVITE_CLIENT
         self.state = S.CALLING if self.invite else S.TRYING
@@ -244,10 +250,12 @@ class ClientTransaction:
 class ServerTransaction:
     """A non-INVITE server transaction: answers retransmissions with the last response."""
 
-    def __init__(self, request: Request, source: Address, timers: TimerConfig) -> None:
+    def __init__(self, request: Request, source: Address, timers: TimerConfig, key: ServerKey) -> None:
         self.request = request
+        self.key = key  # RFC 3261 §17.2.3 (computed before `received` was stamped on the Via)
         self.source = source
         self.timers = timers
+        self.scheduled: float | None = None  # the deadline the layer's heap holds for it
         self.state = S.TRYING
         self.last: bytes | None = None
         self.deadline: float | None = None
@@ -292,10 +300,12 @@ class ServerTransaction:
 class InviteServerTransaction:
     """An INVITE server transaction (RFC 3261 §17.2.1, RFC 6026): Timers G, H, I and L."""
 
-    def __init__(self, request: Request, source: Address, timers: TimerConfig) -> None:
+    def __init__(self, request: Request, source: Address, timers: TimerConfig, key: ServerKey) -> None:
         self.request = request
+        self.key = key  # RFC 3261 §17.2.3 (computed before `received` was stamped on the Via)
         self.source = source
         self.timers = timers
+        self.scheduled: float | None = None  # the deadline the layer's heap holds for it
         self.state = S.PROCEEDING
         self.last: bytes | None = None
         self.interval = timers.t1
@@ -385,9 +395,6 @@ def build_ack(request: Request, response: Response) -> Request:
     return Request(method="ACK", uri=request.uri, headers=headers)
 
 
-ServerKey = tuple[str, str, str]
-
-
 def stamp_received(request: Request, source: Address) -> None:
     """RFC 3261 §18.2.1: add `received` when the sent-by host differs from the packet's source;
     RFC 3581 §4: when the top Via has an empty `rport`, fill it with the source port and always add
@@ -419,8 +426,15 @@ def server_key(request: Request) -> ServerKey:
     return (via.branch or "", f"{via.host}:{via.port or 5060}", method)
 
 
+Transaction = ClientTransaction | ServerTransaction | InviteServerTransaction
+
+
 class TransactionLayer:
-    """All transactions of one UDP endpoint. `branch_source()` gives unique branch suffixes."""
+    """All transactions of one UDP endpoint. `branch_source()` gives unique branch suffixes.
+
+    Deadlines live in a heap of (deadline, sequence, transaction); after every input a transaction's
+    current deadline is pushed when it changed (`_schedule`), and entries that no longer match
+    (the transaction ended, or its deadline moved) are skipped when they reach the top."""
 
     def __init__(self, *, branch_source: Callable[[], str], timers: TimerConfig | None = None) -> None:
         self.timers = timers or TimerConfig()
@@ -429,6 +443,8 @@ class TransactionLayer:
         self.servers: dict[ServerKey, ServerTransaction | InviteServerTransaction] = {}
         #: (Call-ID, CSeq number) of INVITEs answered 2xx -> their transaction, to match the ACK
         self.accepted: dict[tuple[str, int], ServerKey] = {}
+        self._heap: list[tuple[float, int, Transaction]] = []
+        self._pushed = 0
 
     def new_branch(self) -> str:
         return MAGIC_COOKIE + self.branch_source()
@@ -439,7 +455,8 @@ class TransactionLayer:
         if not branch or not branch.startswith(MAGIC_COOKIE):
             raise LocalProtocolError("Request without an RFC 3261 branch")
         txn = ClientTransaction(request, destination, now, self.timers)
-        self.clients[(branch, request.method)] = txn
+        self.clients[txn.key] = txn
+        self._schedule(txn)
         out: list[Output] = [SendDatagram(data=txn.data, destination=destination)]
         return out
 
@@ -459,6 +476,8 @@ class TransactionLayer:
         out = txn.on_response(response, now)
         if txn.state is S.TERMINATED:
             del self.clients[key]
+        else:
+            self._schedule(txn)
         return out
 
     def owns_response(self, response: Response) -> bool:
@@ -475,14 +494,18 @@ class TransactionLayer:
                 txn = self.servers.get(accepted) if accepted is not None else None
             if txn is None:
                 return [RequestReceived(request=request, source=source)]  # stray ACK: the TU ignores it
-            return txn.on_ack(request, now) if isinstance(txn, InviteServerTransaction) else []
+            if not isinstance(txn, InviteServerTransaction):
+                return []
+            out = txn.on_ack(request, now)
+            self._schedule(txn)
+            return out
         if txn is not None:
             return txn.on_request()
         stamp_received(request, source)
         if request.method == "INVITE":
-            self.servers[key] = InviteServerTransaction(request, source, self.timers)
+            self.servers[key] = InviteServerTransaction(request, source, self.timers, key)
         else:
-            self.servers[key] = ServerTransaction(request, source, self.timers)
+            self.servers[key] = ServerTransaction(request, source, self.timers, key)
         return [RequestReceived(request=request, source=source)]
 
     def respond(self, request: Request, response: Response, now: float) -> list[Output]:
@@ -492,30 +515,52 @@ class TransactionLayer:
             raise LocalProtocolError("No server transaction for this request", status=500)
         if isinstance(txn, InviteServerTransaction) and 200 <= response.status < 300:
             self.accepted[(request.call_id, request.cseq.seq)] = key
-        return txn.respond(response, now)
+        out = txn.respond(response, now)
+        self._schedule(txn)
+        return out
 
     def next_deadline(self) -> float | None:
-        deadlines = [d for t in self.clients.values() if (d := t.next_deadline()) is not None]
-        deadlines += [d for t in self.servers.values() if (d := t.next_deadline()) is not None]
-        return min(deadlines) if deadlines else None
+        heap = self._heap
+        while heap:
+            when, _, txn = heap[0]
+            if txn.scheduled == when and self._alive(txn):
+                return when
+            heapq.heappop(heap)  # the transaction ended or its deadline moved
+        return None
 
     def handle_timer(self, now: float) -> list[Output]:
+        # Each due transaction fires once per call, like a driver's single wake-up at its deadline.
+        due: list[Transaction] = []
+        while self._heap and self._heap[0][0] <= now:
+            when, _, txn = heapq.heappop(self._heap)
+            if txn.scheduled == when and self._alive(txn):
+                txn.scheduled = None
+                due.append(txn)
         out: list[Output] = []
-        for key, client in list(self.clients.items()):
-            d = client.next_deadline()
-            if d is not None and d <= now:
-                out.extend(client.on_timer(now))
-            if client.state is S.TERMINATED:
-                del self.clients[key]
-        for skey, server in list(self.servers.items()):
-            d = server.next_deadline()
-            if d is not None and d <= now:
-                out.extend(server.on_timer(now))
-            if server.state is S.TERMINATED:
-                del self.servers[skey]
-                if isinstance(server, InviteServerTransaction):
-                    self.accepted.pop((server.request.call_id, server.request.cseq.seq), None)
+        for txn in due:
+            out.extend(txn.on_timer(now))
+            if txn.state is not S.TERMINATED:
+                self._schedule(txn)
+            elif isinstance(txn, ClientTransaction):
+                self.clients.pop(txn.key, None)
+            else:
+                self.servers.pop(txn.key, None)
+                if isinstance(txn, InviteServerTransaction):
+                    self.accepted.pop((txn.request.call_id, txn.request.cseq.seq), None)
         return out
+
+    def _schedule(self, txn: Transaction) -> None:
+        when = txn.next_deadline()
+        if when != txn.scheduled:
+            txn.scheduled = when
+            if when is not None:
+                self._pushed += 1
+                heapq.heappush(self._heap, (when, self._pushed, txn))
+
+    def _alive(self, txn: Transaction) -> bool:
+        if isinstance(txn, ClientTransaction):
+            return self.clients.get(txn.key) is txn
+        return self.servers.get(txn.key) is txn
 
 
 __all__ = [

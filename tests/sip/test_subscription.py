@@ -624,3 +624,24 @@ def test_pending_notify_first_is_reported_pending() -> None:
     events = sub.receive(wire.now, pending, AS)
     activated = [e for e in events if isinstance(e, SubscriptionActivated)]
     assert activated and activated[0].state == "pending"
+
+
+def test_notifier_indexes_follow_subscriptions_through_refresh_and_end() -> None:
+    wire, sub, notifier, _ = world()
+    start(wire, sub)
+    other = Subscriber(
+        SubscriberConfig(aor=AOR, server=AS, local=BASE2, username="4001", password="secret", expires=600),
+        ids=SequentialIds("base2"),
+    )
+    wire.cores[BASE2] = other
+    wire.feed(BASE2, other.start(wire.now))
+    wire.settle()
+    first, second = notifier.subscriptions_of("4001")
+    assert notifier.subscriptions[first].peer == BASE and notifier.subscriptions[second].peer == BASE2
+    assert notifier._own_deadline() == pytest.approx(notifier.subscriptions[second].expires_at)
+    wire.feed(BASE2, other.stop(wire.now))
+    wire.settle()
+    assert notifier.subscriptions_of("4001") == [first] and notifier.subscriptions_of("nobody") == []
+    assert notifier._own_deadline() == pytest.approx(notifier.subscriptions[first].expires_at)
+    wire.run(wire.now + 7200.0)  # refreshed in time: the old expiry entries never end it
+    assert notifier.subscriptions_of("4001") == [first] and sub.active

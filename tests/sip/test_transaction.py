@@ -188,3 +188,31 @@ def test_invite_client_passes_up_every_2xx_for_timer_m() -> None:
     assert layer.receive_response(make_response(invite, 100), 2.0) == []
     assert _drive(layer, 40.0) == [] and not layer.clients  # Timer M = 64*T1 after the first 2xx
     assert layer.receive_response(ok, 40.0) == []
+
+
+def test_deadline_heap_agrees_with_a_scan_of_every_transaction() -> None:
+    # The layer keeps deadlines in a heap (O(log n)); check it against the plain definition.
+    import random
+
+    rng = random.Random(7)
+    layer = TransactionLayer(branch_source=SequentialIds("h"))
+    live: list[Request] = []
+    now = 0.0
+    for _ in range(400):
+        now += rng.uniform(0.0, 0.3)
+        roll = rng.random()
+        if roll < 0.5:
+            request = _request(layer, rng.choice(["SUBSCRIBE", "NOTIFY", "INVITE"]))
+            layer.send(request, DEST, now)
+            live.append(request)
+        elif roll < 0.8 and live:
+            request = live.pop(rng.randrange(len(live)))
+            status = rng.choice([100, 200, 404])
+            layer.receive_response(make_response(request, status, to_tag="x"), now)
+        else:
+            due = layer.next_deadline()
+            if due is not None:
+                now = max(now, due)
+                layer.handle_timer(now)
+        scan = [d for t in [*layer.clients.values(), *layer.servers.values()] if (d := t.next_deadline()) is not None]
+        assert layer.next_deadline() == (min(scan) if scan else None)
