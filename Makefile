@@ -13,7 +13,7 @@ $(BIN)/.installed: pyproject.toml
 	touch $@
 
 run: $(BIN)/.installed
-	$(BIN)/fksim models
+	$(BIN)/fksim run scenarios/library --model all --jobs 2
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
