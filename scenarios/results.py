@@ -70,23 +70,44 @@ class RunResult:
         return out
 
 
-def result_json(runs: Sequence[RunResult], *, wall_times: bool = True) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Skipped:
+    """A scenario x model pair that does not apply (asked for by `--model`, impossible on that model)."""
+
+    scenario: str
+    file: str
+    model: str
+    why: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {"scenario": self.scenario, "file": self.file, "model": self.model, "why": self.why}
+
+
+def result_json(runs: Sequence[RunResult], *, wall_times: bool = True,
+                skipped: Sequence[Skipped] = ()) -> dict[str, Any]:
+    """The contract's result document; `skipped` (an extension) is present only when there are some."""
     passed = sum(1 for r in runs if r.passed)
-    return {"version": RESULT_VERSION, "passed": passed, "failed": len(runs) - passed,
-            "runs": [r.as_json(wall_time=wall_times) for r in runs]}
+    out: dict[str, Any] = {"version": RESULT_VERSION, "passed": passed, "failed": len(runs) - passed,
+                           "runs": [r.as_json(wall_time=wall_times) for r in runs]}
+    if skipped:
+        out["skipped"] = [s.as_json() for s in skipped]
+    return out
 
 
-def write_json(runs: Sequence[RunResult], path: Path) -> None:
+def write_json(runs: Sequence[RunResult], path: Path, *, skipped: Sequence[Skipped] = ()) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(result_json(runs), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    document = result_json(runs, skipped=skipped)
+    path.write_text(json.dumps(document, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
-def write_junit(runs: Sequence[RunResult], path: Path) -> None:
-    """One <testcase> per run: classname = scenario file, name = "scenario title [model]"."""
+def write_junit(runs: Sequence[RunResult], path: Path, *, skipped: Sequence[Skipped] = ()) -> None:
+    """One <testcase> per run: classname = scenario file, name = "scenario title [model]"; pairs
+    that do not apply to their model are test cases with <skipped>, as CI systems expect."""
     failures = sum(1 for r in runs if not r.passed and r.error is None)
     errors = sum(1 for r in runs if r.error is not None)
-    suite = ET.Element("testsuite", name="fksim", tests=str(len(runs)), failures=str(failures),
-                       errors=str(errors), time=f"{sum(r.wall_time for r in runs):.3f}")
+    suite = ET.Element("testsuite", name="fksim", tests=str(len(runs) + len(skipped)), failures=str(failures),
+                       errors=str(errors), skipped=str(len(skipped)),
+                       time=f"{sum(r.wall_time for r in runs):.3f}")
     for run in runs:
         case = ET.SubElement(suite, "testcase", classname=run.file, name=f"{run.scenario} [{run.model}]",
                              time=f"{run.wall_time:.3f}")
@@ -99,8 +120,13 @@ def write_junit(runs: Sequence[RunResult], path: Path) -> None:
             ET.SubElement(case, "failure", message=f"{len(failed)} expectation(s) failed").text = text
         if run.trace:
             ET.SubElement(case, "system-out").text = run.trace
+    for pair in skipped:
+        case = ET.SubElement(suite, "testcase", classname=pair.file, name=f"{pair.scenario} [{pair.model}]",
+                             time="0.000")
+        ET.SubElement(case, "skipped", message=pair.why)
     path.parent.mkdir(parents=True, exist_ok=True)
-    root = ET.Element("testsuites", tests=suite.get("tests", "0"), failures=str(failures), errors=str(errors))
+    root = ET.Element("testsuites", tests=suite.get("tests", "0"), failures=str(failures), errors=str(errors),
+                      skipped=str(len(skipped)))
     root.append(suite)
     ET.ElementTree(root).write(path, encoding="utf-8", xml_declaration=True)
 

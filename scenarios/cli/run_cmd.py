@@ -29,7 +29,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from models.errors import ConfigError
 from models.profiles import load_profiles
 from scenarios.preflight import check as preflight
-from scenarios.results import RunResult, print_summary, write_json, write_junit
+from scenarios.results import RunResult, Skipped, print_summary, write_json, write_junit
 from scenarios.runner import Job, pcap_stem, run_job
 from scenarios.spec import Scenario
 from scenarios.validate import load_scenario
@@ -216,10 +216,12 @@ def run(paths: tuple[Path, ...], model: str | None, seed: int | None, jobs: int,
         for result in results:
             out.print(result.trace, markup=False, end="")
             out.print()
+    skipped = [Skipped(scenario=scenario.title, file=scenario.file, model=model, why=why)
+               for scenario, model, why in plan.skipped]
     if json_file is not None:
-        write_json(results, json_file)
+        write_json(results, json_file, skipped=skipped)
     if junit_file is not None:
-        write_junit(results, junit_file)
+        write_junit(results, junit_file, skipped=skipped)
     if not quiet:
         print_summary(results, out)
         _report_skipped(plan.skipped, out)

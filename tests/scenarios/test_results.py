@@ -9,6 +9,7 @@ from rich.console import Console
 from scenarios.results import (
     ExpectationResult,
     RunResult,
+    Skipped,
     print_summary,
     result_json,
     write_json,
@@ -75,3 +76,17 @@ def test_summary_on_a_narrow_console_names_the_file_not_the_title():
     text = out.getvalue()
     assert "n670/dnd" in text and "DND from the handset menu" not in text
     assert all(len(line) <= 80 for line in text.splitlines())
+
+
+def test_pairs_that_do_not_apply_are_skipped_test_cases(tmp_path):
+    skipped = [Skipped(scenario="Internal telephony on", file="lib/n610/it.yaml", model="N870",
+                       why="no internal telephony setting")]
+    write_junit([_run()], tmp_path / "j.xml", skipped=skipped)
+    xml = JUnitXml.fromfile(str(tmp_path / "j.xml"))
+    cases = [case for suite in xml for case in suite]
+    assert [c.is_skipped for c in cases] == [False, True]
+    assert cases[1].result[0].message == "no internal telephony setting" and xml.skipped == 1
+    document = result_json([_run()], skipped=skipped)
+    assert document["skipped"] == [{"scenario": "Internal telephony on", "file": "lib/n610/it.yaml",
+                                    "model": "N870", "why": "no internal telephony setting"}]
+    assert "skipped" not in result_json([_run()])
