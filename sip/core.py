@@ -55,8 +55,11 @@ class Core:
         return self._dispatch(now, self.transactions.receive_request(message, source, now))
 
     def next_deadline(self) -> float | None:
-        deadlines = [d for d in (self.transactions.next_deadline(), self._own_deadline()) if d is not None]
-        return min(deadlines) if deadlines else None
+        # Drivers ask after every call: no list, no min() over it.
+        first, second = self.transactions.next_deadline(), self._own_deadline()
+        if first is None or (second is not None and second < first):
+            return second
+        return first
 
     def handle_timer(self, now: float) -> list[Output]:
         out = self._dispatch(now, self.transactions.handle_timer(now))
