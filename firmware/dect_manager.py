@@ -70,6 +70,11 @@ from sip.subscriber import Subscriber, SubscriberConfig
 from sip.transaction import TimerConfig
 from sip.uri import SipUri
 
+#: LOCATION-AREA level (EN 300 175-5 §7.7.25): how many bits of the PARK name the location area. Each
+#: DECT manager has its own 36-bit PARK, so all 36 make each one its own area: a handset moving to
+#: another DECT manager's cell updates its location there [choice].
+LOCATION_AREA_LEVEL = 36
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SipOut:
@@ -145,7 +150,8 @@ class DectManager:
         self.ids = ids
         self.timers = timers
         self.user_agent = user_agent
-        self.endpoint = DectEndpoint(policy=policy, fixed_identity=fixed_identity, location_area=number)
+        self.endpoint = DectEndpoint(policy=policy, fixed_identity=fixed_identity,
+                                     location_area=LOCATION_AREA_LEVEL)
         self.lines: dict[Ipui, Line] = {}
         self._retired: list[Core] = []        # cores winding down (un-REGISTER, unsubscribe)
         self._by_call_id: dict[str, tuple[Core, Line | None]] = {}
