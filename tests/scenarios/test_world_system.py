@@ -226,3 +226,13 @@ def test_a_changed_password_registers_anew_and_fks_toggles_do_not():
     new_registers = [m for m in sip(w, name="REGISTER") if m["t"] >= 21]
     assert len({m["call_id"] for m in new_registers}) == 2, "the old binding removed, a new one made"
     assert w.system.line_of(IPUI).account.display_name == "Front desk"
+
+
+def test_a_virtual_integrator_with_100_dect_managers_serves_a_handset_on_the_last():
+    w = World("virtual-integrator", dect_managers=100)
+    w.add_user("2001")
+    w.add_handset(IPUI, "2001", feature_key_sync=True, dect_manager=100)
+    w.start()
+    w.at(5, lambda: w.menu(IPUI, DND_ON))
+    w.run(10)
+    assert sip(w, name="REGISTER", from_="dm100") and w.handset_state(IPUI)["dnd"] is True
