@@ -48,7 +48,7 @@ from firmware.gating import FksVerdict
 from firmware.nvm import Account, NvmStore
 from firmware.timers import DeadlineHeap
 from sip.core import Core
-from sip.errors import RemoteProtocolError
+from sip.errors import LocalProtocolError, RemoteProtocolError
 from sip.events import (
     Address,
     FeatureCodeAnswered,
@@ -367,8 +367,14 @@ class DectManager:
                                   password=line.account.auth_password, user_agent=self.user_agent),
                 ids=self.ids, timers=self.timers)
             line.cores.append(line.caller)
+        try:
+            outputs = line.caller.dial(now, event.digits)
+        except LocalProtocolError:
+            # A keypad sends more than a request-URI may carry (recall, other IA5 keys): no call.
+            self.endpoint.complete_call(event.ref, now, accepted=False, display="Invalid code")
+            return self._air()
         line.fac_calls.setdefault(event.digits, []).append(event.ref)
-        return self._core_outputs(line, line.caller, line.caller.dial(now, event.digits), now)
+        return self._core_outputs(line, line.caller, outputs, now)
 
     def _fac_answered(self, line: Line, event: FeatureCodeAnswered, now: float) -> list[FirmwareOut]:
         waiting = line.fac_calls.get(event.code)
@@ -377,6 +383,8 @@ class DectManager:
         ref = waiting.pop(0)
         accepted = 200 <= event.status < 300
         text = f"{event.code}: {'done' if accepted else 'refused' if event.status else 'no answer'}"
+        if accepted and event.reason not in ("", "OK"):
+            text = f"{event.code}\n{event.reason}"   # an interrogation's answer, e.g. "CFA active to 3000"
         # The handset may have given up on the call first (CC.03); the server's change still counts.
         with contextlib.suppress(DectError):
             self.endpoint.complete_call(ref, now, accepted=accepted, display=text)

@@ -134,3 +134,24 @@ def test_switching_fks_off_unsubscribes_and_the_base_keeps_the_state(model):
     assert w.handset_state(IPUI)["dnd"] is False
     assert not sip(w, name="SUBSCRIBE", body="SetDoNotDisturb")
     assert w.server_state("2001")["dnd"] is True
+
+
+def test_interrogating_a_forwarding_shows_the_answer(model):
+    w = world(model, server_state=FeatureState(cfa=Forwarding(active=True, to="3000")))
+    w.at(5, lambda: w.dial(IPUI, "*21*"))
+    w.run(10)
+    assert dect(w, name="CC-CONNECT") and "3000" in w.handset_display(IPUI)
+
+
+def test_keys_a_request_uri_cannot_carry_are_refused_without_a_call(model):
+    from dect.codec import MessageType, Side, encode, message
+    from dect.ies import BasicService, SendingComplete
+    from dect.ies_var import MultiKeypad, PortableIdentity
+
+    w = world(model)
+    w.run(5)
+    setup = message(MessageType.CC_SETUP, PortableIdentity.of(IPUI), w.system.fixed_identity(1), BasicService(),
+                    MultiKeypad(keys="*7\x15"), SendingComplete(), tv=3)
+    w.at(6, lambda: w.send(w.system.receive_dect(w.now, 1, str(IPUI), encode(setup, sender=Side.PP))))
+    w.run(8)
+    assert dect(w, name="CC-RELEASE-COM") and not [m for m in sip(w, name="INVITE") if m["t"] >= 6]
