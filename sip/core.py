@@ -22,7 +22,7 @@ from sip.events import (
 from sip.headers import Via
 from sip.message import Headers, Request, Response, error_response_bytes, make_response, parse_message
 from sip.transaction import TimerConfig, TransactionLayer
-from sip.uri import Uri
+from sip.uri import Uri, host_of
 
 
 class Core:
@@ -124,7 +124,7 @@ class Core:
     def _via(self) -> Via:
         # RFC 3261 §8.1.1.7 branch with magic cookie; RFC 3581 rport asks for symmetric responses.
         return Via(
-            transport="UDP", host=self.local[0], port=self.local[1],
+            transport="UDP", host=host_of(self.local[0]), port=self.local[1],
             params=(("branch", self.transactions.new_branch()), ("rport", None)),
         )  # fmt: skip
 

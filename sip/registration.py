@@ -18,7 +18,7 @@ from sip.errors import LocalProtocolError
 from sip.events import Address, Output, Registered, RegistrationFailed
 from sip.message import Request, Response
 from sip.transaction import TimerConfig
-from sip.uri import NameAddr, SipUri
+from sip.uri import NameAddr, SipUri, host_of
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -114,7 +114,7 @@ class RegistrationClient(Core):
 
     @property
     def contact(self) -> SipUri:
-        return SipUri(user=self.config.aor.user, host=self.local[0], port=self.local[1])
+        return SipUri(user=self.config.aor.user, host=host_of(self.local[0]), port=self.local[1])
 
     @property
     def registered(self) -> bool:

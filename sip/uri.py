@@ -36,8 +36,13 @@ _URI_PARAM_RE = re.compile(rf";({_PARAMCHARS}+)(?:=({_PARAMCHARS}*))?")
 _ABSOLUTE_URI_RE = re.compile(r"[A-Za-z][A-Za-z0-9+\-.]*:[^\s<>\"]+")
 
 # Generic header parameters: *( SEMI generic-param ), generic-param = token [ EQUAL gen-value ],
-# gen-value = token / host / quoted-string; SEMI and EQUAL allow LWS on both sides (§25.1).
-_GEN_PARAM_RE = re.compile(rf"\s*;\s*({TOKEN})(?:\s*=\s*({QUOTED}|{TOKEN}|\[[0-9A-Fa-f:.]+\]))?\s*")
+# gen-value = token / host / quoted-string; SEMI and EQUAL allow LWS on both sides (§25.1). A host
+# may be an IPv6reference `[...]`, and Via's `received` an IPv6address without brackets
+# (via-received = "received" EQUAL (IPv4address / IPv6address)): tried before token, which stops
+# at the first colon.
+_IPV6_ADDRESS = r"[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*"
+_GEN_PARAM_RE = re.compile(
+    rf"\s*;\s*({TOKEN})(?:\s*=\s*({QUOTED}|{_IPV6_ADDRESS}|{TOKEN}|\[[0-9A-Fa-f:.]+\]))?\s*")
 
 
 _SIMPLE_PARAMS_RE = re.compile(rf"(?:;{TOKEN}(?:={TOKEN})?)+")
@@ -92,6 +97,12 @@ def quote(text: str) -> str:
     if "\r" in text or "\n" in text:
         raise LocalProtocolError("CR or LF cannot be sent in a quoted string")
     return '"' + _NEEDS_PAIR_RE.sub(lambda m: "\\" + m.group(0), text) + '"'
+
+
+def host_of(address_host: str) -> str:
+    """The host part for a socket address: an IPv6 literal in brackets (RFC 3261 §25.1 IPv6reference),
+    anything else as it is."""
+    return f"[{address_host}]" if ":" in address_host and not address_host.startswith("[") else address_host
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -36,7 +36,7 @@ from sip.server.guard import AuthResult, Guard
 from sip.server.users import Directory
 from sip.state import FEATURE_FORWARDING, Feature, FeatureState
 from sip.transaction import ServerKey, TimerConfig, server_key
-from sip.uri import NameAddr, SipUri
+from sip.uri import NameAddr, SipUri, host_of
 
 #: After the ACK of a 2xx, hang up a FAC call the caller leaves open this long (s) [choice].
 HANGUP_AFTER = 32.0
@@ -186,7 +186,7 @@ class FacServer(Core):
         if refusal is not None:
             return refusal[0], None, refusal[1], b"", (), ""
         command = self.table.parse(invite.uri.user or "")
-        contact = NameAddr(uri=SipUri(host=self.local[0], port=self.local[1]))
+        contact = NameAddr(uri=SipUri(host=host_of(self.local[0]), port=self.local[1]))
         headers: list[tuple[str, object]] = [("Contact", contact)]
         body = b""
         if invite.body:
@@ -215,8 +215,10 @@ class FacServer(Core):
                 payload = parts[3]
                 self._sdp_version += 1
                 host = self.local[0]
+                family = "IP6" if ":" in host else "IP4"   # RFC 4566 §5.7 address type
                 return (
-                    f"v=0\r\no=fksim-as {self._sdp_version} 1 IN IP4 {host}\r\ns=-\r\nc=IN IP4 {host}\r\n"
+                    f"v=0\r\no=fksim-as {self._sdp_version} 1 IN {family} {host}\r\ns=-\r\n"
+                    f"c=IN {family} {host}\r\n"
                     f"t=0 0\r\nm=audio 4000 {parts[2]} {payload}\r\na=sendrecv\r\n"
                 ).encode()
         return None
