@@ -111,13 +111,6 @@ def _build(model_id: str, provision_file: str | None, http: str, sip_bind: str, 
         domain=domain,
         shutdown_wait=shutdown_wait,
     )
-    for option, address in (("--sip-bind", config.sip_bind), ("--server", config.server),
-                            ("--embedded-bind", config.embedded_bind if config.server is None else None)):
-        if address is not None and ":" in address[0]:
-            # The SIP cores write a host into Via and Contact as given; an IPv6 one needs brackets
-            # there (RFC 3261 §25.1 IPv6reference), which they do not write yet (docs/live.md).
-            raise FksimError(f"{option} {format_address(address)}: SIP over IPv6 is not supported yet; "
-                             "use an IPv4 address such as 127.0.0.1")
     http_address = parse_address(http, what="--http")
     twin = LiveTwin(config)
     try:

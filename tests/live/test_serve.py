@@ -204,3 +204,16 @@ def test_bad_input_is_one_line_and_exit_status_2(tmp_path):
     assert "bad.xml:" in _serve_fails(tmp_path, "--model", "N670", "--provision", str(bad))
     assert "missing.xml" in _serve_fails(tmp_path, "--model", "N670", "--provision", str(tmp_path / "missing.xml"))
     assert "--server" in _serve_fails(tmp_path, "--model", "N670", "--server", "127.0.0.1:port")
+
+
+def test_the_twin_runs_over_ipv6(tmp_path, serve):
+    """SIP and the web interface on [::1]: IPv6 hosts are written as references (RFC 3261 §25.1)."""
+    base = serve("--model", "N870", "--provision", str(provisioning(tmp_path / "prov.xml")),
+                 "--http", "[::1]:0", "--sip-bind", "[::1]:0", "--embedded-bind", "[::1]:0")
+    assert "[::1]" in base.url
+    web = WebClient(base.url)
+    web.login()
+    wait_for(lambda: _subscription(web) == "active", what="the subscription over IPv6")
+    _press_menu(web, IPUI, DND_ON)
+    wait_for(lambda: handset(web.status(), IPUI)["features"]["dnd"] is True, what="DND over IPv6")
+    assert base.stop() == 0
