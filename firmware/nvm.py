@@ -333,6 +333,11 @@ class NvmStore:
     def free_index(self) -> int:
         """The lowest unused handset index (slots are 1-based), found by SQLite on the primary key
         (a 20,000-handset integrator adds its handsets one by one)."""
+        # Two queries: SQLite answers MAX alone from the key index, not when another aggregate joins it.
+        highest = self._read("SELECT MAX(idx) FROM handsets")[0][0]
+        count = self._read("SELECT COUNT(*) FROM handsets")[0][0]
+        if highest is None or highest == count:
+            return int(highest or 0) + 1   # no gap: the usual case, answered from the key index
         rows = self._read(
             "SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM handsets WHERE idx = 1) "
             "UNION ALL SELECT MIN(h.idx) + 1 FROM handsets h "
