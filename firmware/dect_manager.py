@@ -14,6 +14,7 @@ a NOTIFY that matches no subscription), a stray response is dropped (RFC 3261 §
 from __future__ import annotations
 
 import contextlib
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -69,6 +70,10 @@ from sip.state import ALL_FEATURES, Feature, FeatureState
 from sip.subscriber import Subscriber, SubscriberConfig
 from sip.transaction import TimerConfig
 from sip.uri import SipUri
+
+#: Seconds between two accounts a DECT manager starts (REGISTER, subscribe): 250 accounts take 5 s
+#: after a boot instead of one burst [choice].
+START_PACE = 0.02
 
 #: LOCATION-AREA level (EN 300 175-5 §7.7.25): how many bits of the PARK name the location area. Each
 #: DECT manager has its own 36-bit PARK, so all 36 make each one its own area: a handset moving to
@@ -138,6 +143,8 @@ class Line:
     sip_status: str = "registering"
     subscription_status: str = "none"
     cores: list[Core] = field(default_factory=list)
+    #: FKS commands held until the account's turn to start (see `DectManager.add_line`).
+    deferred: list[Command] = field(default_factory=list)
 
 
 class DectManager:
@@ -157,11 +164,17 @@ class DectManager:
         self._by_call_id: dict[str, tuple[Core, Line | None]] = {}
         self._heap = DeadlineHeap()
         self._links: dict[Ipui, Link] = {}
+        self._starts: deque[tuple[float, Line]] = deque()   # accounts waiting for their turn, in order
+        self._next_start = 0.0
 
     # --- accounts ----------------------------------------------------------------------------
 
     def add_line(self, ipui: Ipui, index: int, account: Account, now: float) -> list[FirmwareOut]:
-        """Start serving an account here: REGISTER it, and subscribe where FKS is active."""
+        """Start serving an account here: REGISTER it, and subscribe where FKS is active.
+
+        A DECT manager starts at most one account every `START_PACE` seconds [choice]: after a boot
+        its accounts register one after another instead of in one burst. An account waiting for its
+        turn is already CONNECTING, so its handset's requests are refused, never kept locally."""
         settings = self.system.sip_settings(account)
         registration = RegistrationClient(
             RegistrationConfig(aor=settings.aor, registrar=settings.server, local=self.address,
@@ -174,10 +187,19 @@ class DectManager:
                                        synced=self.system.synced_features()))
         line.cores.append(registration)
         self.lines[ipui] = line
-        out = self._core_outputs(line, registration, registration.start(now), now)
         if self.system.verdict(ipui).active:
-            out += self._commands(line, line.fks.enable(), now)
-        return out
+            line.deferred = line.fks.enable()
+        slot = max(now, self._next_start)
+        self._next_start = slot + START_PACE
+        if slot > now:
+            self._starts.append((slot, line))
+            return []
+        return self._start_line(line, now)
+
+    def _start_line(self, line: Line, now: float) -> list[FirmwareOut]:
+        deferred, line.deferred = line.deferred, []
+        out = self._core_outputs(line, line.registration, line.registration.start(now), now)
+        return out + self._commands(line, deferred, now)
 
     def remove_line(self, ipui: Ipui, now: float) -> list[FirmwareOut]:
         """Stop serving an account here (roamed away, de-registered): un-REGISTER and unsubscribe."""
@@ -393,11 +415,16 @@ class DectManager:
     # --- timers ------------------------------------------------------------------------------
 
     def next_deadline(self) -> float | None:
-        candidates = [d for d in (self._heap.next_deadline(), self.endpoint.next_deadline()) if d is not None]
+        candidates = [d for d in (self._heap.next_deadline(), self.endpoint.next_deadline(),
+                                  self._starts[0][0] if self._starts else None) if d is not None]
         return min(candidates) if candidates else None
 
     def handle_timer(self, now: float) -> list[FirmwareOut]:
         out: list[FirmwareOut] = []
+        while self._starts and self._starts[0][0] <= now:
+            _slot, line = self._starts.popleft()
+            if self.lines.get(line.ipui) is line:   # not removed while it waited
+                out += self._start_line(line, now)
         self.endpoint.handle_timer(now)
         for core in list(self._heap.due(now)):
             assert isinstance(core, Core)
