@@ -28,7 +28,7 @@ from firmware.bridge import setting_for
 from firmware.dect_manager import FirmwareOut
 from firmware.gating import FksVerdict
 from firmware.nvm import Account, NvmStore, RegStatus, SipProvider
-from firmware.provisioning import Diagnostic, doc_from_params
+from firmware.provisioning import Diagnostic, doc_from_params, parse_provisioning
 from firmware.provisioning import apply as apply_provisioning
 from firmware.system import BaseSystem, SystemAddresses
 from models.handset_types import get_handset_type
@@ -123,9 +123,7 @@ class World:
     def provision(self, xml: str, source: str) -> list[Diagnostic]:
         """Apply a provisioning file (at the start, or while running: then carried out at once)."""
         if not self.started:
-            from firmware.provisioning import apply, parse_provisioning
-
-            return apply(parse_provisioning(xml, source=source), self.store, self.profile)
+            return apply_provisioning(parse_provisioning(xml, source=source), self.store, self.profile)
         diagnostics, out = self.system.apply_provisioning(xml, source, self.env.now)
         self._system_driver.send(out)
         return diagnostics
