@@ -251,7 +251,10 @@ class ServerTransaction:
     """A non-INVITE server transaction: answers retransmissions with the last response."""
 
     def __init__(self, request: Request, source: Address, timers: TimerConfig, key: ServerKey) -> None:
-        self.request = request
+        #: The request, until the final response is sent; then only its key and the response's bytes
+        #: are needed (a retransmission gets `last` again, §17.2.2). A busy server would otherwise hold
+        #: every parsed request for Timer J's 32 s.
+        self.request: Request | None = request
         self.key = key  # RFC 3261 §17.2.3 (computed before `received` was stamped on the Via)
         self.source = source
         self.timers = timers
@@ -276,6 +279,7 @@ class ServerTransaction:
         if self.state is S.COMPLETED:
             # Timer J = 64*T1 for UDP (§17.2.2): absorb request retransmissions that long.
             self.deadline = now + 64 * self.timers.t1
+            self.request = None
         return [SendDatagram(data=self.last, destination=self.source)]
 
     def on_request(self) -> list[Output]:

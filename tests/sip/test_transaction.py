@@ -216,3 +216,16 @@ def test_deadline_heap_agrees_with_a_scan_of_every_transaction() -> None:
                 layer.handle_timer(now)
         scan = [d for t in [*layer.clients.values(), *layer.servers.values()] if (d := t.next_deadline()) is not None]
         assert layer.next_deadline() == (min(scan) if scan else None)
+
+
+def test_a_completed_server_transaction_keeps_bytes_not_the_parsed_request() -> None:
+    """After the final response only the key and the response bytes are needed (§17.2.2): a busy
+    server must not hold every parsed request for Timer J's 32 s."""
+    layer = TransactionLayer(branch_source=SequentialIds("s"))
+    request = _request(TransactionLayer(branch_source=SequentialIds("c")))
+    layer.receive_request(request, DEST)
+    (txn,) = layer.servers.values()
+    assert txn.request is request
+    sent = layer.respond(request, make_response(request, 200, to_tag="z"), 1.0)
+    assert txn.request is None
+    assert layer.receive_request(request, DEST) == sent  # a retransmission still gets the final again
