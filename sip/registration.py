@@ -107,7 +107,8 @@ class RegistrationClient(Core):
         self._challenge: tuple[str, Challenge] | None = None
         self._answering = False
         self._sent_answer = False
-        self._last: Response | None = None
+        #: Status and reason of the last final response (kept as values: a fleet holds thousands).
+        self._last: tuple[int, str] | None = None
         self._delay: float | None = None
         self._current = ""
         self._stale_answers = 0
@@ -191,17 +192,17 @@ class RegistrationClient(Core):
         return []
 
     def _status(self) -> int:
-        return self._last.status if self._last is not None else 0
+        return self._last[0] if self._last is not None else 0
 
     def _reason(self) -> str:
-        return self._last.reason if self._last is not None else "timeout"
+        return self._last[1] if self._last is not None else "timeout"
 
     # --- network input --------------------------------------------------------------------------
 
     def _on_response(self, now: float, request: Request, response: Response) -> list[Output]:
         if response.status < 200 or request.top_via.branch != self._current:
             return []
-        self._last, self._delay = response, None
+        self._last, self._delay = (response.status, response.reason), None
         status = response.status
         if status < 300:
             granted = self._granted(response)

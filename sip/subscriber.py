@@ -192,7 +192,6 @@ class Subscriber(Core):
         #: branch -> whether that request's credentials answered the challenge just received
         self._answers: dict[str, bool] = {}
         self._notify_reason: str | None = None
-        self._input_response: Response | None = None
         self._input_delay: float | None = None
 
     # --- application API ------------------------------------------------------------------------
@@ -385,7 +384,7 @@ class Subscriber(Core):
             return []
         self._last_purpose = (purpose, item)
         self.last_status, self._reason = response.status, response.reason
-        self._input_response, self._input_delay = response, None
+        self._input_delay = None
         status = response.status
         answered = self._answers.pop(branch, False)
         if status in (401, 407) and self.auth is not None and self._answer_challenge(response, answered):
