@@ -151,7 +151,7 @@ Uri = SipUri | AbsoluteUri
 
 # The parsed values are frozen, so the same text (a dialog's From, To, Contact, Request-URI: every
 # message of a dialog repeats them) is parsed once; failures raise and are not cached.
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=16384)
 def parse_uri(text: str, *, what: str = "URI", request_uri: bool = False) -> Uri:
     """Parse a URI; sip/sips are fully parsed, other schemes kept opaque but checked for shape."""
     m = _SIP_URI_RE.fullmatch(text)
@@ -215,7 +215,7 @@ class NameAddr:
         return f"{name}<{uri}>{format_params(self.params)}"
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=16384)
 def parse_name_addr(text: str, what: str) -> NameAddr:
     """Parse one name-addr or addr-spec with its header parameters (RFC 3261 §20.10 rule on ';')."""
     if text[:1] == "<":
