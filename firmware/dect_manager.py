@@ -213,6 +213,18 @@ class DectManager:
         self._retired.extend(line.cores)
         return out
 
+    def _forget_idle_retired(self) -> None:
+        """A retired core whose last transaction is over (no deadline left) is dropped, with the
+        Call-IDs that routed to it: a base that runs for days must not keep every account it gave up."""
+        idle = [core for core in self._retired if core.next_deadline() is None]
+        if not idle:
+            return
+        self._retired = [core for core in self._retired if core.next_deadline() is not None]
+        for core in idle:
+            for call_id in _call_ids(core):
+                if self._by_call_id.get(call_id, (None, None))[0] is core:
+                    del self._by_call_id[call_id]
+
     def reevaluate(self, now: float) -> list[FirmwareOut]:
         """Gating may have changed (FKS flag, internal telephony): subscribe or unsubscribe."""
         out: list[FirmwareOut] = []
@@ -261,6 +273,8 @@ class DectManager:
                 out.append(SipOut(dm=self.number, data=item.data, destination=item.destination))
             elif line is not None and self.lines.get(line.ipui) is line:
                 out += self._sip_event(line, item, now)
+        if core.next_deadline() is None and core in self._retired:
+            self._forget_idle_retired()   # its last answer came in: nothing more will
         return out
 
     def _sip_event(self, line: Line, event: Output, now: float) -> list[FirmwareOut]:
@@ -426,6 +440,7 @@ class DectManager:
             if self.lines.get(line.ipui) is line:   # not removed while it waited
                 out += self._start_line(line, now)
         self.endpoint.handle_timer(now)
+        self._forget_idle_retired()
         for core in list(self._heap.due(now)):
             assert isinstance(core, Core)
             owner = self._by_call_id.get(getattr(core, "call_id", ""), (core, None))

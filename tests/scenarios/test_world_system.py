@@ -236,3 +236,15 @@ def test_a_virtual_integrator_with_100_dect_managers_serves_a_handset_on_the_las
     w.at(5, lambda: w.menu(IPUI, DND_ON))
     w.run(10)
     assert sip(w, name="REGISTER", from_="dm100") and w.handset_state(IPUI)["dnd"] is True
+
+
+def test_a_dect_manager_forgets_an_account_that_roamed_away_once_its_last_transaction_is_over():
+    w = world("N870", dect_managers=2)
+    w.at(10, lambda: w.roam(IPUI, 2))
+    w.run(12)
+    old = w.system.dms[1]
+    assert old._retired, "the un-REGISTER and unsubscribe are still under way"
+    w.run(200)
+    assert old._retired == [] and old._by_call_id == {}
+    # A late NOTIFY in the old dialog now finds no dialog there: 481, as for any stray request.
+    assert w.handset_state(IPUI) == w.server_state("2001")
