@@ -22,7 +22,7 @@ from sip.events import (
 from sip.headers import Via
 from sip.message import Headers, Request, Response, error_response_bytes, make_response, parse_message
 from sip.transaction import TimerConfig, TransactionLayer
-from sip.uri import Uri, host_of
+from sip.uri import SipUri, Uri, host_of
 
 
 class Core:
@@ -120,6 +120,10 @@ class Core:
             to_tag = self.ids()  # RFC 3261 §8.2.6.2: a final response to a request without To tag adds one
         response = make_response(request, status, reason, to_tag=to_tag, headers=headers, body=body)
         return self.transactions.respond(request, response, now)
+
+    def local_uri(self, user: str | None = None) -> SipUri:
+        """This endpoint as a SIP URI (Contact, Via's sent-by): an IPv6 host as a reference, §25.1."""
+        return SipUri(user=user, host=host_of(self.local[0]), port=self.local[1])
 
     def _via(self) -> Via:
         # RFC 3261 §8.1.1.7 branch with magic cookie; RFC 3581 rport asks for symmetric responses.

@@ -26,7 +26,7 @@ from sip.errors import LocalProtocolError
 from sip.events import Address, FeatureCodeAnswered, Output
 from sip.message import Request, Response
 from sip.transaction import TimerConfig
-from sip.uri import NameAddr, SipUri, Uri, host_of
+from sip.uri import NameAddr, SipUri, Uri
 
 #: What may be dialled: digits, *, # and + (# goes on the wire as %23, RFC 3261 §25.1).
 DIALLABLE = frozenset("0123456789*#+")
@@ -114,7 +114,7 @@ class FeatureCodeCaller(Core):
 
     @property
     def contact(self) -> SipUri:
-        return SipUri(user=self.config.aor.user, host=host_of(self.local[0]), port=self.local[1])
+        return self.local_uri(self.config.aor.user)
 
     @property
     def busy(self) -> bool:

@@ -34,7 +34,7 @@ from sip.feature_event import (
 )
 from sip.message import Request, Response
 from sip.transaction import TimerConfig
-from sip.uri import NameAddr, SipUri, Uri, host_of
+from sip.uri import NameAddr, SipUri, Uri
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -346,7 +346,7 @@ class Notifier(Core):
     # --- bookkeeping ----------------------------------------------------------------------------
 
     def _contact(self) -> SipUri:
-        return SipUri(host=host_of(self.local[0]), port=self.local[1])
+        return self.local_uri()
 
     def _find(self, request: Request) -> NotifierSubscription | None:
         sub_id = self._by_dialog.get((request.call_id, request.to.tag or "", request.from_.tag or ""))

@@ -18,7 +18,7 @@ from sip.errors import LocalProtocolError
 from sip.events import Address, Output, Registered, RegistrationFailed
 from sip.message import Request, Response
 from sip.transaction import TimerConfig
-from sip.uri import NameAddr, SipUri, host_of
+from sip.uri import NameAddr, SipUri
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -115,7 +115,7 @@ class RegistrationClient(Core):
 
     @property
     def contact(self) -> SipUri:
-        return SipUri(user=self.config.aor.user, host=host_of(self.local[0]), port=self.local[1])
+        return self.local_uri(self.config.aor.user)
 
     @property
     def registered(self) -> bool:

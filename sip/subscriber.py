@@ -40,7 +40,7 @@ from sip.feature_event import (
 )
 from sip.message import Request, Response
 from sip.transaction import TimerConfig
-from sip.uri import NameAddr, SipUri, Uri, host_of
+from sip.uri import NameAddr, SipUri, Uri
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -198,7 +198,7 @@ class Subscriber(Core):
 
     @property
     def contact_uri(self) -> SipUri:
-        return SipUri(user=self.config.aor.user, host=host_of(self.local[0]), port=self.local[1])
+        return self.local_uri(self.config.aor.user)
 
     @property
     def active(self) -> bool:

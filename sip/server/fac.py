@@ -36,7 +36,7 @@ from sip.server.guard import AuthResult, Guard
 from sip.server.users import Directory
 from sip.state import FEATURE_FORWARDING, Feature, FeatureState
 from sip.transaction import ServerKey, TimerConfig, server_key
-from sip.uri import NameAddr, SipUri, host_of
+from sip.uri import NameAddr, SipUri
 
 #: After the ACK of a 2xx, hang up a FAC call the caller leaves open this long (s) [choice].
 HANGUP_AFTER = 32.0
@@ -186,7 +186,7 @@ class FacServer(Core):
         if refusal is not None:
             return refusal[0], None, refusal[1], b"", (), ""
         command = self.table.parse(invite.uri.user or "")
-        contact = NameAddr(uri=SipUri(host=host_of(self.local[0]), port=self.local[1]))
+        contact = NameAddr(uri=self.local_uri())
         headers: list[tuple[str, object]] = [("Contact", contact)]
         body = b""
         if invite.body:
