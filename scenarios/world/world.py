@@ -22,9 +22,8 @@ from typing import Any
 
 import simpy
 
-from dect.handset import Handset, apply_confirmed, view_of
+from dect.handset import Handset
 from dect.identity import Ipui
-from firmware.bridge import setting_for
 from firmware.dect_manager import FirmwareOut
 from firmware.gating import FksVerdict
 from firmware.nvm import Account, NvmStore, RegStatus, SipProvider
@@ -40,7 +39,7 @@ from sip.fac import FeatureCodeCaller, FeatureCodeConfig
 from sip.ids import SequentialIds
 from sip.server.app import ApplicationServer, ServerConfig
 from sip.server.users import User
-from sip.state import ALL_FEATURES, FeatureState
+from sip.state import FeatureState
 from sip.uri import SipUri
 
 #: Seconds a rebooting base stays down before it is up again [choice].
@@ -296,12 +295,6 @@ class World:
 
     def verdict(self, ipui: Ipui) -> FksVerdict:
         return self.system.verdict(ipui)
-
-    def set_handset_state(self, ipui: Ipui, state: FeatureState) -> None:
-        """Start a handset showing `state` (as if the base had indicated it before t=0)."""
-        views = {f.value: view_of(setting_for(state, f), self.handset(ipui).confirmed[f.value])
-                 for f in ALL_FEATURES}
-        apply_confirmed(self.handset(ipui), views)
 
     def send(self, outputs: list[FirmwareOut]) -> None:
         self._system_driver.send(outputs)
