@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 
 from sip.errors import RemoteProtocolError
-from sip.uri import QUOTED, TOKEN, Params, format_params, param, parse_params, unquote
+from sip.uri import QUOTED, TOKEN, Params, format_params, param, parse_params, remember_text, unquote
 
 #: RFC 3261 §7.3.3 and RFC 6665 §8.2.1 compact forms -> canonical names.
 COMPACT = {
@@ -171,8 +171,12 @@ class Via:
         return param(self.params, "rport")
 
     def __str__(self) -> str:
+        try:
+            return self.__dict__["_text"]  # type: ignore[no-any-return]
+        except KeyError:
+            pass
         port = f":{self.port}" if self.port is not None else ""
-        return f"SIP/2.0/{self.transport} {self.host}{port}{format_params(self.params)}"
+        return remember_text(self, f"SIP/2.0/{self.transport} {self.host}{port}{format_params(self.params)}")
 
 
 # via-parm = sent-protocol LWS sent-by *( SEMI via-params ); sent-protocol = "SIP" SLASH "2.0" SLASH

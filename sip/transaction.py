@@ -420,7 +420,11 @@ def stamp_received(request: Request, source: Address) -> None:
     values = split_commas(items[index][1])
     values[0] = str(stamped)
     items[index] = ("Via", ", ".join(values))
-    request.headers._cache.clear()
+    # Only the typed Via list is out of date; the other typed values stay valid.
+    cache = request.headers._cache
+    vias = cache.get("Via*")
+    if vias is not None:
+        cache["Via*"] = [stamped, *vias[1:]]
 
 
 def server_key(request: Request) -> ServerKey:

@@ -71,7 +71,9 @@ def parse_params(text: str, what: str) -> Params:
 
 
 def format_params(params: Params) -> str:
-    return "".join(f";{k}" if v is None else f";{k}={v}" for k, v in params)
+    if not params:
+        return ""
+    return "".join([";" + k if v is None else f";{k}={v}" for k, v in params])
 
 
 def param(params: Params, name: str) -> str | None:
@@ -85,8 +87,12 @@ def param(params: Params, name: str) -> str | None:
 def unquote(value: str) -> str:
     """RFC 3261 §25.1 quoted-string -> its text (quoted-pair resolved)."""
     if len(value) >= 2 and value[0] == '"' and value[-1] == '"':
-        return re.sub(r"\\(.)", r"\1", value[1:-1], flags=re.DOTALL)
+        inner = value[1:-1]
+        return _QUOTED_PAIR_RE.sub(r"\1", inner) if "\\" in inner else inner
     return value
+
+
+_QUOTED_PAIR_RE = re.compile(r"\\(.)", re.DOTALL)
 
 
 _NEEDS_PAIR_RE = re.compile(r'[\x00-\x09\x0b\x0c\x0e-\x1f\x7f"\\]')
@@ -105,6 +111,14 @@ def host_of(address_host: str) -> str:
     return f"[{address_host}]" if ":" in address_host and not address_host.startswith("[") else address_host
 
 
+def remember_text(value: object, text: str) -> str:
+    """Keep a frozen value's wire text on it: a dialog's From, To, Contact, Request-URI and a
+    transaction's Via are written into every message they appear in, and never change. The text is
+    no field, so equality, hashing and repr ignore it."""
+    object.__setattr__(value, "_text", text)
+    return text
+
+
 @dataclass(frozen=True, kw_only=True)
 class SipUri:
     """A sip: or sips: URI (RFC 3261 §19.1.1). `params` keep their order; `headers` is the raw ?-part."""
@@ -118,12 +132,17 @@ class SipUri:
     headers: str | None = None
 
     def __str__(self) -> str:
+        try:
+            return self.__dict__["_text"]  # type: ignore[no-any-return]
+        except KeyError:
+            pass
         userinfo = ""
         if self.user is not None:
             userinfo = self.user + (f":{self.password}" if self.password is not None else "") + "@"
         port = f":{self.port}" if self.port is not None else ""
         hdrs = f"?{self.headers}" if self.headers is not None else ""
-        return f"{self.scheme}:{userinfo}{self.host}{port}{format_params(self.params)}{hdrs}"
+        text = f"{self.scheme}:{userinfo}{self.host}{port}{format_params(self.params)}{hdrs}"
+        return remember_text(self, text)
 
     def param(self, name: str) -> str | None:
         return param(self.params, name)
@@ -208,11 +227,15 @@ class NameAddr:
         return replace(self, params=params)
 
     def __str__(self) -> str:
+        try:
+            return self.__dict__["_text"]  # type: ignore[no-any-return]
+        except KeyError:
+            pass
         uri = str(self.uri)
         if self.display is None and not self.brackets and not any(c in uri for c in ";,?"):
-            return uri + format_params(self.params)
+            return remember_text(self, uri + format_params(self.params))
         name = f"{quote(self.display)} " if self.display is not None else ""
-        return f"{name}<{uri}>{format_params(self.params)}"
+        return remember_text(self, f"{name}<{uri}>{format_params(self.params)}")
 
 
 @lru_cache(maxsize=16384)
@@ -291,6 +314,7 @@ __all__ = [
     "parse_params",
     "parse_uri",
     "quote",
+    "remember_text",
     "split_commas",
     "unquote",
 ]
