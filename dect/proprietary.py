@@ -34,6 +34,7 @@ Golden vectors (whole IEs)::
 from __future__ import annotations
 
 import enum
+import functools
 import struct
 from dataclasses import dataclass
 from typing import Any
@@ -275,13 +276,19 @@ def decode_pies(escape: EscapeToProprietary) -> tuple[Pie, ...]:
     """The PIEs of an escape under EMC 0002; `RemoteProtocolError` (reason 04) if they do not decode."""
     if escape.emc != EMC_GIGASET:
         raise _invalid(f"EMC {escape.emc:04X} is not this project's proprietary encoding (0002)")
+    return _decode_pie_list(escape.data)
+
+
+# Like the IE codings in dect.codec, PIE codings are pure functions of immutable values and repeat
+# across handsets (every handset is told "DND off" after it powers on): memoised. Failures raise
+# and are not cached.
+@functools.lru_cache(maxsize=1024)
+def _decode_pie_list(data: bytes) -> tuple[Pie, ...]:
     try:
-        parsed = PIE_LIST.parse(escape.data)
+        parsed = PIE_LIST.parse(data)
         pies = tuple(_pie_from(_known(item.id, "PIE id"), bytes(item.data)) for item in parsed.pies)
     except (ConstructError, struct.error) as err:
-        raise _invalid(
-            f"proprietary content {escape.data.hex(' ')} does not decode ({type(err).__name__})"
-        ) from None
+        raise _invalid(f"proprietary content {data.hex(' ')} does not decode ({type(err).__name__})") from None
     if not pies:
         raise _invalid("no proprietary element under EMC 0002")
     return pies
@@ -300,11 +307,22 @@ def _pie_octets(pie: Pie) -> tuple[str, bytes]:
 
 def encode_pies(*pies: Pie) -> EscapeToProprietary:
     """The ESCAPE-TO-PROPRIETARY IE (EMC 0002) carrying these PIEs."""
+    return _encode_pie_list(pies)
+
+
+@functools.lru_cache(maxsize=1024)
+def _encode_pie_list(pies: tuple[Pie, ...]) -> EscapeToProprietary:
     items = []
     for pie in pies:
         pie_id, data = _pie_octets(pie)
         items.append({"id": pie_id, "data": data})
     return EscapeToProprietary(emc=EMC_GIGASET, data=bytes(PIE_LIST.build({"pies": items})))
+
+
+def clear_caches() -> None:
+    """Forget memoised PIE codings (for cold-path benchmarks and tests)."""
+    _decode_pie_list.cache_clear()
+    _encode_pie_list.cache_clear()
 
 
 def _setting_fields(setting: FeatureSetting) -> dict[str, Any]:

@@ -29,12 +29,14 @@ def _parse_auth_params(value: str, what: str) -> tuple[str, dict[str, str]]:
         raise RemoteProtocolError(f"Malformed {what} header")
     params: dict[str, str] = {}
     pos, text = 0, rest.strip()
-    while pos < len(text):
-        m = _PARAM_RE.match(text, pos)
-        if m is None or m.end() == pos:
-            raise RemoteProtocolError(f"Malformed {what} header")
-        params[m.group(1).lower()] = unquote(m.group(2))
+    for m in _PARAM_RE.finditer(text):
+        if m.start() != pos:
+            break   # something between two parameters that is not one
+        name, value = m.groups()
+        params[name.lower()] = unquote(value)
         pos = m.end()
+    if pos != len(text):
+        raise RemoteProtocolError(f"Malformed {what} header")
     return scheme, params
 
 
