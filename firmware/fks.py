@@ -23,7 +23,6 @@ checks that; a lookup that still misses is a local protocol error, never silentl
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass
 
 from sip.errors import LocalProtocolError
@@ -35,6 +34,7 @@ from sip.feature_event import (
     SetDoNotDisturb,
     SetForwarding,
 )
+from sip.fsm import MachineEnum
 from sip.state import ALL_FEATURES, FEATURE_FORWARDING, FORWARDING_FEATURE, Feature, FeatureState
 
 #: Texts the base puts on the handset display (this project's wording), in rows of at most 16
@@ -47,21 +47,21 @@ FEATURE_TITLES = {Feature.DND: "Do not disturb", Feature.CFA: "Call divert all",
                   Feature.CFB: "Divert when busy", Feature.CFNA: "Divert no answer"}
 
 
-class Signal(enum.Enum):
+class Signal(MachineEnum):
     """SIGNAL IE values the base sends with a feature indication (dect-nwk.md §2)."""
 
     CONFIRM = 0x05
     NEGATIVE = 0x09
 
 
-class FksState(enum.Enum):
+class FksState(MachineEnum):
     LOCAL = "local"
     CONNECTING = "connecting"
     SYNCED = "synced"
     UNAVAILABLE = "unavailable"
 
 
-class FksInput(enum.Enum):
+class FksInput(MachineEnum):
     ENABLED = "enabled"
     DISABLED = "disabled"
     HANDSET_REQUEST = "handset request"

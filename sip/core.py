@@ -36,6 +36,7 @@ class Core:
         self.ids = ids
         self.transactions = TransactionLayer(branch_source=ids, timers=timers)
         self.user_agent = user_agent
+        self._local_uri: SipUri | None = None
 
     # --- driver API -----------------------------------------------------------------------------
 
@@ -122,8 +123,12 @@ class Core:
         return self.transactions.respond(request, response, now)
 
     def local_uri(self, user: str | None = None) -> SipUri:
-        """This endpoint as a SIP URI (Contact, Via's sent-by): an IPv6 host as a reference, §25.1."""
-        return SipUri(user=user, host=host_of(self.local[0]), port=self.local[1])
+        """This endpoint as a SIP URI (Contact, Via's sent-by): an IPv6 host as a reference, §25.1.
+        Kept once built: a core asks for it with every request it sends."""
+        uri = self._local_uri
+        if uri is None or uri.user != user:
+            uri = self._local_uri = SipUri(user=user, host=host_of(self.local[0]), port=self.local[1])
+        return uri
 
     def _via(self) -> Via:
         # RFC 3261 §8.1.1.7 branch with magic cookie; RFC 3581 rport asks for symmetric responses.
@@ -135,9 +140,12 @@ class Core:
     def _build(
         self, method: str, uri: Uri, fields: Iterable[tuple[str, object]], body: bytes = b""
     ) -> Request:
-        headers = Headers([("Via", self._via()), ("Max-Forwards", 70), *fields])
+        via = self._via()
+        items = [("Via", via), ("Max-Forwards", 70), *fields]
         if self.user_agent:
-            headers.add("User-Agent", self.user_agent)
+            items.append(("User-Agent", self.user_agent))
+        headers = Headers(items)
+        headers.know("Via*", [via])   # the transaction layer reads the branch back
         return Request(method=method, uri=uri, headers=headers, body=body)
 
 

@@ -15,7 +15,6 @@ several calls may be in progress, each under its own Call-ID (`calls`).
 
 from __future__ import annotations
 
-import enum
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from sip.auth import DigestClient, best_challenge
 from sip.core import Core
 from sip.errors import LocalProtocolError
 from sip.events import Address, FeatureCodeAnswered, Output
+from sip.fsm import MachineEnum
 from sip.message import Request, Response
 from sip.transaction import TimerConfig
 from sip.uri import NameAddr, SipUri, Uri
@@ -47,14 +47,14 @@ class FeatureCodeConfig:
     user_agent: str | None = None
 
 
-class CallPhase(enum.Enum):
+class CallPhase(MachineEnum):
     CALLING = "calling"
     HANGING_UP = "hanging up"  # 2xx ACKed, our BYE sent
     HUNG_UP = "hung up"  # BYE done; kept 64*T1 to ACK late 2xx retransmissions
     ENDED = "ended"
 
 
-class CallInput(enum.Enum):
+class CallInput(MachineEnum):
     ANSWERED = "2xx"
     ANSWERED_AGAIN = "2xx retransmission"
     CHALLENGED = "401/407"

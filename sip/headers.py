@@ -171,10 +171,9 @@ class Via:
         return param(self.params, "rport")
 
     def __str__(self) -> str:
-        try:
-            return self.__dict__["_text"]  # type: ignore[no-any-return]
-        except KeyError:
-            pass
+        text: str | None = self.__dict__.get("_text")
+        if text is not None:
+            return text
         port = f":{self.port}" if self.port is not None else ""
         return remember_text(self, f"SIP/2.0/{self.transport} {self.host}{port}{format_params(self.params)}")
 

@@ -123,6 +123,12 @@ class Headers:
         self._items = [(n, v) for n, v in self._items if n != name]
         self._cache.clear()
 
+    def know(self, name: str, typed: Any) -> None:
+        """Record the typed value of a header this code wrote itself (`typed` is what its text was
+        made from), so that reading it back does not parse our own text. `name` as in the typed
+        cache: "Via*" for the list of Vias."""
+        self._cache[name] = typed
+
     def copy(self) -> Headers:
         new = Headers()
         new._items = list(self._items)
@@ -130,7 +136,16 @@ class Headers:
 
 
 def _canon(name: str) -> str:
-    return CANONICAL.get(name.lower(), name)
+    canonical = _CANON_CACHE.get(name)
+    if canonical is None:
+        canonical = CANONICAL.get(name.lower(), name)
+        if len(_CANON_CACHE) < 1024:
+            _CANON_CACHE[name] = canonical
+    return canonical
+
+
+#: spelling -> canonical name, for the names this code writes itself (bounded).
+_CANON_CACHE: dict[str, str] = {}
 
 
 class Message:
@@ -143,8 +158,11 @@ class Message:
         cache = self.headers._cache
         value = cache.get(name, _MISSING)
         if value is _MISSING:
-            raw = next((v for n, v in self.headers._items if n == name), None)
-            value = None if raw is None else parse(raw)
+            value = None
+            for n, raw in self.headers._items:
+                if n == name:
+                    value = parse(raw)
+                    break
             cache[name] = value
         return value
 

@@ -15,7 +15,6 @@ subscription (RFC 6665 §4.2.2).
 
 from __future__ import annotations
 
-import enum
 import heapq
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -32,6 +31,7 @@ from sip.feature_event import (
     build_feature_body,
     parse_feature_body,
 )
+from sip.fsm import MachineEnum
 from sip.message import Request, Response
 from sip.transaction import TimerConfig
 from sip.uri import NameAddr, SipUri, Uri
@@ -52,13 +52,13 @@ class NotifierConfig:
     user_agent: str | None = None
 
 
-class SubscriptionPhase(enum.Enum):
+class SubscriptionPhase(MachineEnum):
     OFFERED = "offered"  # SUBSCRIBE received, the application has not accepted yet
     ACTIVE = "active"
     ENDED = "ended"
 
 
-class PhaseInput(enum.Enum):
+class PhaseInput(MachineEnum):
     ACCEPT = "accept"
     REJECT = "reject"
     END = "end"

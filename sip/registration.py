@@ -8,7 +8,6 @@ this client and CSeq increases (RFC 3261 §10.2.4).
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -16,6 +15,7 @@ from sip.auth import Challenge, DigestClient, best_challenge
 from sip.core import Core
 from sip.errors import LocalProtocolError
 from sip.events import Address, Output, Registered, RegistrationFailed
+from sip.fsm import MachineEnum
 from sip.message import Request, Response
 from sip.transaction import TimerConfig
 from sip.uri import NameAddr, SipUri
@@ -38,7 +38,7 @@ class RegistrationConfig:
     user_agent: str | None = None
 
 
-class RegState(enum.Enum):
+class RegState(MachineEnum):
     IDLE = "idle"
     REGISTERING = "registering"
     REGISTERED = "registered"
@@ -47,7 +47,7 @@ class RegState(enum.Enum):
     STOPPED = "stopped"
 
 
-class RegInput(enum.Enum):
+class RegInput(MachineEnum):
     START = "start"
     ACCEPTED = "2xx"
     CHALLENGED = "401/407"

@@ -9,7 +9,6 @@ body changes the state.
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -22,12 +21,13 @@ from sip.feature_event import (
     ForwardingType,
     SetDoNotDisturb,
 )
+from sip.fsm import MachineEnum
 
 #: CFNA rings before forwarding when nothing else is known (the contract's example default).
 DEFAULT_RINGS = 3
 
 
-class Feature(enum.Enum):
+class Feature(MachineEnum):
     DND = "dnd"
     CFA = "cfa"
     CFB = "cfb"

@@ -12,7 +12,6 @@ the final NOTIFY. Failures are turned into a retry time by `_retry_delay` (value
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -38,6 +37,7 @@ from sip.feature_event import (
     build_body,
     parse_feature_body,
 )
+from sip.fsm import MachineEnum
 from sip.message import Request, Response
 from sip.transaction import TimerConfig
 from sip.uri import NameAddr, SipUri, Uri
@@ -65,7 +65,7 @@ class SubscriberConfig:
     user_agent: str | None = None
 
 
-class SubState(enum.Enum):
+class SubState(MachineEnum):
     IDLE = "idle"
     SUBSCRIBING = "subscribing"
     ACTIVE = "active"
@@ -74,7 +74,7 @@ class SubState(enum.Enum):
     STOPPED = "stopped"
 
 
-class SubInput(enum.Enum):
+class SubInput(MachineEnum):
     START = "start"
     ACCEPTED = "2xx"
     CHALLENGED = "401/407"

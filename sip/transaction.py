@@ -13,7 +13,6 @@ out as `SendDatagram`, responses and timeouts as events for the transaction user
 
 from __future__ import annotations
 
-import enum
 import heapq
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -27,6 +26,7 @@ from sip.events import (
     SendDatagram,
     TransactionTimedOut,
 )
+from sip.fsm import MachineEnum
 from sip.message import Headers, Request, Response
 from sip.uri import split_commas
 
@@ -43,7 +43,7 @@ class TimerConfig:
     t4: float = 5.0
 
 
-class State(enum.Enum):
+class State(MachineEnum):
     CALLING = "calling"
     TRYING = "trying"
     PROCEEDING = "proceeding"
@@ -53,7 +53,7 @@ class State(enum.Enum):
     TERMINATED = "terminated"
 
 
-class Input(enum.Enum):
+class Input(MachineEnum):
     PROVISIONAL = "1xx"
     FINAL_2XX = "2xx"
     FINAL_ERROR = "300-699"
@@ -67,7 +67,7 @@ class Input(enum.Enum):
     TIMER_WAIT = "timer K/D/J"
 
 
-class Action(enum.Enum):
+class Action(MachineEnum):
     DELIVER = "pass the response up"
     DELIVER_AND_ACK = "pass up and send ACK"
     ACK = "resend ACK"

@@ -15,7 +15,9 @@ from sip.errors import LocalProtocolError, RemoteProtocolError
 #: RFC 3261 §25.1: token = 1*(alphanum / "-" / "." / "!" / "%" / "*" / "_" / "+" / "`" / "'" / "~")
 TOKEN = r"[A-Za-z0-9\-.!%*_+`'~]+"
 TOKEN_RE = re.compile(TOKEN)
-QUOTED = r'"(?:[^"\\]|\\[\x00-\x09\x0b\x0c\x0e-\x7f])*"'
+# Written as an unrolled loop (runs of plain characters between quoted-pairs): the same language
+# as "(?:[^"\\]|\\.)*", without one alternation per character.
+QUOTED = r'"[^"\\]*(?:\\[\x00-\x09\x0b\x0c\x0e-\x7f][^"\\]*)*"'
 
 Params = tuple[tuple[str, str | None], ...]
 
@@ -132,10 +134,9 @@ class SipUri:
     headers: str | None = None
 
     def __str__(self) -> str:
-        try:
-            return self.__dict__["_text"]  # type: ignore[no-any-return]
-        except KeyError:
-            pass
+        text: str | None = self.__dict__.get("_text")
+        if text is not None:
+            return text
         userinfo = ""
         if self.user is not None:
             userinfo = self.user + (f":{self.password}" if self.password is not None else "") + "@"
@@ -227,10 +228,9 @@ class NameAddr:
         return replace(self, params=params)
 
     def __str__(self) -> str:
-        try:
-            return self.__dict__["_text"]  # type: ignore[no-any-return]
-        except KeyError:
-            pass
+        text: str | None = self.__dict__.get("_text")
+        if text is not None:
+            return text
         uri = str(self.uri)
         if self.display is None and not self.brackets and not any(c in uri for c in ";,?"):
             return remember_text(self, uri + format_params(self.params))

@@ -44,10 +44,16 @@ class MessageLog:
 
     def record_sip(self, t: float, src: str, dst: str, src_addr: Address, dst_addr: Address, data: bytes,
                    *, lost: bool = False) -> None:
+        if not self.keep:
+            self.counts["sip"] += 1
+            return
         self._add(LogEntry(self.counts["sip"] + self.counts["dect"], t, "sip", src, dst, data,
                            src_addr, dst_addr, lost))
 
     def record_dect(self, t: float, src: str, dst: str, data: bytes) -> None:
+        if not self.keep:
+            self.counts["dect"] += 1
+            return
         self._add(LogEntry(self.counts["sip"] + self.counts["dect"], t, "dect", src, dst, data))
 
     def __len__(self) -> int:

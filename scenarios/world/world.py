@@ -85,6 +85,7 @@ class World:
         self.server = ApplicationServer(ServerConfig(local=SERVER_ADDRESS, domain=DOMAIN),
                                         ids=SequentialIds(f"server-{seed}"))
         self.handsets: dict[Ipui, HandsetDriver] = {}
+        self._by_link: dict[str, HandsetDriver] = {}   # the same drivers, by DECT link name
         self.phones: dict[str, PhoneDriver] = {}
         self.out_of_range: set[Ipui] = set()
         self.errors: list[str] = []
@@ -116,8 +117,8 @@ class World:
                     display_name=user, feature_key_sync_active=feature_key_sync))
         handset = Handset(ipui, get_handset_type(handset_type) if handset_type else None,
                           fixed_identity=self.system.fixed_identity(dect_manager), registered=registered)
-        self.handsets[ipui] = HandsetDriver(self.env, handset, self.air, dect_manager, self._to_base,
-                                            self.base_name)
+        self.handsets[ipui] = self._by_link[str(ipui)] = HandsetDriver(
+            self.env, handset, self.air, dect_manager, self._to_base, self.base_name)
 
     def provision(self, xml: str, source: str) -> list[Diagnostic]:
         """Apply a provisioning file (at the start, or while running: then carried out at once)."""
@@ -162,13 +163,18 @@ class World:
     def _reachable(self, driver: HandsetDriver) -> bool:
         return self.system.powered and driver.ipui not in self.out_of_range
 
+    def _driver_on(self, link: str) -> HandsetDriver | None:
+        """The handset on a DECT link (links are named by the handset's IPUI)."""
+        driver = self._by_link.get(link)
+        return driver if driver is not None else self.handsets.get(Ipui.parse(link))
+
     def _to_base(self, dm: int, link: str, data: bytes) -> None:
-        driver = self.handsets.get(Ipui.parse(link))
+        driver = self._driver_on(link)
         if driver is not None and self._reachable(driver) and driver.dect_manager == dm:
             self._system_driver.from_air(dm, link, data)
 
     def _to_handset(self, dm: int, link: str, data: bytes) -> None:
-        driver = self.handsets.get(Ipui.parse(link))
+        driver = self._driver_on(link)
         if driver is None:
             return
         self.air.send(self.base_name(dm), driver.name, data,

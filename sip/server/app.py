@@ -147,10 +147,13 @@ class ApplicationServer:
         return self._emit(now, out)
 
     def next_deadline(self) -> float | None:
-        times = [d for core in self._cores if (d := core.next_deadline()) is not None]
-        if self._held:
-            times.append(self._held[0][0])
-        return min(times) if times else None
+        # Asked after every datagram: a loop over the few cores, no list.
+        first = self._held[0][0] if self._held else None
+        for core in self._cores:
+            deadline = core.next_deadline()
+            if deadline is not None and (first is None or deadline < first):
+                first = deadline
+        return first
 
     def handle_timer(self, now: float) -> list[Output]:
         self.now = max(self.now, now)
