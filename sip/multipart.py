@@ -55,7 +55,14 @@ def parse_multipart(content_type: MediaType, body: bytes) -> list[BodyPart]:
         raise RemoteProtocolError("Multipart body without boundary")
     delimiter = b"--" + boundary.encode("utf-8", "replace")
     # Delimiters are only recognised at the start of the body or of a line.
-    starts = [m.start() for m in re.finditer(b"(?:^|(?<=\\n))" + re.escape(delimiter), body)]
+    starts: list[int] = []
+    at = body.find(delimiter)
+    while at >= 0:
+        if at == 0 or body[at - 1] == 0x0A:
+            starts.append(at)
+            at = body.find(delimiter, at + len(delimiter))
+        else:
+            at = body.find(delimiter, at + 1)
     if not starts:
         raise RemoteProtocolError("Multipart body without its boundary")
     parts: list[BodyPart] = []
@@ -81,12 +88,16 @@ def parse_multipart(content_type: MediaType, body: bytes) -> list[BodyPart]:
     return parts
 
 
+_EMPTY_LINE_RE = re.compile(b"\r?\n\r?\n")
+_LINE_END_RE = re.compile(r"\r?\n")
+
+
 def _parse_part(raw: bytes) -> BodyPart:
     # RFC 2046 §5.1.1: body-part := MIME-part-headers [CRLF *OCTET]; the empty line separates them.
     if raw.startswith(b"\r\n") or raw.startswith(b"\n"):
         head, body = b"", raw[2:] if raw.startswith(b"\r\n") else raw[1:]
     else:
-        m = re.search(b"\r?\n\r?\n", raw)
+        m = _EMPTY_LINE_RE.search(raw)
         if m is None:
             head, body = raw, b""
         else:
@@ -97,7 +108,7 @@ def _parse_part(raw: bytes) -> BodyPart:
         text = head.decode("utf-8")
     except UnicodeDecodeError:
         raise RemoteProtocolError("Multipart part headers are not valid UTF-8") from None
-    for line in re.split(r"\r?\n", text) if text else []:
+    for line in _LINE_END_RE.split(text) if text else []:
         name, sep, value = line.partition(":")
         name = name.strip()
         if not sep or TOKEN_RE.fullmatch(name) is None:

@@ -8,6 +8,8 @@ this client and CSeq increases (RFC 3261 §10.2.4).
 
 from __future__ import annotations
 
+import functools
+
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -113,6 +115,14 @@ class RegistrationClient(Core):
         self._current = ""
         self._stale_answers = 0
 
+    @functools.cached_property
+    def _addresses(self) -> tuple[SipUri, NameAddr, NameAddr, NameAddr]:
+        """Request-URI, From, To and Contact of every REGISTER of this binding: made (and their
+        text written) once, not for each refresh."""
+        aor = self.config.aor
+        return (SipUri(host=aor.host, port=aor.port), NameAddr(uri=aor).with_tag(self.from_tag),
+                NameAddr(uri=aor), NameAddr(uri=self.contact))
+
     @property
     def contact(self) -> SipUri:
         return self.local_uri(self.config.aor.user)
@@ -144,11 +154,10 @@ class RegistrationClient(Core):
 
     def _send(self, now: float, expires: int) -> list[Output]:
         self.cseq += 1
-        registrar = SipUri(host=self.config.aor.host, port=self.config.aor.port)
+        registrar, from_, to, contact = self._addresses
         fields: list[tuple[str, object]] = [
-            ("From", NameAddr(uri=self.config.aor).with_tag(self.from_tag)),
-            ("To", NameAddr(uri=self.config.aor)), ("Call-ID", self.call_id),
-            ("CSeq", f"{self.cseq} REGISTER"), ("Contact", NameAddr(uri=self.contact)), ("Expires", expires),
+            ("From", from_), ("To", to), ("Call-ID", self.call_id),
+            ("CSeq", f"{self.cseq} REGISTER"), ("Contact", contact), ("Expires", expires),
         ]  # fmt: skip
         if self._challenge is not None and self.auth is not None:
             # Every REGISTER after a challenge carries credentials computed from it (RFC 7616 §3.4:

@@ -172,6 +172,7 @@ class Subscriber(Core):
         self.failures = 0
         self.call_id = ""
         self.local_tag = ""
+        self._made: tuple[tuple[str, str | None], tuple[NameAddr, NameAddr, NameAddr]] | None = None
         self.remote_tag: str | None = None
         self.remote_target: Uri = config.aor
         self.route_set: list[str] = []
@@ -269,16 +270,14 @@ class Subscriber(Core):
         self, now: float, purpose: str, item: FeatureSet | None, expires: int
     ) -> list[Output]:
         self.cseq += 1
-        to = NameAddr(uri=self.config.aor)
-        if self.remote_tag is not None:
-            to = to.with_tag(self.remote_tag)
+        from_, to, contact = self._addresses()
         fields: list[tuple[str, object]] = [
             (name, route) for name, route in (("Route", r) for r in self.route_set)
         ]
         fields += [
-            ("From", NameAddr(uri=self.config.aor).with_tag(self.local_tag)), ("To", to),
+            ("From", from_), ("To", to),
             ("Call-ID", self.call_id), ("CSeq", f"{self.cseq} SUBSCRIBE"),
-            ("Contact", NameAddr(uri=self.contact_uri)),
+            ("Contact", contact),
             ("Event", EVENT_PACKAGE), ("Accept", CONTENT_TYPE.mime), ("Expires", expires),
         ]  # fmt: skip
         uri = self.remote_target if self.remote_tag is not None else self.config.aor
@@ -297,6 +296,18 @@ class Subscriber(Core):
         self._answers[branch] = self._answering
         self._answering = False
         return self.transactions.send(request, self.config.server, now)
+
+    def _addresses(self) -> tuple[NameAddr, NameAddr, NameAddr]:
+        """From, To and Contact of this dialog's SUBSCRIBEs: made (and their text written) once per
+        pair of tags, not for each request."""
+        key = (self.local_tag, self.remote_tag)
+        if self._made is None or self._made[0] != key:
+            aor = self.config.aor
+            to = NameAddr(uri=aor)
+            self._made = (key, (NameAddr(uri=aor).with_tag(self.local_tag),
+                                to if self.remote_tag is None else to.with_tag(self.remote_tag),
+                                NameAddr(uri=self.contact_uri)))
+        return self._made[1]
 
     def _resend_with_auth(self, now: float) -> list[Output]:
         purpose, item = self._last_purpose
