@@ -149,6 +149,7 @@ CREATE TABLE web_admin (
 
 _ACCOUNT_COLUMNS = tuple(f.name for f in fields(Account))
 _PROVIDER_COLUMNS = tuple(f.name for f in fields(SipProvider))
+_SELECT_ACCOUNT = f"SELECT {', '.join(_ACCOUNT_COLUMNS)} FROM accounts WHERE idx = ?"
 
 HandsetRef = Ipui | int
 
@@ -250,7 +251,7 @@ class NvmStore:
             return cursor
 
     def _read(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
-        return list(self._db.execute(sql, params).fetchall())
+        return self._db.execute(sql, params).fetchall()
 
     # --- system parameters ------------------------------------------------------------------------
 
@@ -324,6 +325,11 @@ class NvmStore:
             dect_manager=int(dect_manager),
         )
 
+    def _slot(self, ref: HandsetRef) -> int:
+        """The index to look a handset's rows up by: an index as it is (whether that handset
+        exists is checked only when nothing is found), an IPUI through the handsets table."""
+        return ref if isinstance(ref, int) else self._index_of(ref)
+
     def _index_of(self, ref: HandsetRef) -> int:
         found = self.handset(ref)
         if found is None:
@@ -387,9 +393,9 @@ class NvmStore:
     # --- accounts ---------------------------------------------------------------------------------
 
     def account(self, ref: HandsetRef) -> Account | None:
-        columns = ", ".join(_ACCOUNT_COLUMNS)
-        rows = self._read(f"SELECT {columns} FROM accounts WHERE idx = ?", (self._index_of(ref),))
+        rows = self._read(_SELECT_ACCOUNT, (self._slot(ref),))
         if not rows:
+            self._index_of(ref)   # no such handset is an error, not "no account"
             return None
         data = dict(zip(_ACCOUNT_COLUMNS, rows[0], strict=True))
         data["voicemail_active"] = bool(data["voicemail_active"])
@@ -412,8 +418,11 @@ class NvmStore:
 
     def local_features(self, ref: HandsetRef) -> FeatureState | None:
         """DND and forwarding the base keeps for a handset whose FKS is not active (None: never set)."""
-        rows = self._read("SELECT state FROM local_features WHERE idx = ?", (self._index_of(ref),))
-        return FeatureState.from_json(json.loads(rows[0][0])) if rows else None
+        rows = self._read("SELECT state FROM local_features WHERE idx = ?", (self._slot(ref),))
+        if not rows:
+            self._index_of(ref)
+            return None
+        return FeatureState.from_json(json.loads(rows[0][0]))
 
     def set_local_features(self, ref: HandsetRef, state: FeatureState) -> None:
         self._write("INSERT OR REPLACE INTO local_features (idx, state) VALUES (?, ?)",

@@ -9,6 +9,7 @@ Parsing is strict: anything malformed raises `RemoteProtocolError` carrying the 
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -382,11 +383,19 @@ def _parse_max_forwards(v: str) -> int:
     return parse_uint(v.strip(), "Max-Forwards", limit=255)
 
 
+def _memo(parse: Any) -> Any:
+    # These values repeat across messages and users ("1 REGISTER", "as-feature-event", "70",
+    # "active;expires=3600", the Content-Type); their parsed forms are immutable. Failures raise
+    # and are not cached. From and To are cached in parse_name_addr; Call-IDs do not repeat.
+    return functools.lru_cache(maxsize=1024)(parse)
+
+
 _SINGLE_PARSERS: dict[str, Any] = {
-    "From": _parse_from, "To": _parse_to, "Call-ID": _parse_call_id, "CSeq": parse_cseq,
-    "Expires": _parse_expires, "Min-Expires": _parse_expires, "Max-Forwards": _parse_max_forwards,
-    "Event": parse_event, "Subscription-State": parse_subscription_state, "Content-Type": parse_media_type,
-    "Retry-After": parse_retry_after,
+    "From": _parse_from, "To": _parse_to, "Call-ID": _parse_call_id, "CSeq": _memo(parse_cseq),
+    "Expires": _memo(_parse_expires), "Min-Expires": _memo(_parse_expires),
+    "Max-Forwards": _memo(_parse_max_forwards), "Event": _memo(parse_event),
+    "Subscription-State": _memo(parse_subscription_state), "Content-Type": _memo(parse_media_type),
+    "Retry-After": _memo(parse_retry_after),
 }  # fmt: skip
 _LIST_PARSERS: dict[str, Any] = {
     "Via": parse_via,
