@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
-from xml.etree.ElementTree import Element
+from xml.etree.ElementTree import Element, XMLParser
 from xml.sax.saxutils import escape
 
 from defusedxml import DefusedXmlException
@@ -146,10 +146,24 @@ _FIELDS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
 }
 
 
+def _parse_xml(data: bytes) -> Element:
+    """defusedxml for any document with a markup declaration (`<!`: DOCTYPE, ENTITY, also comments
+    and CDATA), refusing DTDs and entities. A document without one can neither declare nor fetch
+    an entity, so the standard library's C parser reads it the same way, twice as fast (defusedxml
+    hooks the pure-Python parser). A NUL octet means a UTF-16/32 text, where "<!" would not show as
+    those two octets: always defusedxml."""
+    if b"<!" in data or b"\x00" in data:
+        root: Element = fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+        return root
+    parser = XMLParser()
+    parser.feed(data)
+    return parser.close()
+
+
 def parse_body(data: bytes) -> FeatureBody:
     """Parse one XML feature body (root element decides the type)."""
     try:
-        root: Element = fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+        root = _parse_xml(data)
     except (ParseError, DefusedXmlException, ValueError, UnicodeError, LookupError):
         # LookupError: an XML declaration naming an unknown encoding.
         raise RemoteProtocolError("Body is not well-formed XML") from None

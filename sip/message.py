@@ -65,7 +65,10 @@ class Headers:
     __slots__ = ("_cache", "_items")
 
     def __init__(self, items: Iterable[tuple[str, object]] = ()) -> None:
-        self._items: list[tuple[str, str]] = [(_canon(n), str(v)) for n, v in items]
+        known = _CANON_CACHE.get
+        self._items: list[tuple[str, str]] = [
+            (known(n) or _canon(n), v if type(v) is str else str(v)) for n, v in items
+        ]
         self._cache: dict[str, Any] = {}
 
     def __iter__(self) -> Any:
@@ -262,27 +265,26 @@ class Message:
         cache.clear()
         lists: dict[str, list[Any]] = {}
         seen: set[str] = set()
+        validators = _VALIDATORS
         for name, value in self.headers._items:
-            single = _SINGLE_PARSERS.get(name)
-            if single is not None:
+            kind, parse = validators.get(name, _UNKNOWN)
+            if kind == _TYPED:
                 if name in cache:
                     # RFC 3261 §7.3.1 / RFC 4475 §3.3.8: single-valued headers must not repeat.
                     raise RemoteProtocolError(f"Multiple {name} headers")
-                cache[name] = single(value)
+                cache[name] = parse(value)
                 continue
-            many = _LIST_PARSERS.get(name)
-            if many is not None:
+            if kind == _TYPED_LIST:
                 found = lists.get(name)
                 if found is None:
                     found = lists[name] = []
                 if '"' in value or "<" in value or "," in value:
-                    found.extend(many(v) for v in split_commas(value))
+                    found.extend(parse(v) for v in split_commas(value))
                 else:
-                    found.append(many(value))
+                    found.append(parse(value))
                 continue
-            check = _CHECKS.get(name)
-            if check is not None:
-                check(value)
+            if kind == _CHECKED:
+                parse(value)
             if name in SINGLE_HEADERS:
                 if name in seen:
                     raise RemoteProtocolError(f"Multiple {name} headers")
@@ -409,6 +411,14 @@ _CHECKS: dict[str, Any] = {
     "Date": check_date,
 }
 _MANDATORY = ("Via*", "From", "To", "Call-ID", "CSeq")
+# One lookup per header line in validate(): how the header is checked, and with what.
+_TYPED, _TYPED_LIST, _CHECKED = 1, 2, 3
+_UNKNOWN: tuple[int, Any] = (0, None)
+_VALIDATORS: dict[str, tuple[int, Any]] = {
+    **{name: (_TYPED, parse) for name, parse in _SINGLE_PARSERS.items()},
+    **{name: (_TYPED_LIST, parse) for name, parse in _LIST_PARSERS.items()},
+    **{name: (_CHECKED, check) for name, check in _CHECKS.items()},
+}
 
 
 #: raw header-name spelling -> canonical name, filled as names are met (bounded).

@@ -92,6 +92,36 @@ def test_invalid_bodies_are_400(body: bytes, reason: str) -> None:
     assert reason in info.value.reason
 
 
+_ENTITY_BOMB_DND = (
+    b'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;">]>'
+    b'<DoNotDisturbEvent xmlns="' + NAMESPACE.encode() + b'"><device>&b;</device>'
+    b"<doNotDisturbOn>true</doNotDisturbOn></DoNotDisturbEvent>"
+)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # A DTD written in UTF-16: "<!" is not two octets there, so the NUL octets send it to defusedxml.
+        _ENTITY_BOMB_DND.replace(b'<?xml version="1.0"?>', b"").decode().encode("utf-16"),
+        # No DTD, so the C parser reads it: an entity nobody declared is still an error.
+        BROADWORKS_DND.replace(b"<device>4001</device>", b"<device>&xxe;</device>"),
+    ],
+)
+def test_entities_are_refused_on_both_parser_paths(body: bytes) -> None:
+    with pytest.raises(RemoteProtocolError) as info:
+        parse_body(body)
+    assert info.value.reason == "Body is not well-formed XML"
+
+
+@pytest.mark.parametrize("body", [BROADWORKS_DND, BROADWORKS_CFNA])
+def test_both_parser_paths_read_a_body_alike(body: bytes) -> None:
+    # A comment is a markup declaration ("<!--"): the same document then goes through defusedxml.
+    with_comment = body.replace(b"<device>", b"<!-- portal --><device>", 1)
+    assert b"<!" not in body
+    assert parse_body(with_comment) == parse_body(body)
+
+
 def test_ring_count_bounds_on_build() -> None:
     SetForwarding(
         device="d", forwarding_type=ForwardingType.CFNA, activate=True, forward_dn="1", ring_count=0
