@@ -288,7 +288,9 @@ def _decode_pie_list(data: bytes) -> tuple[Pie, ...]:
         parsed = PIE_LIST.parse(data)
         pies = tuple(_pie_from(_known(item.id, "PIE id"), bytes(item.data)) for item in parsed.pies)
     except (ConstructError, struct.error) as err:
-        raise _invalid(f"proprietary content {data.hex(' ')} does not decode ({type(err).__name__})") from None
+        raise _invalid(
+            f"proprietary content {data.hex(' ')} does not decode ({type(err).__name__})"
+        ) from None
     if not pies:
         raise _invalid("no proprietary element under EMC 0002")
     return pies

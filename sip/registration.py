@@ -9,7 +9,6 @@ this client and CSeq increases (RFC 3261 §10.2.4).
 from __future__ import annotations
 
 import functools
-
 from collections.abc import Callable
 from dataclasses import dataclass
 
