@@ -155,6 +155,7 @@ _CANON_CACHE: dict[str, str] = {}
 class Message:
     """Common part of requests and responses: headers, body and typed accessors."""
 
+    __slots__ = ()
     headers: Headers
     body: bytes
 
@@ -318,7 +319,7 @@ class Message:
         return ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8") + self.body
 
 
-@dataclass(eq=True)
+@dataclass(eq=True, slots=True)
 class Request(Message):
     """A SIP request (RFC 3261 §7.1)."""
 
@@ -331,7 +332,7 @@ class Request(Message):
         return self._head(f"{self.method} {self.uri} SIP/2.0")
 
 
-@dataclass(eq=True)
+@dataclass(eq=True, slots=True)
 class Response(Message):
     """A SIP response (RFC 3261 §7.2)."""
 

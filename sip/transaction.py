@@ -167,10 +167,17 @@ INVITE_SERVER: Table = {
 
 
 class ClientTransaction:
-    """A client transaction (INVITE or not) for one request sent over UDP."""
+    """A client transaction (INVITE or not) for one request sent over UDP.
+
+    Once Completed it only absorbs retransmitted responses (and re-sends an INVITE's ACK, already
+    built), so the request and its bytes are let go for Timer K/D: after a base's boot, thousands
+    of completed REGISTER and SUBSCRIBE transactions wait out their timer at the same time."""
+
+    __slots__ = ("ack", "data", "deadlines", "destination", "interval", "invite", "key", "request",
+                 "scheduled", "state", "table", "timers")
 
     def __init__(self, request: Request, destination: Address, now: float, timers: TimerConfig) -> None:
-        self.request = request
+        self.request: Request | None = request
         self.key = (request.top_via.branch or "", request.method)
         self.destination = destination
         self.timers = timers
@@ -205,12 +212,15 @@ class ClientTransaction:
         before = self.state
         action = self._step(event)
         out: list[Output] = []
+        request = self.request
         if action in (A.DELIVER_AND_ACK, A.ACK):
             if self.ack is None:
-                self.ack = build_ack(self.request, response).to_bytes()
+                assert request is not None   # the first final response: not Completed before it
+                self.ack = build_ack(request, response).to_bytes()
             out.append(SendDatagram(data=self.ack, destination=self.destination))
         if action in (A.DELIVER, A.DELIVER_AND_ACK):
-            out.append(ResponseReceived(request=self.request, response=response))
+            assert request is not None   # delivered only before Completed, or in Accepted
+            out.append(ResponseReceived(request=request, response=response))
         if self.state is before:
             return out  # timers run on from the state's entry
         if self.state is S.PROCEEDING and not self.invite:
@@ -222,6 +232,7 @@ class ClientTransaction:
         elif self.state is S.COMPLETED:
             # Timer K = T4 (non-INVITE), Timer D >= 32 s (INVITE) over UDP.
             self.deadlines = {In.TIMER_WAIT: now + (32.0 if self.invite else self.timers.t4)}
+            self.request, self.data = None, b""
         elif self.state is S.ACCEPTED:
             self.deadlines = {In.TIMER_WAIT: now + 64 * self.timers.t1}  # Timer M (RFC 6026 §8.4)
         elif self.state is S.TERMINATED:
@@ -241,6 +252,7 @@ class ClientTransaction:
                 self.deadlines[In.TIMER_RETRANSMIT] = when + self.interval
             elif action is A.TIMEOUT:
                 self.deadlines.clear()
+                assert self.request is not None   # times out only before Completed
                 out.append(TransactionTimedOut(request=self.request))
             else:
                 self.deadlines.pop(timer, None)
@@ -249,6 +261,8 @@ class ClientTransaction:
 
 class ServerTransaction:
     """A non-INVITE server transaction: answers retransmissions with the last response."""
+
+    __slots__ = ("deadline", "key", "last", "request", "scheduled", "source", "state", "timers")
 
     def __init__(self, request: Request, source: Address, timers: TimerConfig, key: ServerKey) -> None:
         #: The request, until the final response is sent; then only its key and the response's bytes
