@@ -20,6 +20,8 @@ from sip.message import Request
 from sip.uri import QUOTED, TOKEN, unquote
 
 _PARAM_RE = re.compile(rf"\s*({TOKEN})\s*=\s*({QUOTED}|{TOKEN})\s*(?:,|$)")
+# The same, repeated over the whole list and without groups: checked at once, then read with findall.
+_PARAMS_RE = re.compile(rf"(?:\s*{TOKEN}\s*=\s*(?:{QUOTED}|{TOKEN})\s*(?:,|$))+")
 _HASHES = {"MD5": hashlib.md5, "SHA-256": hashlib.sha256}
 
 
@@ -27,17 +29,10 @@ def _parse_auth_params(value: str, what: str) -> tuple[str, dict[str, str]]:
     scheme, _, rest = value.strip().partition(" ")
     if not scheme or not rest.strip():
         raise RemoteProtocolError(f"Malformed {what} header")
-    params: dict[str, str] = {}
-    pos, text = 0, rest.strip()
-    for m in _PARAM_RE.finditer(text):
-        if m.start() != pos:
-            break   # something between two parameters that is not one
-        name, value = m.groups()
-        params[name.lower()] = unquote(value)
-        pos = m.end()
-    if pos != len(text):
+    text = rest.strip()
+    if _PARAMS_RE.fullmatch(text) is None:
         raise RemoteProtocolError(f"Malformed {what} header")
-    return scheme, params
+    return scheme, {name.lower(): unquote(value) for name, value in _PARAM_RE.findall(text)}
 
 
 def _h(algorithm: str, text: str) -> str:
