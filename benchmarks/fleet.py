@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import platform
 import random
 import resource
 import sys
@@ -104,6 +106,8 @@ def main() -> None:
     if args.json:
         print(json.dumps(figures))
         return
+    print(f"python                {platform.python_version()} ({os.path.realpath(sys.executable)}); "
+          f"the Makefile builds .venv on the distribution's optimised build")
     print(f"handsets              {args.handsets} ({subscribed} subscriptions active at the end)")
     print(f"build                 {built - start:.1f} s")
     print(f"simulated             {SIM_SECONDS:.0f} s in {run_wall:.1f} s wall "

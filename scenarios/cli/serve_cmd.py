@@ -23,6 +23,7 @@ from models.profiles import get_profile
 from scenarios.live.twin import LiveConfig, LiveTwin
 from scenarios.live.udp import format_address, parse_address
 from scenarios.live.web import WebServer
+from scenarios.world.collector import collector_for_long_runs
 
 EXIT_BAD_INPUT = 2
 
@@ -77,7 +78,8 @@ def serve(ctx: click.Context, model_id: str, provision_file: str | None, http: s
         click.echo(f"fksim serve: {twin.profile.id} running; web {web.url} ; SIP {sips} -> server "
                    f"{twin.server_text}; NVM {twin.config.state}; Ctrl-C stops")
         sys.stdout.flush()
-        twin.run(until=run_for)
+        with collector_for_long_runs():
+            twin.run(until=run_for)
     finally:
         web.stop()
         twin.close()
