@@ -29,6 +29,7 @@ Everything to send is queued; the driver collects it with `take_outgoing()`.
 from __future__ import annotations
 
 import enum
+import functools
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -188,6 +189,7 @@ class Transaction:
 _MAX_DISPLAY = 255
 
 
+@functools.lru_cache(maxsize=256)   # a firmware has a few dozen texts; MultiDisplay is immutable
 def _display(text: str) -> MultiDisplay:
     """Firmware text as a MULTI-DISPLAY: characters outside DECT IA5 become "?" (EN 300 175-5 Annex D)."""
     ia5 = "".join(ch if ord(ch) <= 0x7F else "?" for ch in text)[:_MAX_DISPLAY]

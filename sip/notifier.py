@@ -15,6 +15,7 @@ subscription (RFC 6665 §4.2.2).
 
 from __future__ import annotations
 
+import functools
 import heapq
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -94,6 +95,11 @@ class NotifierSubscription:
     expires_at: float = 0.0
     route_set: list[str] = field(default_factory=list)
 
+    @functools.cached_property
+    def notify_from(self) -> NameAddr:
+        """The From of this dialog's NOTIFYs: the subscribed resource with our tag (made once)."""
+        return self.resource.with_tag(self.local_tag)
+
     def step(self, event: PhaseInput) -> None:
         try:
             self.phase = PHASES[(self.phase, event)]
@@ -153,7 +159,7 @@ class Notifier(Core):
         heapq.heappush(self._expiries, (sub.expires_at, sub.id))
         out = self._answer(
             now, pending.request, status, to_tag=sub.local_tag,
-            headers=[("Expires", pending.expires), ("Contact", NameAddr(uri=self._contact()))],
+            headers=[("Expires", pending.expires), ("Contact", self._contact_address)],
         )  # fmt: skip
         if state is not None or pending.initial:
             out += self.notify(now, sub.id, state or ())
@@ -295,8 +301,8 @@ class Notifier(Core):
         sub.local_cseq += 1
         fields: list[tuple[str, object]] = [("Route", r) for r in sub.route_set]
         fields += [
-            ("From", sub.resource.with_tag(sub.local_tag)), ("To", sub.subscriber), ("Call-ID", sub.call_id),
-            ("CSeq", f"{sub.local_cseq} NOTIFY"), ("Contact", NameAddr(uri=self._contact())),
+            ("From", sub.notify_from), ("To", sub.subscriber), ("Call-ID", sub.call_id),
+            ("CSeq", f"{sub.local_cseq} NOTIFY"), ("Contact", self._contact_address),
             ("Event", EVENT_PACKAGE), ("Subscription-State", substate),
         ]  # fmt: skip
         body = b""
@@ -347,6 +353,10 @@ class Notifier(Core):
 
     def _contact(self) -> SipUri:
         return self.local_uri()
+
+    @functools.cached_property
+    def _contact_address(self) -> NameAddr:
+        return NameAddr(uri=self._contact())
 
     def _find(self, request: Request) -> NotifierSubscription | None:
         sub_id = self._by_dialog.get((request.call_id, request.to.tag or "", request.from_.tag or ""))
