@@ -31,6 +31,7 @@ from scenarios.expect import check_count, check_now, not_evaluated
 from scenarios.results import ExpectationResult, RunResult
 from scenarios.spec import FEATURES, Expectation, FeatureState, Forward, Scenario, Step
 from scenarios.trace import format_trace
+from scenarios.world.collector import collector_for_bounded_run
 from scenarios.world.decode import message_json
 from scenarios.world.links import NetworkSettings
 from scenarios.world.world import World
@@ -274,7 +275,8 @@ def run_job(job: Job) -> RunResult:
     """A worker's entry point: run one job, write its captures if asked; picklable in and out."""
     started = time.perf_counter()
     try:
-        result, world = run_scenario(job.scenario, job.model, seed=job.seed)
+        with collector_for_bounded_run():   # a job is a run with an end: see scenarios/world/collector.py
+            result, world = run_scenario(job.scenario, job.model, seed=job.seed)
     except Exception as err:  # building the world or describing the run failed: still one failed run
         error = f"{job.scenario.file}: the run could not be carried out: {type(err).__name__}: {err}"
         expectations = tuple(not_evaluated(e, "the run could not be carried out")

@@ -33,7 +33,6 @@ from scenarios.results import RunResult, Skipped, print_summary, write_json, wri
 from scenarios.runner import Job, pcap_stem, run_job
 from scenarios.spec import Scenario
 from scenarios.validate import load_scenario
-from scenarios.world.collector import collector_for_long_runs
 from scenarios.yamlsrc import ScenarioError
 
 EXIT_FAILED = 1
@@ -211,8 +210,7 @@ def run(paths: tuple[Path, ...], model: str | None, seed: int | None, jobs: int,
     if not out.is_terminal:
         out.width = max(out.width, 160)   # a log file or a pipe: keep one row per run
     err_console = Console(stderr=True)
-    # Worker processes fork from inside the collector policy and inherit it.
-    with _progress(err_console, not quiet and len(plan.jobs) > 1) as progress, collector_for_long_runs():
+    with _progress(err_console, not quiet and len(plan.jobs) > 1) as progress:
         results = execute(plan.jobs, jobs, progress)
     if trace:
         for result in results:

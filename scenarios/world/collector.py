@@ -1,19 +1,27 @@
-"""The garbage collector's settings for long simulations: a process-wide choice that entry points
-make (the fleet benchmark, `fksim run`, `fksim serve`), never the World itself.
+"""The garbage collector's settings for simulations: a process-wide choice made where a run starts
+(the scenario runner's jobs, the fleet benchmark, `fksim serve`), never inside the World.
 
-CPython collects its oldest generation whenever that generation has grown by a quarter since the
-last full collection, and a full collection walks every live container. A simulated fleet holds a
-large, long-lived object graph (per account: the SIP cores and their dialog state, the handset
-emulator, the server's user and subscription), built up during the boot storm; at 20,000 handsets
-the collector then walked about two million objects some 35 times, 41 of the run's 117 s (measured
-with `gc.callbacks`, see docs/firmware.md "Performance"). The garbage the run makes is short-lived
-(messages, transactions, construct's cyclic parse contexts of the DECT codec) and dies in the young
-generations, which keep their default thresholds. So here [choice]:
+A simulated fleet holds a large, long-lived object graph (per account: the SIP cores and their
+dialog state, the handset emulator, the server's user and subscription), and CPython's cyclic
+collector walks it again and again: at 20,000 handsets the default settings cost 41 of a run's
+117 s, and even with full collections made rare the young collections cost 7 of 60 s (measured with
+`gc.callbacks`; docs/firmware.md "Performance").
 
-- what exists when the run starts (the built world) is frozen out of collection for the run;
-- a full collection comes after 1,000 middle-generation collections instead of 10.
+Yet a run makes almost no reference cycles. Messages, transactions, simpy events and dialog state
+are freed by reference counting; the only cycles are construct's parse contexts (a context refers
+to itself as `_root`), made when an information element is decoded for the first time. The codecs
+memoise decoded elements, so that garbage grows with the distinct elements a run meets (about a
+dozen objects per handset at boot, some per new feature setting), not with the run's length: two
+steady simulated hours of a fleet make none (tests/scenarios/test_collector.py). Hence [choice]:
 
-Both are undone when the block ends.
+- `collector_for_bounded_run()`, for a run that ends (a scenario job, the fleet benchmark): no
+  automatic collection during the run, and one collection at its end, over the objects made since
+  it began (what existed before is frozen, so it is not walked);
+- `collector_for_long_runs()`, for a run that goes on until stopped (`fksim serve`): automatic
+  collection stays on, the world that exists at the start is frozen, and a full collection comes
+  after 1,000 middle-generation collections instead of 10.
+
+Both give every setting back when the block ends, also after an error.
 """
 
 from __future__ import annotations
@@ -27,16 +35,36 @@ OLD_GENERATION_THRESHOLD = 1000
 
 
 @contextmanager
+def collector_for_bounded_run() -> Iterator[None]:
+    enabled = gc.isenabled()
+    outermost = gc.get_freeze_count() == 0
+    if outermost:
+        gc.freeze()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.collect()   # the run's own cycles; frozen objects are not walked
+        if outermost:
+            gc.unfreeze()
+        if enabled:
+            gc.enable()
+
+
+@contextmanager
 def collector_for_long_runs() -> Iterator[None]:
     saved = gc.get_threshold()
+    outermost = gc.get_freeze_count() == 0
     gc.collect()
-    gc.freeze()
+    if outermost:
+        gc.freeze()
     gc.set_threshold(saved[0], saved[1], max(saved[2], OLD_GENERATION_THRESHOLD))
     try:
         yield
     finally:
         gc.set_threshold(*saved)
-        gc.unfreeze()
+        if outermost:
+            gc.unfreeze()
 
 
-__all__ = ["OLD_GENERATION_THRESHOLD", "collector_for_long_runs"]
+__all__ = ["OLD_GENERATION_THRESHOLD", "collector_for_bounded_run", "collector_for_long_runs"]
