@@ -468,17 +468,19 @@ def parse_message(data: bytes) -> Request | Response:
         raise RemoteProtocolError("Header line too long")
     items = message.headers._items
     names = _NAME_CACHE
+    length_text: str | None = None
     for line in lines[1:]:
-        colon = line.find(":")
-        if colon <= 0:
+        raw, colon, value = line.partition(":")
+        if not colon or not raw:
             raise RemoteProtocolError("Malformed header line")
-        raw = line[:colon]
         name = names.get(raw)
         if name is None:
             name = _header_name(raw)
-        items.append((name, line[colon + 1 :].strip(" \t")))
+        value = value.strip(" \t")
+        if name == "Content-Length" and length_text is None:
+            length_text = value
+        items.append((name, value))
     body = data[end + 4 :]
-    length_text = message.headers.get("Content-Length")
     if length_text is not None:
         length = parse_uint(length_text.strip(), "Content-Length", limit=MAX_MESSAGE_SIZE)
         if length > len(body):

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from sip.errors import LocalProtocolError
 from sip.events import (
@@ -27,6 +27,7 @@ from sip.events import (
     TransactionTimedOut,
 )
 from sip.fsm import MachineEnum
+from sip.headers import Via
 from sip.message import Headers, Request, Response
 from sip.uri import split_commas
 
@@ -427,7 +428,7 @@ def stamp_received(request: Request, source: Address) -> None:
         params.append(("rport", str(source[1])))
     elif via.rport is not None:
         params.append(("rport", via.rport))
-    stamped = replace(via, params=tuple(params))
+    stamped = Via(transport=via.transport, host=via.host, port=via.port, params=tuple(params))
     # Only the top Via value changes; the others (on the same line or below) stay as received.
     items = request.headers._items
     index = next(i for i, (n, _) in enumerate(items) if n == "Via")
