@@ -193,7 +193,7 @@ class DigestServer:
         self._counter = 0
 
     def _mac(self, stamp: str) -> str:
-        return hmac.new(self.secret, stamp.encode(), hashlib.sha256).hexdigest()[:24]
+        return hmac.digest(self.secret, stamp.encode(), "sha256").hex()[:24]
 
     def challenge(self, now: float, *, stale: bool = False) -> Challenge:
         self._counter += 1

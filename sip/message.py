@@ -542,23 +542,21 @@ def make_response(
         raise LocalProtocolError(f"Status {status} out of range")
     h = Headers()
     items = h._items
-    for name, value in request.headers:
+    from_text = to_text = ""
+    for name, value in request.headers._items:   # one pass: every Via, the first From and To
         if name == "Via":
             items.append((name, value))
+        elif name == "From" and not from_text:
+            from_text = value
+        elif name == "To" and not to_text:
+            to_text = value
     to = request.to
-    items.append(("From", request.headers.get("From") or ""))
-    items.append(
-        (
-            "To",
-            str(to.with_tag(to_tag))
-            if to_tag is not None and to.tag is None
-            else request.headers.get("To") or "",
-        )
-    )
+    items.append(("From", from_text))
+    items.append(("To", str(to.with_tag(to_tag)) if to_tag is not None and to.tag is None else to_text))
     items.append(("Call-ID", request.call_id))
     items.append(("CSeq", str(request.cseq)))
-    for name, value in headers:
-        h.add(name, value)
+    for extra, extra_value in headers:
+        h.add(extra, extra_value)
     return Response(
         status=status, reason=reason if reason is not None else REASONS.get(status, ""), headers=h, body=body
     )
