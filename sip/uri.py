@@ -15,8 +15,9 @@ from sip.errors import LocalProtocolError, RemoteProtocolError
 #: RFC 3261 §25.1: token = 1*(alphanum / "-" / "." / "!" / "%" / "*" / "_" / "+" / "`" / "'" / "~")
 TOKEN = r"[A-Za-z0-9\-.!%*_+`'~]+"
 TOKEN_RE = re.compile(TOKEN)
-# Written as an unrolled loop (runs of plain characters between quoted-pairs): the same language
-# as "(?:[^"\\]|\\.)*", without one alternation per character.
+# quoted-string = DQUOTE *(qdtext / quoted-pair) DQUOTE, written as an unrolled loop (runs of
+# plain characters between quoted-pairs): the same language as the alternation, without one
+# alternation per character.
 QUOTED = r'"[^"\\]*(?:\\[\x00-\x09\x0b\x0c\x0e-\x7f][^"\\]*)*"'
 
 Params = tuple[tuple[str, str | None], ...]
