@@ -32,7 +32,11 @@ def _parse_auth_params(value: str, what: str) -> tuple[str, dict[str, str]]:
     text = rest.strip()
     if _PARAMS_RE.fullmatch(text) is None:
         raise RemoteProtocolError(f"Malformed {what} header")
-    return scheme, {name.lower(): unquote(value) for name, value in _PARAM_RE.findall(text)}
+    return scheme, {
+        # A quoted value without quoted-pairs is its inside (unquote() for the rest).
+        name.lower(): raw[1:-1] if raw[0] == '"' and "\\" not in raw else unquote(raw)
+        for name, raw in _PARAM_RE.findall(text)
+    }
 
 
 def _h(algorithm: str, text: str) -> str:

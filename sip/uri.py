@@ -57,10 +57,11 @@ def parse_params(text: str, what: str) -> Params:
         return ()
     if _SIMPLE_PARAMS_RE.fullmatch(text) is not None:
         # Fast path for the usual ";tag=x;lr" form (no LWS, no quoted strings).
-        return tuple(
-            (name.lower(), value if sep else None)
-            for name, sep, value in (part.partition("=") for part in text[1:].split(";"))
-        )
+        simple: list[tuple[str, str | None]] = []
+        for part in text[1:].split(";"):
+            name, sep, value = part.partition("=")
+            simple.append((name.lower(), value if sep else None))
+        return tuple(simple)
     out: list[tuple[str, str | None]] = []
     pos, end = 0, len(text)
     match = _GEN_PARAM_RE.match
