@@ -136,6 +136,9 @@ class Line:
     account: Account
     registration: RegistrationClient
     fks: FksApplication
+    #: The SIP settings the line was started with: its registration, subscription and FAC calls
+    #: use the same AOR and server for as long as the line lives.
+    settings: SipSettings
     subscriber: Subscriber | None = None
     caller: FeatureCodeCaller | None = None
     #: DECT call transactions waiting for the server's answer to a dialled code, per code, in order.
@@ -184,7 +187,8 @@ class DectManager:
         kept = self.system.store.local_features(index)
         line = Line(ipui=ipui, index=index, account=account, registration=registration,
                     fks=FksApplication(account.user_name, kept or FeatureState(),
-                                       synced=self.system.synced_features()))
+                                       synced=self.system.synced_features()),
+                    settings=settings)
         line.cores.append(registration)
         self.lines[ipui] = line
         if self.system.verdict(ipui).active:
@@ -304,7 +308,7 @@ class DectManager:
 
     def _subscriber(self, line: Line) -> Subscriber:
         if line.subscriber is None:
-            settings = self.system.sip_settings(line.account)
+            settings = line.settings
             line.subscriber = Subscriber(
                 SubscriberConfig(aor=settings.aor, server=settings.server, local=self.address,
                                  expires=settings.subscribe_expires,
@@ -396,7 +400,7 @@ class DectManager:
             self.endpoint.complete_call(event.ref, now, accepted=False, display="No SIP account")
             return self._air()
         if line.caller is None:
-            settings = self.system.sip_settings(line.account)
+            settings = line.settings
             line.caller = FeatureCodeCaller(
                 FeatureCodeConfig(aor=settings.aor, server=settings.server, local=self.address,
                                   username=line.account.auth_name or line.account.user_name,
