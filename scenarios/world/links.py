@@ -97,8 +97,12 @@ class IpNetwork:
         delay = s.latency + (self.rng.uniform(0.0, s.jitter) if s.jitter else 0.0)
         reordered = self.rng.random() < s.reorder
         duplicated = self.rng.random() < s.duplicate
-        self.log.record_sip(self.env.now, self._names.get(src, str(src)), self.name_of(dst), src, dst, data,
-                            lost=lost)
+        log = self.log
+        if log.keep:
+            log.record_sip(self.env.now, self._names.get(src, str(src)), self.name_of(dst), src, dst, data,
+                           lost=lost)
+        else:
+            log.counts["sip"] += 1   # a log that keeps nothing (benchmarks) needs no names
         if lost:
             return
         if reordered:
