@@ -268,8 +268,11 @@ class DectManager:
     def _core_outputs(self, line: Line | None, core: Core, outputs: Iterable[Output],
                       now: float) -> list[FirmwareOut]:
         """Carry out what a core returned; index its Call-ID and re-arm its deadline."""
+        routes = self._by_call_id
         for call_id in _call_ids(core):
-            self._by_call_id[call_id] = (core, line)
+            route = routes.get(call_id)
+            if route is None or route[0] is not core or route[1] is not line:
+                routes[call_id] = (core, line)
         self._heap.touch(core)
         out: list[FirmwareOut] = []
         for item in outputs:
@@ -277,7 +280,7 @@ class DectManager:
                 out.append(SipOut(dm=self.number, data=item.data, destination=item.destination))
             elif line is not None and self.lines.get(line.ipui) is line:
                 out += self._sip_event(line, item, now)
-        if core.next_deadline() is None and core in self._retired:
+        if self._retired and core in self._retired and core.next_deadline() is None:
             self._forget_idle_retired()   # its last answer came in: nothing more will
         return out
 
