@@ -264,8 +264,11 @@ class RegistrationClient(Core):
     # --- timers ---------------------------------------------------------------------------------
 
     def _own_deadline(self) -> float | None:
-        times = [t for t in (self.refresh_at, self.retry_at) if t is not None]
-        return min(times) if times else None
+        # Asked after every message (drivers re-arm their timer): no list, no min().
+        refresh, retry = self.refresh_at, self.retry_at
+        if refresh is None:
+            return retry
+        return refresh if retry is None or refresh <= retry else retry
 
     def _on_own_timer(self, now: float) -> list[Output]:
         if self.retry_at is not None and self.retry_at <= now:

@@ -538,8 +538,12 @@ class Subscriber(Core):
     # --- timers ---------------------------------------------------------------------------------
 
     def _own_deadline(self) -> float | None:
-        times = [t for t in (self.refresh_at, self.retry_at, self.expires_at) if t is not None]
-        return min(times) if times else None
+        # Asked after every message (drivers re-arm their timer): no list, no min().
+        first = None
+        for t in (self.refresh_at, self.retry_at, self.expires_at):
+            if t is not None and (first is None or t < first):
+                first = t
+        return first
 
     def _on_own_timer(self, now: float) -> list[Output]:
         if self.retry_at is not None and self.retry_at <= now and self.state is St.WAITING:

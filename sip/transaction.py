@@ -242,7 +242,7 @@ class ClientTransaction:
 
     def on_timer(self, now: float) -> list[Output]:
         out: list[Output] = []
-        for timer, when in sorted(self.deadlines.items(), key=lambda kv: kv[1]):
+        for timer, when in sorted(self.deadlines.items(), key=_when):
             if when > now or self.state is S.TERMINATED or timer not in self.deadlines:
                 continue
             action = self._step(timer)
@@ -258,6 +258,10 @@ class ClientTransaction:
             else:
                 self.deadlines.pop(timer, None)
         return out
+
+
+def _when(entry: tuple[Input, float]) -> float:
+    return entry[1]
 
 
 class ServerTransaction:
@@ -377,7 +381,7 @@ class InviteServerTransaction:
 
     def on_timer(self, now: float) -> list[Output]:
         out: list[Output] = []
-        for timer, when in sorted(self.deadlines.items(), key=lambda kv: kv[1]):
+        for timer, when in sorted(self.deadlines.items(), key=_when):
             if when > now or timer not in self.deadlines or self.state is S.TERMINATED:
                 continue
             action = self._step(timer)
