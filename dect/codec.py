@@ -235,12 +235,17 @@ class NwkMessage:
         return None
 
 
+@functools.lru_cache(maxsize=None)   # one entry per message type
+def _ie_order(message_type: MessageType) -> dict[type[InformationElement], int]:
+    """Where each IE type stands in the message's table (EN 300 175-5 §6.3)."""
+    return {row[0]: index for index, row in enumerate(MESSAGES[message_type].rows)}
+
+
 def message(
     message_type: MessageType, *ies: InformationElement | None, tv: int = 0, ti_flag: bool = False
 ) -> NwkMessage:
     """Build a message from IEs given in any order (None skipped); they are put in table order."""
-    spec = MESSAGES[message_type]
-    order = {row[0]: index for index, row in enumerate(spec.rows)}
+    order = _ie_order(message_type)
     present = [ie for ie in ies if ie is not None]
     present.sort(key=lambda ie: order.get(type(ie), len(order)))
     return NwkMessage(message_type=message_type, tv=tv, ti_flag=ti_flag, ies=tuple(present))
