@@ -235,7 +235,7 @@ class NwkMessage:
         return None
 
 
-@functools.lru_cache(maxsize=None)   # one entry per message type
+@functools.cache   # one entry per message type
 def _ie_order(message_type: MessageType) -> dict[type[InformationElement], int]:
     """Where each IE type stands in the message's table (EN 300 175-5 §6.3)."""
     return {row[0]: index for index, row in enumerate(MESSAGES[message_type].rows)}
