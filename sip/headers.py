@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 
 from sip.errors import RemoteProtocolError
-from sip.uri import QUOTED, TOKEN, Params, format_params, param, parse_params, remember_text, unquote
+from sip.uri import QUOTED, TOKEN, Params, format_params, param, parse_params, unquote, wire_text
 
 #: RFC 3261 §7.3.3 and RFC 6665 §8.2.1 compact forms -> canonical names.
 COMPACT = {
@@ -170,12 +170,10 @@ class Via:
         """'' when present without value (request asks for it), the port text when filled in."""
         return param(self.params, "rport")
 
+    @wire_text
     def __str__(self) -> str:
-        text: str | None = self.__dict__.get("_text")
-        if text is not None:
-            return text
         port = f":{self.port}" if self.port is not None else ""
-        return remember_text(self, f"SIP/2.0/{self.transport} {self.host}{port}{format_params(self.params)}")
+        return f"SIP/2.0/{self.transport} {self.host}{port}{format_params(self.params)}"
 
 
 # via-parm = sent-protocol LWS sent-by *( SEMI via-params ); sent-protocol = "SIP" SLASH "2.0" SLASH

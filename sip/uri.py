@@ -6,9 +6,12 @@ into frozen values and back. Every malformed text raises `RemoteProtocolError` (
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import lru_cache
+from typing import Any
 
 from sip.errors import LocalProtocolError, RemoteProtocolError
 
@@ -115,12 +118,20 @@ def host_of(address_host: str) -> str:
     return f"[{address_host}]" if ":" in address_host and not address_host.startswith("[") else address_host
 
 
-def remember_text(value: object, text: str) -> str:
-    """Keep a frozen value's wire text on it: a dialog's From, To, Contact, Request-URI and a
-    transaction's Via are written into every message they appear in, and never change. The text is
-    no field, so equality, hashing and repr ignore it."""
-    object.__setattr__(value, "_text", text)
-    return text
+def wire_text(render: Callable[[Any], str]) -> Callable[[Any], str]:
+    """`__str__` for a frozen value, written once and kept on it: a dialog's From, To, Contact,
+    Request-URI and a transaction's Via go into every message they appear in, and never change.
+    The text is no field, so equality, hashing and repr ignore it."""
+
+    @functools.wraps(render)
+    def __str__(self: Any) -> str:
+        text: str | None = self.__dict__.get("_text")
+        if text is None:
+            text = render(self)
+            object.__setattr__(self, "_text", text)
+        return text
+
+    return __str__
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -135,17 +146,14 @@ class SipUri:
     params: Params = ()
     headers: str | None = None
 
+    @wire_text
     def __str__(self) -> str:
-        text: str | None = self.__dict__.get("_text")
-        if text is not None:
-            return text
         userinfo = ""
         if self.user is not None:
             userinfo = self.user + (f":{self.password}" if self.password is not None else "") + "@"
         port = f":{self.port}" if self.port is not None else ""
         hdrs = f"?{self.headers}" if self.headers is not None else ""
-        text = f"{self.scheme}:{userinfo}{self.host}{port}{format_params(self.params)}{hdrs}"
-        return remember_text(self, text)
+        return f"{self.scheme}:{userinfo}{self.host}{port}{format_params(self.params)}{hdrs}"
 
     def param(self, name: str) -> str | None:
         return param(self.params, name)
@@ -231,15 +239,13 @@ class NameAddr:
         # final response to a dialog-creating request adds a To tag.
         return NameAddr(uri=self.uri, display=self.display, params=params, brackets=self.brackets)
 
+    @wire_text
     def __str__(self) -> str:
-        text: str | None = self.__dict__.get("_text")
-        if text is not None:
-            return text
         uri = str(self.uri)
         if self.display is None and not self.brackets and not any(c in uri for c in ";,?"):
-            return remember_text(self, uri + format_params(self.params))
+            return uri + format_params(self.params)
         name = f"{quote(self.display)} " if self.display is not None else ""
-        return remember_text(self, f"{name}<{uri}>{format_params(self.params)}")
+        return f"{name}<{uri}>{format_params(self.params)}"
 
 
 @lru_cache(maxsize=16384)
@@ -318,7 +324,7 @@ __all__ = [
     "parse_params",
     "parse_uri",
     "quote",
-    "remember_text",
     "split_commas",
     "unquote",
+    "wire_text",
 ]
