@@ -582,12 +582,6 @@ _SINGLE_TYPED: dict[str, Any] = {
     "Event": lambda m: m.event, "Subscription-State": lambda m: m.subscription_state,
     "Content-Type": lambda m: m.content_type, "Retry-After": lambda m: m.retry_after,
 }  # fmt: skip
-_LIST_TYPED: dict[str, Any] = {
-    "Via": parse_via,
-    "Contact": _parse_contact,
-    "Route": _parse_route,
-    "Record-Route": _parse_route,
-}
 
 
 def understood_headers(message: Message) -> list[tuple[str, str]]:
@@ -597,8 +591,8 @@ def understood_headers(message: Message) -> list[tuple[str, str]]:
     for name, value in message.headers:
         if name in _SINGLE_TYPED:
             out.append((name, str(_SINGLE_TYPED[name](message))))
-        elif name in _LIST_TYPED:
-            out.extend((name, str(_LIST_TYPED[name](v))) for v in split_commas(value))
+        elif name in _LIST_PARSERS:
+            out.extend((name, str(_LIST_PARSERS[name](v))) for v in split_commas(value))
         else:
             out.append((name, value))
     return out
