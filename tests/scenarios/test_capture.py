@@ -1,19 +1,16 @@
 """Captures: structure checked here byte by byte; independent decoding by tshark and Wireshark 4.4's
 dect_nwk through the shared checkers (skipped only off CI when the tool or ../shared is missing)."""
 
-import os
-import shutil
 import struct
 import subprocess
 from pathlib import Path
 
-import pytest
-
 from scenarios.capture import EPOCH, _checksum, udp_frame, write_captures
 from scenarios.world.log import LogEntry
 from support.golden import BASE, CC_SETUP, LOCATE, NOTIFY, OK, SERVER, SUBSCRIBE
+from support.shared import shared_tool
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared"
+
 def _entries():
     return [
         LogEntry(0, 0.5, "dect", "handset:029e74a599", "base", LOCATE),
@@ -70,25 +67,15 @@ def test_same_entries_same_bytes(tmp_path):
     assert [p.read_bytes() for p in a] == [p.read_bytes() for p in b]
 
 
-def _tool(name):
-    path = SHARED / "tools" / name
-    needs = "tshark" if name == "check-sip-pcap" else "chroot"
-    if not path.exists() or shutil.which(needs) is None or (name == "check-dect-pcap" and os.getuid() != 0):
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{name} or what it needs is missing under CI")
-        pytest.skip(f"{name} needs {SHARED} and {needs}")
-    return path
-
-
 def test_sip_capture_passes_the_independent_checker(tmp_path):
     sip_path, _ = write_captures(_entries(), tmp_path, "run")
-    result = subprocess.run([str(_tool("check-sip-pcap")), "--checksums", str(sip_path)],
+    result = subprocess.run([str(shared_tool("check-sip-pcap")), "--checksums", str(sip_path)],
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_dect_capture_decodes_in_wireshark_dect_nwk(tmp_path):
     _, dect_path = write_captures(_entries(), tmp_path, "run")
-    result = subprocess.run([str(_tool("check-dect-pcap")), str(dect_path)],
+    result = subprocess.run([str(shared_tool("check-dect-pcap")), str(dect_path)],
                             capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stdout + result.stderr

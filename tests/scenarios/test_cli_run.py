@@ -4,8 +4,6 @@ line with exit 2 and nothing run; every output format; determinism; `--jobs 2` e
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 import textwrap
 from pathlib import Path
@@ -15,9 +13,9 @@ from click.testing import CliRunner
 from junitparser import Failure, JUnitXml
 
 from scenarios.cli import cli
+from support.shared import shared_tool
 
 ROOT = Path(__file__).resolve().parents[2]
-SHARED = Path(__file__).resolve().parents[2].parent / "shared"
 FKSIM = ROOT / ".venv" / "bin" / "fksim"
 LIBRARY = ROOT / "scenarios" / "library"
 
@@ -241,16 +239,6 @@ def test_jobs_2_gives_the_same_results_in_the_same_order_as_serial(tmp_path):
 # ------------------------------------------------------------------------------ captures
 
 
-def _tool(name: str) -> Path:
-    path = SHARED / "tools" / name
-    needs = "tshark" if name == "check-sip-pcap" else "chroot"
-    if not path.exists() or shutil.which(needs) is None or (name == "check-dect-pcap" and os.getuid() != 0):
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{name} or what it needs is missing under CI")
-        pytest.skip(f"{name} needs {SHARED} and {needs}")
-    return path
-
-
 @pytest.fixture(scope="module")
 def captures(tmp_path_factory) -> list[Path]:
     folder = tmp_path_factory.mktemp("pcap")
@@ -261,14 +249,14 @@ def captures(tmp_path_factory) -> list[Path]:
 
 
 def test_runner_captures_pass_the_sip_checker(captures):
-    tool = _tool("check-sip-pcap")
+    tool = shared_tool("check-sip-pcap")
     for path in [p for p in captures if p.name.endswith("-sip.pcap")]:
         proc = subprocess.run([str(tool), "--checksums", str(path)], capture_output=True, text=True, timeout=300)
         assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
 def test_runner_captures_decode_as_dect_nwk(captures):
-    tool = _tool("check-dect-pcap")
+    tool = shared_tool("check-dect-pcap")
     for path in [p for p in captures if p.name.endswith("-dect.pcap")]:
         proc = subprocess.run([str(tool), str(path)], capture_output=True, text=True, timeout=900)
         assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -10,8 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 from scenarios.cli import cli
+from support.shared import SHARED
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared"
 RFC4475 = SHARED / "data" / "rfc4475"
 GOOD = (
     b"SUBSCRIBE sip:4001@as.example.com SIP/2.0\r\n"

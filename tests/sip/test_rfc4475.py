@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import csv
 import os
-from pathlib import Path
 
 import pytest
 
 from sip.errors import ProtocolError
 from sip.message import Request, Response, parse_message
+from support.shared import SHARED
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared"
 DATA = SHARED / "data" / "rfc4475"
 
 
