@@ -20,7 +20,6 @@ and carries out calls handed in from other threads (`call`, used by the web inte
 from __future__ import annotations
 
 import concurrent.futures
-import os
 import queue
 import sys
 import time
@@ -48,7 +47,7 @@ from scenarios.world.drivers import HandsetDriver, Pacer
 from scenarios.world.links import DectAir
 from scenarios.world.log import MessageLog
 from sip.events import Address, SendDatagram
-from sip.ids import SequentialIds
+from sip.ids import SequentialIds, random_seed
 from sip.server.app import ApplicationServer, ServerConfig
 from sip.server.users import User
 from sip.state import FeatureState
@@ -134,7 +133,8 @@ class LiveTwin:
             self.store.put_provider(SipProvider(provider_id=1, name="BroadWorks", domain=self.config.domain))
 
     def _open(self, config: LiveConfig) -> None:
-        run_id = os.urandom(6).hex()  # Call-IDs and tags must not repeat across runs of the twin
+        # Call-IDs, tags and branches: 64 unpredictable bits each, from a seed of the OS (issue 11).
+        run_id = random_seed()
         self.sockets.append(UdpEndpoint(config.sip_bind, name="DECT manager 1"))
         host = config.sip_bind[0]
         for dm in range(2, config.dect_managers + 1):
