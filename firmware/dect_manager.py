@@ -54,6 +54,7 @@ from sip.events import (
     Address,
     FeatureCodeAnswered,
     FeatureStateReceived,
+    ForeignRequestRefused,
     Output,
     Registered,
     RegistrationFailed,
@@ -100,7 +101,17 @@ class AirOut:
     name: str
 
 
-FirmwareOut = SipOut | AirOut
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Notice:
+    """A line for the base's system log: something the network sent that the base refused or left
+    out (the live twin prints it, rate-limited per `source`; the simulation writes it into the trace)."""
+
+    dm: int
+    text: str
+    source: Address | None = None
+
+
+FirmwareOut = SipOut | AirOut | Notice
 
 
 class SystemContext(Protocol):
@@ -278,6 +289,11 @@ class DectManager:
         for item in outputs:
             if isinstance(item, SendDatagram):
                 out.append(SipOut(dm=self.number, data=item.data, destination=item.destination))
+            elif isinstance(item, ForeignRequestRefused):
+                host, port = item.source
+                out.append(Notice(dm=self.number, source=item.source,
+                                  text=f"{item.method} from {host}:{port} refused (403): not this "
+                                       f"account's server or proxy"))
             elif line is not None and self.lines.get(line.ipui) is line:
                 out += self._sip_event(line, item, now)
         if self._retired and core in self._retired and core.next_deadline() is None:

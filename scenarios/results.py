@@ -51,6 +51,8 @@ class RunResult:
     final: dict[str, Any] = field(default_factory=dict)
     trace: str = ""
     error: str | None = None
+    #: the base's system-log lines ({"t", "from", "text"}): requests it refused, parts it left out
+    notices: tuple[dict[str, Any], ...] = ()
 
     def as_json(self, *, wall_time: bool = True) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -67,6 +69,8 @@ class RunResult:
             "fks": self.fks,
             "final": self.final,
         })
+        if self.notices:
+            out["notices"] = list(self.notices)  # an extension: present only when the base logged any
         return out
 
 

@@ -256,12 +256,14 @@ def run_scenario(scenario: Scenario, model: str, *, seed: int | None = None) -> 
     fks = {str(ipui): _verdict(world, ipui) for ipui in handsets if world.store.handset(ipui) is not None}
     final = {"handsets": {str(ipui): world.handset_state(ipui) for ipui in handsets},
              "server": {user.name: world.server_state(user.name) for user in world.server.directory}}
+    notices = world.notices
     trace = format_trace(scenario.title, world.profile.id, seed, messages,
-                         [e.as_json() for e in expectations], passed, error=error)
+                         [e.as_json() for e in expectations], passed, error=error, notices=notices)
     result = RunResult(
         scenario=scenario.title, file=scenario.file, model=world.profile.id, seed=seed, passed=passed,
         sim_time=world.now, wall_time=time.perf_counter() - started, expectations=expectations,
         messages=tuple(messages), fks=fks, final=final, trace=trace, error=error,
+        notices=tuple(notices),
     )
     return result, world
 

@@ -56,10 +56,21 @@ def format_message(message: dict[str, Any]) -> str:
     return line.rstrip()
 
 
+def format_notice(notice: dict[str, Any]) -> str:
+    """A line of the base's system log, between the messages of the ladder."""
+    return f"{notice['t']:10.6f}  note  {notice['from']:40}  {notice['text']}".rstrip()
+
+
 def format_trace(title: str, model: str, seed: int, messages: Iterable[dict[str, Any]],
-                 expectations: Iterable[dict[str, Any]], passed: bool, *, error: str | None = None) -> str:
+                 expectations: Iterable[dict[str, Any]], passed: bool, *, error: str | None = None,
+                 notices: Iterable[dict[str, Any]] = ()) -> str:
     lines = [f"# {title}", f"# model {model}, seed {seed}", ""]
-    lines += [format_message(m) for m in messages]
+    pending = sorted(notices, key=lambda n: n["t"])  # stable: log order within one instant
+    for m in messages:
+        while pending and pending[0]["t"] <= m["t"]:
+            lines.append(format_notice(pending.pop(0)))
+        lines.append(format_message(m))
+    lines += [format_notice(n) for n in pending]
     lines.append("")
     for e in expectations:
         at = "end" if e["at"] is None else f"{e['at']:g}s"

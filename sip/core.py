@@ -8,11 +8,13 @@ application. Subclasses implement `_on_request`, `_on_response`, `_on_timeout` a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import ipaddress
+from collections.abc import Callable, Collection, Iterable
 
 from sip.errors import ProtocolError, RemoteProtocolError
 from sip.events import (
     Address,
+    ForeignRequestRefused,
     Output,
     RequestReceived,
     ResponseReceived,
@@ -22,7 +24,37 @@ from sip.events import (
 from sip.headers import Via
 from sip.message import Headers, Request, Response, error_response_bytes, make_response, parse_message
 from sip.transaction import TimerConfig, TransactionLayer
-from sip.uri import SipUri, Uri, host_of
+from sip.uri import SipUri, Uri, host_of, parse_name_addr
+
+
+def same_address(a: Address, b: Address) -> bool:
+    """Two (host, port) pairs name the same endpoint: IP literals compared as addresses (so
+    "::1" equals "0:0::1"), names compared without case."""
+    if a[1] != b[1]:
+        return False
+    if a[0] == b[0]:
+        return True
+    try:
+        return ipaddress.ip_address(a[0]) == ipaddress.ip_address(b[0])
+    except ValueError:
+        return a[0].lower() == b[0].lower()
+
+
+def route_peer(route: str) -> Address | None:
+    """The (host, port) of a route-set entry (`<sip:host:port;lr>`), when its host is an IP literal:
+    a sans-I/O core resolves no names (RFC 3263 is the driver's business)."""
+    try:
+        uri = parse_name_addr(route, "Route").uri
+    except RemoteProtocolError:
+        return None
+    if not isinstance(uri, SipUri):
+        return None
+    host = uri.host[1:-1] if uri.host.startswith("[") else uri.host
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return None
+    return (host, uri.port if uri.port is not None else (5061 if uri.scheme == "sips" else 5060))
 
 
 class Core:
@@ -53,6 +85,9 @@ class Core:
         """Same as `receive` for an already parsed message (a driver that dispatches parses once)."""
         if isinstance(message, Response):
             return self._dispatch(now, self.transactions.receive_response(message, now))
+        peers = self.trusted_peers()
+        if peers is not None and not any(same_address(source, peer) for peer in peers):
+            return self._refuse_foreign(message, source)
         return self._dispatch(now, self.transactions.receive_request(message, source, now))
 
     def next_deadline(self) -> float | None:
@@ -71,6 +106,15 @@ class Core:
         """True when a response belongs to one of our client transactions (for drivers that share
         one port between cores)."""
         return isinstance(message, Response) and self.transactions.owns_response(message)
+
+    def trusted_peers(self) -> Collection[Address] | None:
+        """The addresses whose requests this core accepts; None: anyone's (a server's cores).
+
+        A client core (the base's subscriber, FAC caller, registration client) only takes requests
+        from the address its own requests go to -- the server, or the outbound proxy in front of it --
+        and from the next hop of its dialog's route set (docs/security.md). Anything else is refused
+        before dialog matching, so a stranger learns nothing of which dialogs exist."""
+        return None
 
     # --- hooks for subclasses -------------------------------------------------------------------
 
@@ -93,6 +137,16 @@ class Core:
         return []
 
     # --- helpers --------------------------------------------------------------------------------
+
+    def _refuse_foreign(self, request: Request, source: Address) -> list[Output]:
+        """RFC 3261 §21.4.4 403 Forbidden, answered statelessly (no transaction is created for a
+        stranger); an ACK is never answered (§17), only reported."""
+        out: list[Output] = [ForeignRequestRefused(method=request.method, call_id=request.call_id,
+                                                   source=source)]
+        if request.method != "ACK":
+            response = make_response(request, 403, to_tag=request.to.tag or self.ids())
+            out.append(SendDatagram(data=response.to_bytes(), destination=source))
+        return out
 
     def _dispatch(self, now: float, outputs: Iterable[Output]) -> list[Output]:
         out: list[Output] = []
@@ -149,4 +203,4 @@ class Core:
         return Request(method=method, uri=uri, headers=headers, body=body)
 
 
-__all__ = ["Core"]
+__all__ = ["Core", "route_peer", "same_address"]

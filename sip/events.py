@@ -24,6 +24,17 @@ class SendDatagram:
     destination: Address
 
 
+@dataclass(frozen=True, kw_only=True)
+class ForeignRequestRefused:
+    """A request came from an address that is not this core's peer (a NOTIFY or BYE that only the
+    server, or the proxy in front of it, may send): it was answered 403 (an ACK: dropped) and changed
+    nothing. For the log; `source` is where it came from."""
+
+    method: str
+    call_id: str
+    source: Address
+
+
 # --- transaction layer (RFC 3261 §17) -----------------------------------------------------------
 
 
@@ -163,6 +174,7 @@ class FeatureCodeAnswered:
 
 Output = (
     SendDatagram
+    | ForeignRequestRefused
     | RequestReceived
     | ResponseReceived
     | TransactionTimedOut

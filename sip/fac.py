@@ -116,6 +116,10 @@ class FeatureCodeCaller(Core):
     def contact(self) -> SipUri:
         return self.local_uri(self.config.aor.user)
 
+    def trusted_peers(self) -> list[Address]:
+        """Only the server (or outbound proxy) the INVITEs go to may send a BYE (docs/security.md)."""
+        return [self.config.server]
+
     @property
     def busy(self) -> bool:
         """A call is waiting for its answer or its hang-up."""

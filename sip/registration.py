@@ -126,6 +126,10 @@ class RegistrationClient(Core):
     def contact(self) -> SipUri:
         return self.local_uri(self.config.aor.user)
 
+    def trusted_peers(self) -> list[Address]:
+        """Only the registrar may send this core a request (it takes none but answers 405)."""
+        return [self.config.registrar]
+
     @property
     def registered(self) -> bool:
         return self.state is RegState.REGISTERED

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from sip.auth import Challenge, DigestClient, best_challenge
-from sip.core import Core
+from sip.core import Core, route_peer
 from sip.errors import LocalProtocolError, RemoteProtocolError
 from sip.events import (
     Address,
@@ -204,6 +204,15 @@ class Subscriber(Core):
     @property
     def active(self) -> bool:
         return self.state is SubState.ACTIVE
+
+    def trusted_peers(self) -> list[Address]:
+        """The server (or outbound proxy) SUBSCRIBEs go to, and the route set's next hop."""
+        peers = [self.config.server]
+        if self.route_set:
+            first = route_peer(self.route_set[0])
+            if first is not None:
+                peers.append(first)
+        return peers
 
     def start(self, now: float) -> list[Output]:
         """Subscribe (again): also the way to resume after a 403 stop or a configuration change."""

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import queue
-import sys
 import time
 from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass, field
@@ -32,7 +31,7 @@ import simpy.rt
 
 from dect.handset import Handset
 from dect.identity import Ipui
-from firmware.dect_manager import AirOut, FirmwareOut, SipOut
+from firmware.dect_manager import AirOut, FirmwareOut, Notice, SipOut
 from firmware.fks import FksState
 from firmware.nvm import NvmStore, RegStatus, SipProvider
 from firmware.provisioning import Diagnostic, apply, parse_provisioning
@@ -41,6 +40,7 @@ from firmware.web.backend import HandsetRuntime, RuntimeView
 from models.errors import FksimError
 from models.handset_types import get_handset_type
 from models.profiles import ModelProfile, get_profile
+from scenarios.live.ratelog import RateLimitedLog
 from scenarios.live.recorder import RecordedHandset, Recording
 from scenarios.live.udp import UdpEndpoint, format_address
 from scenarios.world.drivers import HandsetDriver, Pacer
@@ -122,6 +122,9 @@ class LiveTwin:
         self.running = False
         self.stopped = False
         self.dropped = 0
+        #: requests the base refused (a NOTIFY or BYE from an address that is not the account's peer)
+        self.refused = 0
+        self.netlog = RateLimitedLog()
 
     # --- assembly ------------------------------------------------------------------------------
 
@@ -247,6 +250,10 @@ class LiveTwin:
                     self._shutdown.last = self.now
             elif isinstance(item, AirOut):
                 self._to_handset(item)
+            elif isinstance(item, Notice):
+                self.refused += 1
+                self.netlog.log(time.monotonic(), ("notice", item.source),
+                                f"fksim serve: dm{item.dm}: {item.text}")
         self.system_pacer.rearm()
 
     def _server_send(self, outputs: Iterable[Any]) -> None:
@@ -302,14 +309,21 @@ class LiveTwin:
 
     def _guarded(self, endpoint: UdpEndpoint, source: Address, deliver: Callable[..., None],
                  *args: Any) -> None:
-        """A real network delivers anything: a datagram a core refuses with a protocol error is
-        reported and dropped, and the twin goes on (the simulated world never sends such bytes)."""
+        """A real network delivers anything. A datagram a core refuses with a protocol error is
+        reported and dropped; so is one that trips anything else (an error of ours that the datagram
+        provoked): the twin logs it, at most once per source in a window, and goes on serving."""
         try:
             deliver(*args)
         except FksimError as err:
-            self.dropped += 1
-            print(f"fksim serve: {endpoint.name}: datagram from {format_address(source)} dropped: {err}",
-                  file=sys.stderr, flush=True)
+            self._dropped(endpoint, source, str(err))
+        except Exception as err:  # one datagram must never stop the base
+            self._dropped(endpoint, source, f"internal error {type(err).__name__}: {err}"[:300])
+
+    def _dropped(self, endpoint: UdpEndpoint, source: Address, why: str) -> None:
+        self.dropped += 1
+        self.netlog.log(time.monotonic(), ("dropped", endpoint.name, source),
+                        f"fksim serve: {endpoint.name}: datagram from {format_address(source)} "
+                        f"dropped: {why}")
 
     # --- runtime changes (from the web interface, on this thread) -------------------------------
 

@@ -14,7 +14,7 @@ import simpy
 
 from dect.handset import Handset
 from dect.identity import Ipui
-from firmware.dect_manager import AirOut, FirmwareOut, SipOut
+from firmware.dect_manager import AirOut, FirmwareOut, Notice, SipOut
 from firmware.system import BaseSystem
 from scenarios.world.links import Address, DectAir, IpNetwork
 from sip.events import SendDatagram
@@ -72,6 +72,8 @@ class SystemDriver:
         self.net = net
         self.deliver_air = deliver_air
         self.pacer = Pacer(env, system, self.send)
+        #: (time, DECT manager, text) of every line the base wrote to its system log
+        self.notices: list[tuple[float, int, str]] = []
         for dm, address in enumerate(system.addresses.dect_managers, start=1):
             net.attach(address, self._receiver(dm), names(dm))
 
@@ -87,6 +89,8 @@ class SystemDriver:
                 self.net.send(self.system.addresses.dect_managers[item.dm - 1], item.destination, item.data)
             elif isinstance(item, AirOut):
                 self.deliver_air(item.dm, item.link, item.data)
+            elif isinstance(item, Notice):
+                self.notices.append((self.env.now, item.dm, item.text))
         self.pacer.rearm()
 
     def from_air(self, dm: int, link: str, data: bytes) -> None:

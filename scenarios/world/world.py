@@ -98,6 +98,12 @@ class World:
     def base_name(self, dm: int) -> str:
         return f"dm{dm}" if self.multicell else "base"
 
+    @property
+    def notices(self) -> list[dict[str, object]]:
+        """The base's system-log lines so far, as the trace and the result JSON show them."""
+        return [{"t": round(t, 6), "from": self.base_name(dm), "text": text}
+                for t, dm, text in self._system_driver.notices]
+
     # --- the start -----------------------------------------------------------------------------
 
     def add_user(self, user: str, *, password: str | None = None, state: FeatureState | None = None,
