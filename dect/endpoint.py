@@ -479,13 +479,19 @@ class DectEndpoint:
         return self._step(tx, TxInput.REJECT, now, display=display, reason=reason)
 
     def indicate_feature_state(
-        self, link: Link, setting: FeatureSetting, *, display: str, refused: bool = False
+        self, link: Link, setting: FeatureSetting, *, display: str, refused: bool = False,
+        silent: bool = False,
     ) -> None:
-        """Tell a handset the state the server holds: FACILITY + MULTI-DISPLAY + SIGNAL 05 (09 if refused)."""
+        """Tell a handset the state the server holds: FACILITY + MULTI-DISPLAY + SIGNAL 05 (09 if
+        refused); `silent` (a resynchronisation the user did not ask for) sends no SIGNAL, no tone."""
         tv = self._fp_tv.get(link, -1) + 1
         self._fp_tv[link] = tv % 7
+        state = encode_pies(FeatureState(setting=setting))
+        if silent:
+            self._send(link, message(MessageType.FACILITY, _display(display), state, tv=tv % 7))
+            return
         signal = SignalValue.NEGATIVE_ACKNOWLEDGEMENT_TONE if refused else SignalValue.CONFIRM_TONE_ON
-        ies = (_display(display), Signal(value=signal), encode_pies(FeatureState(setting=setting)))
+        ies = (_display(display), Signal(value=signal), state)
         self._send(link, message(MessageType.FACILITY, *ies, tv=tv % 7))
 
     # ----------------------------------------------------------------------------- timers

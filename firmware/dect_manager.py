@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from dect.endpoint import AccessPolicy, DectEndpoint
@@ -159,6 +159,12 @@ class Line:
     cores: list[Core] = field(default_factory=list)
     #: FKS commands held until the account's turn to start (see `DectManager.add_line`).
     deferred: list[Command] = field(default_factory=list)
+    #: What the handset shows, as far as the base knows: what it last indicated (at the start, the
+    #: state in the NVM, which the handset kept over the base's reboot).
+    shown: FeatureState = field(default_factory=FeatureState)
+    #: Features indicated since the handset last sent anything but a LOCATE: without paging the
+    #: base cannot tell whether an out-of-range handset got them, so a locate sends them again.
+    unconfirmed: set[Feature] = field(default_factory=set)
 
 
 class DectManager:
@@ -200,6 +206,7 @@ class DectManager:
                     fks=FksApplication(account.user_name, kept or FeatureState(),
                                        synced=self.system.synced_features()),
                     settings=settings)
+        line.shown = line.fks.state
         line.cores.append(registration)
         self.lines[ipui] = line
         if self.system.verdict(ipui).active:
@@ -361,10 +368,15 @@ class DectManager:
 
     def _indicate(self, ipui: Ipui, command: Indicate) -> None:
         link = self._links.get(ipui, str(ipui))
+        line = self.lines.get(ipui)
         for feature in command.features:
             self.endpoint.indicate_feature_state(link, setting_for(command.state, feature),
                                                  display=command.text,
-                                                 refused=command.signal is Signal.NEGATIVE)
+                                                 refused=command.signal is Signal.NEGATIVE,
+                                                 silent=command.signal is Signal.SILENT)
+            if line is not None:
+                line.shown = replace(line.shown, **{feature.value: getattr(command.state, feature.value)})
+                line.unconfirmed.add(feature)
 
     # --- DECT --------------------------------------------------------------------------------
 
@@ -380,20 +392,33 @@ class DectManager:
                 out += self._air()
                 out += self.system.handset_located(self.number, event.ipui, now)
             elif isinstance(event, FeatureRequested):
+                self._heard_from(event.ipui)
                 out += self._feature_requested(event, now)
             elif isinstance(event, FacDialled):
+                self._heard_from(event.ipui)
                 out += self._fac_dialled(event, now)
         return out + self._air()
 
+    def _heard_from(self, ipui: Ipui) -> None:
+        """The handset sent a request: it is in range, and got what was indicated before."""
+        line = self.lines.get(ipui)
+        if line is not None:
+            line.unconfirmed.clear()
+
     def resynchronise(self, ipui: Ipui) -> list[FirmwareOut]:
-        """A handset (back) in range: tell it every feature's state, which it may have missed."""
+        """A handset located here (power-on, back in range, roamed, or the base rebooted): tell it,
+        silently, the features it does not show as the base holds them, and those indicated since it
+        was last heard from, which it may have missed out of range. Nothing else (issue 12 §5)."""
         line = self.lines.get(ipui)
         if line is None:
             return []
+        state = line.fks.state
+        stale = set(state.changed(line.shown)) | line.unconfirmed
+        line.unconfirmed = set()
         for feature in ALL_FEATURES:
-            text = describe_feature(line.fks.state, feature)
-            self._indicate(ipui, Indicate(state=line.fks.state, features=(feature,), text=text,
-                                          signal=Signal.CONFIRM))
+            if feature in stale:
+                self._indicate(ipui, Indicate(state=state, features=(feature,),
+                                              text=describe_feature(state, feature), signal=Signal.SILENT))
         return self._air()
 
     def _feature_requested(self, event: FeatureRequested, now: float) -> list[FirmwareOut]:

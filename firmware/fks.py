@@ -48,10 +48,12 @@ FEATURE_TITLES = {Feature.DND: "Do not disturb", Feature.CFA: "Call divert all",
 
 
 class Signal(MachineEnum):
-    """SIGNAL IE values the base sends with a feature indication (dect-nwk.md §2)."""
+    """SIGNAL IE values the base sends with a feature indication (dect-nwk.md §2); SILENT sends none
+    (a resynchronisation nobody asked for makes no tone)."""
 
     CONFIRM = 0x05
     NEGATIVE = 0x09
+    SILENT = 0x00
 
 
 class FksState(MachineEnum):
@@ -122,7 +124,9 @@ class Indicate:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Persist:
-    """Store the locally kept feature state (LOCAL mode) in the NVM."""
+    """Store the account's feature state in the NVM: the state the base keeps itself (LOCAL), or the
+    last state the server confirmed (SYNCED), shown again after a reboot until the server says
+    otherwise (issue 12 §5)."""
 
     state: FeatureState
 
@@ -253,6 +257,9 @@ class FksApplication:
                                                None if settled else TEXT_REFUSED))
             elif feature in self.state.changed(before):
                 commands.append(self._indicate(feature, Signal.CONFIRM))
+        if self.state != before:
+            # The server's state survives a reboot of the base (shown until the server says otherwise).
+            commands.insert(0, Persist(state=self.state))
         return commands
 
     def _refuse_pending(self, payload: object) -> list[Command]:

@@ -71,7 +71,8 @@ def test_request_becomes_set_and_handset_waits_for_the_notify():
     assert app.state.dnd is False  # never optimistic
     assert app.set_answered(SetDoNotDisturb(device="2001", on=True), 200) == []
     assert app.state.dnd is False
-    (indication,) = app.state_received((DoNotDisturbEvent(device="x", on=True),))
+    persist, indication = app.state_received((DoNotDisturbEvent(device="x", on=True),))
+    assert persist == Persist(state=FeatureState(dnd=True))  # kept over a reboot (issue 12 §5)
     assert indication.signal is Signal.CONFIRM and indication.state.dnd is True and not app.pending
 
 
@@ -102,7 +103,8 @@ def test_server_change_reaches_handset_and_never_becomes_a_set():
     app = _synced()
     commands = app.state_received((ForwardingEvent(device="d", forwarding_type=ForwardingType.CFB, status=True,
                                                    forward_to="3001"),))
-    (indication,) = commands
+    persist, indication = commands
+    assert isinstance(persist, Persist) and persist.state.cfb.active and persist.state.cfb.to == "3001"
     assert indication.features == (Feature.CFB,) and indication.signal is Signal.CONFIRM
     assert not any(isinstance(c, SendSet) for c in commands)
 
