@@ -500,3 +500,20 @@ class SingleKeypad(InformationElement):
 
     def fields(self) -> dict[str, Any]:
         return {"key": self.key}
+#: The seven bits beside the extension bit of an octet group (EN 300 175-5 §7.7.1).
+_LOW7 = 0x7F
+
+
+def _code(kind: type[_E], value: int, ie: str, field: str) -> _E:
+    if value not in kind._value2member_map_:
+        raise _invalid(ie, f"{field} {value:#04x} is not a known {kind.__name__} value")
+    return kind(value)
+
+
+def _ext_set(ie: str, octet: int, field: str) -> int:
+    """Octet groups of one octet must have bit 8 (extension) = 1 (EN 300 175-5 §7.7.1)."""
+    if not octet & _EXT:
+        raise _invalid(ie, f"{field} octet {octet:#04x} has the extension bit clear")
+    return octet & _LOW7
+
+
