@@ -33,7 +33,7 @@ from scenarios.results import RunResult, Skipped, print_summary, write_json, wri
 from scenarios.runner import Job, pcap_stem, run_job
 from scenarios.spec import Scenario
 from scenarios.validate import load_scenario
-from scenarios.yamlsrc import ScenarioError
+from scenarios.yamlsrc import ScenarioError, bounded_problems
 
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
@@ -66,6 +66,8 @@ def scenario_files(paths: Sequence[Path]) -> list[Path]:
             out += found
         elif path.is_file():
             out.append(path)
+        elif path.exists():
+            problems.append(f"{path}: is not a regular file (a device, a pipe or a socket)")
         else:
             problems.append(f"{path}: no such file or folder")
     if problems:
@@ -106,6 +108,7 @@ def make_plan(scenarios: Sequence[Scenario], override: tuple[str, ...] | None, s
     jobs: list[Job] = []
     skipped: list[tuple[Scenario, str, str]] = []
     problems: list[str] = []
+    seen: set[str] = set()   # the same problem found on several models is listed once
     for scenario in scenarios:
         named = scenario.models if scenario.models is not None else all_ids
         for model in override if override is not None else named:
@@ -113,7 +116,9 @@ def make_plan(scenarios: Sequence[Scenario], override: tuple[str, ...] | None, s
             if found.not_applicable and override is not None and model not in named:
                 skipped.append((scenario, model, found.not_applicable[0]))
                 continue
-            problems += [p for p in found.problems if p not in problems]
+            fresh = [p for p in found.problems if p not in seen]
+            seen.update(fresh)
+            problems += fresh
             jobs.append(Job(scenario=scenario, model=model, seed=scenario.seed if seed is None else seed,
                             pcap_dir=None if pcap_dir is None else str(pcap_dir),
                             pcap_stem=pcap_stem(scenario.file, model)))
@@ -145,7 +150,7 @@ def execute(jobs: Sequence[Job], workers: int, progress: Progress | None = None)
 
 
 def _bad_input(problems: list[str]) -> None:
-    for problem in problems:
+    for problem in bounded_problems(problems):   # each line cut, and at most MAX_PROBLEMS of them
         click.echo(problem, err=True)
     click.echo(f"fksim: {len(problems)} problem(s); nothing run", err=True)
     sys.exit(EXIT_BAD_INPUT)
