@@ -9,7 +9,7 @@ A scenario file is input from anyone, so reading it has limits (docs/scenarios.m
 number a **choice**): the file is a regular file of at most `MAX_FILE_BYTES`; the document nests at
 most `MAX_DEPTH` levels; aliases add at most `MAX_ALIAS_NODES` nodes (a "billion laughs" file is
 refused at the alias that crosses the budget, before anything walks the expanded structure); merge
-keys (`<<`), tags other than `!!str`/`!!map`/`!!seq`, and lists or mappings as keys are refused; a
+keys (`<<`), tags (`!!int`, `!!python/...`, `!local`) and lists or mappings as keys are refused; a
 number is at most `MAX_NUMBER_CHARS` characters before it is converted; a time is finite, not
 negative and at most `MAX_TIME`; a count at most `MAX_COUNT`. Every refusal names file and line, and
 what an error message shows of a value is cut to `SHOW_CHARS` characters (`show`).
@@ -38,7 +38,8 @@ from models.errors import ConfigError
 
 #: The largest scenario file, and the largest file a scenario names (provisioning): 1 MiB.
 MAX_FILE_BYTES = 1024 * 1024
-#: How deep lists and mappings may nest (a real scenario file nests about 7 levels).
+#: How deep lists and mappings may nest, the document's own mapping the first level (a real
+#: scenario file nests about 6).
 MAX_DEPTH = 32
 #: How many nodes aliases (`*name`) may add to the document in all, counting what they expand to.
 MAX_ALIAS_NODES = 10_000
@@ -54,8 +55,6 @@ MAX_PROBLEMS = 100
 SHOW_CHARS = 60
 MAX_PROBLEM_CHARS = 400
 
-#: Explicit tags a scenario may use: `!` and `!!str` make text of a value, `!!map`/`!!seq` change nothing.
-_ALLOWED_TAGS = frozenset({"!", "tag:yaml.org,2002:str", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"})
 _NUMBER_TAGS = frozenset({"tag:yaml.org,2002:int", "tag:yaml.org,2002:float"})
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 
@@ -203,7 +202,8 @@ class _BoundedComposer(Composer):
     and hands merge keys to a constructor that crashes on some of them (KeyError, AttributeError in
     ruamel.yaml 0.19). So: depth is counted before descending; every alias adds the size of what it
     stands for, with the aliases inside that counted too, to one budget; an alias used inside its own
-    anchor is refused; keys must be scalars and not `<<`; numbers are measured before conversion."""
+    anchor is refused; keys must be scalars and not `<<`; numbers are measured before conversion; explicit
+    tags are refused (the round-trip loader turns even `!!str 5` into a TaggedScalar, not text)."""
 
     def __init__(self, loader: Any = None) -> None:
         super().__init__(loader)
@@ -220,10 +220,10 @@ class _BoundedComposer(Composer):
             self._count_alias(event.anchor, line)
             node = super().compose_node(parent, index)
         else:
-            if self.depth >= MAX_DEPTH:
-                raise _Refused(line, f"nested more than {MAX_DEPTH} levels deep")
+            if self.depth >= MAX_DEPTH and isinstance(event, MappingStartEvent | SequenceStartEvent):
+                raise _Refused(line, f"lists and mappings nested more than {MAX_DEPTH} levels deep")
             tag = event.tag
-            if tag is not None and tag not in _ALLOWED_TAGS:
+            if tag is not None:
                 shown = tag.replace("tag:yaml.org,2002:", "!!")
                 raise _Refused(line, f"the tag {clip(shown)} is not supported in scenario files "
                                      "(quote the value to make it text)")
