@@ -18,6 +18,7 @@ from scenarios.spec import (
     DEFAULT_TAIL,
     FEATURES,
     KEYS,
+    MAX_HANDSET_HOURS,
     NETWORK_KEYS,
     TIME_KEYS,
     BaseSpec,
@@ -209,12 +210,27 @@ class _Builder(_Checker):
         if self.problems or title is None or seed is None:
             return None
         last = max([s.at for s in steps] + [e.at for e in expectations if e.at is not None] + [0.0])
+        if duration is None:
+            duration = last + DEFAULT_TAIL
+        if not self.work_fits(top, len(handsets), duration):
+            return None
         return Scenario(
-            title=title, file=str(self.path), models=models, seed=seed,
-            duration=duration if duration is not None else last + DEFAULT_TAIL,
+            title=title, file=str(self.path), models=models, seed=seed, duration=duration,
             base=base, handsets=handsets, server=server, network=network,
             steps=tuple(sorted(steps, key=lambda s: s.at)), expectations=expectations,
         )
+
+    def work_fits(self, top: dict[str, Node], handsets: int, duration: float) -> bool:
+        """Handsets x simulated hours within MAX_HANDSET_HOURS, so that no file keeps `fksim run` busy
+        for hours or fills the memory with its message log."""
+        work = handsets * duration / 3600.0
+        if work <= MAX_HANDSET_HOURS:
+            return True
+        node = top.get("duration") or top["handsets"]
+        self.fail(node, f"{handsets} handsets for {duration / 3600:.4g} h of simulated time are {work:,.0f} "
+                        f"handset-hours, more than the limit of {MAX_HANDSET_HOURS:,} ({MAX_HANDSET_HOURS:,} "
+                        "handsets for an hour, 27 for 30 days)")
+        return False
 
     def models(self, node: Node) -> tuple[str, ...] | None:
         if node.value == "all":

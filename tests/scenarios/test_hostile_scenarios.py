@@ -7,6 +7,8 @@ every process runs under a timeout, so a hang fails the test instead of stalling
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import os
 import subprocess
 import time
@@ -15,6 +17,10 @@ from pathlib import Path
 
 import pytest
 
+from models.profiles import load_profiles
+from scenarios.cli.run_cmd import BadInput, make_plan
+from scenarios.preflight import check as preflight
+from scenarios.validate import load_scenario
 from scenarios.yamlsrc import MAX_FILE_BYTES, MAX_PROBLEM_CHARS, MAX_PROBLEMS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -109,10 +115,10 @@ HOSTILE: dict[str, tuple[Callable[[Path], None], int | None, str]] = {
     "latency .inf": (_text(HEAD + "network: {latency: .inf}\n"), 4, "network.latency: time inf"),
     "huge count": (_text(HEAD + 'expect:\n  - at: end\n    sip: {method: INVITE, count: ">=999999999999"}\n'),
                    6, "is more than the limit of 1000000"),
-    "more handsets than the model holds": (
-        _text("scenario: hostile\nmodels: [N670]\nhandsets:\n"
-              + "".join(f'  - {{ipui: "{0x029E740000 + i:010x}", user: "{i}"}}\n' for i in range(300))),
-        254, "N670 holds at most 250 handsets"),
+    "a month of 28 handsets": (lambda p: p.write_text(_handsets(28, "[N870]") + "duration: 720h\n"), 32,
+                               "28 handsets for 720 h of simulated time are 20,160 handset-hours, more than"),
+    "more handsets than the model holds": (lambda p: p.write_text(_handsets(300)), 254,
+                                           "N670 holds at most 250 handsets"),
     "provisioning /dev/zero": (_provisioning(lambda _: "/dev/zero"), 4,
                                "base.provisioning: cannot read provisioning file /dev/zero: is not a"),
     "provisioning /dev/zero in a step": (_provisioning(lambda _: "/dev/zero", in_step=True), 6,
@@ -203,3 +209,40 @@ def test_device_fifo_and_folder_as_the_scenario_path(tmp_path):
     # A folder whose only *.yaml is a FIFO has no scenario files (the FIFO is never opened).
     proc = _fksim("run", str(tmp_path))
     assert proc.returncode == 2 and "no scenario files" in proc.stderr, proc.stderr
+
+
+def _handsets(count: int, models: str = "[N670]") -> str:
+    return f"scenario: many\nmodels: {models}\nhandsets:\n" + "".join(
+        f'  - {{ipui: "{0x029E740000 + i:010x}", user: "{i}"}}\n' for i in range(count))
+
+
+def test_too_many_handsets_for_a_model_asked_for_by_model_option_is_skipped(tmp_path):
+    path = tmp_path / "s.yaml"
+    path.write_text(_handsets(30))   # the N670 holds 250 handsets, the N610 20
+    ids = load_profiles().ids
+    plan = make_plan([load_scenario(path, ids)], ids, None, None)
+    assert [(model, why) for _, model, why in plan.skipped] == [("N610", "fewer than 30 handsets")]
+    assert "N670" in [job.model for job in plan.jobs]
+    # Named by the file itself, the same model is bad input, named at the first handset with no room.
+    path.write_text(_handsets(30, "[N610]"))
+    with pytest.raises(BadInput) as info:
+        make_plan([load_scenario(path, ids)], None, None, None)
+    assert info.value.problems == [f"{path}:24: handsets[20]: N610 holds at most 20 handsets, and this file "
+                                   "registers 30"]
+
+
+def test_handsets_that_register_by_pin_later_do_not_count_at_the_start(tmp_path):
+    path = tmp_path / "s.yaml"
+    path.write_text(_handsets(30, "[N610]").replace('"}\n', '", registered: false}\n', 25))
+    ids = load_profiles().ids
+    assert preflight(load_scenario(path, ids), "N610").problems == []
+
+
+@pytest.mark.parametrize("duration", [math.inf, math.nan, -1.0, 1e12])
+def test_preflight_refuses_a_duration_the_validator_would_have(tmp_path, duration):
+    """A Scenario built in Python, not read from a file, still never runs forever."""
+    path = tmp_path / "s.yaml"
+    path.write_text(HEAD)
+    scenario = dataclasses.replace(load_scenario(path, load_profiles().ids), duration=duration)
+    (problem,) = preflight(scenario, "N870").problems
+    assert problem.startswith(f"{path}: duration ") and "the limit of 2592000s (30 days)" in problem

@@ -7,7 +7,7 @@ import textwrap
 import pytest
 
 from dect.identity import Ipui
-from scenarios.spec import Forward
+from scenarios.spec import MAX_HANDSET_HOURS, Forward
 from scenarios.validate import load_scenario
 from scenarios.yamlsrc import (
     MAX_ALIAS_NODES,
@@ -415,3 +415,21 @@ def test_counts():
     for bad in ("=3", -1, True, "x"):
         with pytest.raises(ValueError):
             parse_count(bad)
+
+
+def _fleet(count: int, tail: str) -> str:
+    return "scenario: t\nmodels: [N870]\nhandsets:\n" + "".join(
+        f'  - {{ipui: "{0x029E740000 + i:010x}", user: "{i}"}}\n' for i in range(count)) + tail
+
+
+def test_simulated_work_is_bounded_in_handset_hours(tmp_path):
+    assert MAX_HANDSET_HOURS == 20_000
+    assert _load(tmp_path, _fleet(27, "duration: 720h\n")).duration == MAX_TIME   # 19,440 handset-hours
+    (problem,) = _problems(tmp_path, _fleet(28, "duration: 720h\n"))
+    assert problem == (f"{tmp_path / 's.yaml'}:32: duration: 28 handsets for 720 h of simulated time are "
+                       "20,160 handset-hours, more than the limit of 20,000 (20,000 handsets for an hour, "
+                       "27 for 30 days)")
+    # Without `duration` the run lasts to the last time + 60 s, and the handsets are named.
+    (problem,) = _problems(tmp_path, _fleet(28, "expect:\n  - {at: 720h, server: {user: \"1\", "
+                                                "state: {dnd: false}}}\n"))
+    assert problem.startswith(f"{tmp_path / 's.yaml'}:3: handsets: 28 handsets for 720 h")
