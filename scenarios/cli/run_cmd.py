@@ -37,6 +37,10 @@ from scenarios.yamlsrc import ScenarioError, bounded_problems
 
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
+#: The largest seed, as in a scenario file (`seed:` is 0 to 2**63 - 1).
+MAX_SEED = 2**63 - 1
+#: The most worker processes `--jobs` may ask for. **choice**
+MAX_JOBS = 256
 
 
 class BadInput(Exception):
@@ -140,7 +144,8 @@ def execute(jobs: Sequence[Job], workers: int, progress: Progress | None = None)
             if progress is not None and task is not None:
                 progress.advance(task)
     else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        # Never more processes than runs: on Linux the pool forks all of its workers at the start.
+        with ProcessPoolExecutor(max_workers=min(workers, len(jobs))) as pool:
             futures = {pool.submit(run_job, job): index for index, job in enumerate(jobs)}
             for future in as_completed(futures):
                 results[futures[future]] = future.result()
@@ -192,8 +197,9 @@ def _report_failures(results: Sequence[RunResult], console: Console) -> None:
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--model", "model", metavar="NAME|all",
               help="Run on this model (or every model) instead of the file's models.")
-@click.option("--seed", type=click.IntRange(min=0), help="Seed for every run instead of the file's seed.")
-@click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True,
+@click.option("--seed", type=click.IntRange(min=0, max=MAX_SEED),
+              help="Seed for every run instead of the file's seed.")
+@click.option("--jobs", type=click.IntRange(min=1, max=MAX_JOBS), default=1, show_default=True,
               help="Runs in parallel (a process pool); results are the same as a serial run.")
 @click.option("--json", "json_file", type=click.Path(path_type=Path, dir_okay=False),
               help="Write the result (spec §3) to this file.")

@@ -13,11 +13,13 @@ import os
 import subprocess
 import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pytest
 
 from models.profiles import load_profiles
+from scenarios.cli import run_cmd
 from scenarios.cli.run_cmd import BadInput, make_plan
 from scenarios.preflight import check as preflight
 from scenarios.validate import load_scenario
@@ -246,3 +248,29 @@ def test_preflight_refuses_a_duration_the_validator_would_have(tmp_path, duratio
     scenario = dataclasses.replace(load_scenario(path, load_profiles().ids), duration=duration)
     (problem,) = preflight(scenario, "N870").problems
     assert problem.startswith(f"{path}: duration ") and "the limit of 2592000s (30 days)" in problem
+
+
+def test_command_line_numbers_are_bounded(tmp_path):
+    path = tmp_path / "s.yaml"
+    path.write_text("scenario: t\nmodels: [N670, N870]\nduration: 5s\n")
+    for option, value in (("--seed", str(2**63)), ("--seed", "9" * 5000), ("--jobs", "257")):
+        proc = _fksim("run", str(path), option, value)
+        assert proc.returncode == 2 and f"Invalid value for '{option}'" in proc.stderr, proc.stderr[:500]
+        assert "Traceback" not in proc.stderr
+
+
+def test_the_pool_never_outnumbers_the_runs(tmp_path, monkeypatch):
+    """On Linux a process pool forks all its workers at the start: --jobs 256 for two runs forks two."""
+    sizes: list[int | None] = []
+
+    class Pool(ProcessPoolExecutor):
+        def __init__(self, max_workers: int | None = None) -> None:
+            sizes.append(max_workers)
+            super().__init__(max_workers=max_workers)
+
+    monkeypatch.setattr(run_cmd, "ProcessPoolExecutor", Pool)
+    path = tmp_path / "s.yaml"
+    path.write_text("scenario: t\nmodels: [N670, N870]\nduration: 5s\n")
+    plan = make_plan([load_scenario(path, load_profiles().ids)], None, 2**63 - 1, None)
+    results = run_cmd.execute(plan.jobs, 256)
+    assert sizes == [2] and [r.passed for r in results] == [True, True]
