@@ -9,16 +9,20 @@ so that `fksim run` can refuse bad input with exit status 2 before running anyth
   not there;
 - an unknown handset `type`; a `menu` path the handset's menu tree does not have (compiled with the
   handset's own `compile_menu`, so the message suggests the closest entry);
+- more handsets registered at the start than the model holds (per system, per DECT manager);
 - provisioning (at the start or in a step) that does not parse or has errors for this model;
-- a step or an expectation after the end of the run.
+- a step or an expectation after the end of the run, and a run longer than the limit of simulated
+  time (a `Scenario` built without the validator, which refuses such times itself).
 
-Problems of the first kind (the model lacks the setting, or runs fewer DECT managers) also make the
-pair *not applicable*: when `--model` asks for models the file does not name, such pairs are skipped
-rather than refused (docs/scenarios.md).
+Problems of the first kind (the model lacks the setting, runs fewer DECT managers or holds fewer
+handsets) also make the pair *not applicable*: when `--model` asks for models the file does not
+name, such pairs are skipped rather than refused (docs/scenarios.md).
 """
 
 from __future__ import annotations
 
+import math
+from collections import Counter
 from dataclasses import dataclass, field
 
 from dect.errors import DectError
@@ -27,7 +31,8 @@ from models.errors import ConfigError
 from models.handset_types import get_handset_type
 from models.profiles import ModelProfile, get_profile
 from scenarios.runner import build_world
-from scenarios.spec import Scenario, Step
+from scenarios.spec import DEFAULT_TAIL, Scenario, Step
+from scenarios.yamlsrc import MAX_TIME
 
 
 @dataclass(slots=True)
@@ -57,6 +62,7 @@ def check(scenario: Scenario, model: str) -> Preflight:
     if managers > _managers(profile):
         out.model_problem(f"{base.where_of('dect_managers')}: {profile.id} runs at most {_managers(profile)} "
                           f"DECT manager(s), not {managers}", f"fewer than {managers} DECT managers")
+    _check_capacity(scenario, profile, out)
     for handset in scenario.handsets:
         if handset.dect_manager > managers:
             out.problems.append(f"{handset.where}.dect_manager: there is no DECT manager "
@@ -74,6 +80,28 @@ def check(scenario: Scenario, model: str) -> Preflight:
     return out
 
 
+def _check_capacity(scenario: Scenario, profile: ModelProfile, out: Preflight) -> None:
+    """Handsets registered at the start within the profile's capacities (base-models.md §1), named at
+    the first handset with no room; a handset that registers by PIN while running is refused by the
+    firmware itself when there is no room."""
+    registered = [h for h in scenario.handsets if h.registered]
+    caps = profile.capacities
+    system = caps.per_system.handsets.value
+    if len(registered) > system:
+        out.model_problem(f"{registered[system].where}: {profile.id} holds at most {system} handsets, and "
+                          f"this file registers {len(registered)}", f"fewer than {len(registered)} handsets")
+        return   # the per-DECT-manager count would only say it again
+    per_dm = caps.per_dect_manager.handsets.value
+    seen: Counter[int] = Counter()
+    for handset in registered:
+        seen[handset.dect_manager] += 1
+        if seen[handset.dect_manager] == per_dm + 1:
+            total = sum(1 for h in registered if h.dect_manager == handset.dect_manager)
+            out.model_problem(f"{handset.where}: {profile.id} holds at most {per_dm} handsets per DECT "
+                              f"manager, and this file registers {total} on DECT manager "
+                              f"{handset.dect_manager}", f"fewer than {total} handsets per DECT manager")
+
+
 def _check_step(step: Step, profile: ModelProfile, managers: int, out: Preflight) -> None:
     if step.kind == "roam_to" and step.args["dect_manager"] > managers:
         out.problems.append(f"{step.where}.roam_to: there is no DECT manager {step.args['dect_manager']} "
@@ -86,6 +114,10 @@ def _check_step(step: Step, profile: ModelProfile, managers: int, out: Preflight
 
 def _check_times(scenario: Scenario, out: Preflight) -> None:
     end = scenario.duration
+    if not math.isfinite(end) or not 0 <= end <= MAX_TIME + DEFAULT_TAIL:
+        out.problems.append(f"{scenario.file}: duration {end:g}s is not from 0 to the limit of "
+                            f"{MAX_TIME:.0f}s (30 days)")
+        return
     for step in scenario.steps:
         if step.at > end:
             out.problems.append(f"{step.where}.at: {step.at:g}s is after the end of the run ({end:g}s)")

@@ -24,6 +24,10 @@ NETWORK_KEYS = ("latency", "jitter", "loss", "duplicate", "reorder")
 TIME_KEYS = ("latency", "jitter")
 #: Default extra simulated time after the last step or expectation (contract §2: "+ 60s").
 DEFAULT_TAIL = 60.0
+#: The most simulated work one run may ask for, in handsets x hours of simulated time: the size of
+#: benchmarks/fleet.py (20,000 handsets for an hour), or 27 handsets for the 30 days a time may reach.
+#: A run costs a few ms and some 25 KB per handset-hour (docs/scenarios.md, "Limits"). **choice**
+MAX_HANDSET_HOURS = 20_000
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

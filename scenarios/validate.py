@@ -18,6 +18,7 @@ from scenarios.spec import (
     DEFAULT_TAIL,
     FEATURES,
     KEYS,
+    MAX_HANDSET_HOURS,
     NETWORK_KEYS,
     TIME_KEYS,
     BaseSpec,
@@ -30,7 +31,19 @@ from scenarios.spec import (
     Step,
     UserSpec,
 )
-from scenarios.yamlsrc import Count, Node, ScenarioError, load_yaml, parse_count, parse_time, suggest
+from scenarios.yamlsrc import (
+    Count,
+    Node,
+    ScenarioError,
+    Unreadable,
+    clip,
+    load_yaml,
+    parse_count,
+    parse_time,
+    read_text,
+    show,
+    suggest,
+)
 
 
 class _Checker:
@@ -51,7 +64,7 @@ class _Checker:
         out: dict[str, Node] = {}
         for key, child in node.items():
             if key not in allowed:
-                self.fail(child, f'unknown key "{key}"{suggest(key, allowed)}')
+                self.fail(child, f'unknown key "{clip(key)}"{suggest(key, allowed)}')
             else:
                 out[key] = child
         for key in required:
@@ -69,14 +82,14 @@ class _Checker:
     def boolean(self, node: Node) -> bool | None:
         if isinstance(node.value, bool):
             return node.value
-        self.fail(node, f"must be true or false, not {node.value!r}")
+        self.fail(node, f"must be true or false, not {show(node.value)}")
         return None
 
     def integer(self, node: Node, low: int, high: int) -> int | None:
         value = node.value
         if isinstance(value, int) and not isinstance(value, bool) and low <= value <= high:
             return value
-        self.fail(node, f"must be a whole number from {low} to {high}, not {value!r}")
+        self.fail(node, f"must be a whole number from {low} to {high}, not {show(value)}")
         return None
 
     def text(self, node: Node) -> str | None:
@@ -85,7 +98,7 @@ class _Checker:
             return value
         if isinstance(value, int) and not isinstance(value, bool):
             return str(value)   # `user: 2001` means the user "2001"
-        self.fail(node, f"must be text, not {value!r}")
+        self.fail(node, f"must be text, not {show(value)}")
         return None
 
     def time(self, node: Node) -> float | None:
@@ -144,7 +157,7 @@ class _Checker:
                     and 0.0 <= child.value <= 1.0:
                 value = float(child.value)
             else:
-                self.fail(child, f"must be a probability from 0.0 to 1.0, not {child.value!r}")
+                self.fail(child, f"must be a probability from 0.0 to 1.0, not {show(child.value)}")
                 value = None
             if value is not None:
                 out[key] = value
@@ -197,12 +210,27 @@ class _Builder(_Checker):
         if self.problems or title is None or seed is None:
             return None
         last = max([s.at for s in steps] + [e.at for e in expectations if e.at is not None] + [0.0])
+        if duration is None:
+            duration = last + DEFAULT_TAIL
+        if not self.work_fits(top, len(handsets), duration):
+            return None
         return Scenario(
-            title=title, file=str(self.path), models=models, seed=seed,
-            duration=duration if duration is not None else last + DEFAULT_TAIL,
+            title=title, file=str(self.path), models=models, seed=seed, duration=duration,
             base=base, handsets=handsets, server=server, network=network,
             steps=tuple(sorted(steps, key=lambda s: s.at)), expectations=expectations,
         )
+
+    def work_fits(self, top: dict[str, Node], handsets: int, duration: float) -> bool:
+        """Handsets x simulated hours within MAX_HANDSET_HOURS, so that no file keeps `fksim run` busy
+        for hours or fills the memory with its message log."""
+        work = handsets * duration / 3600.0
+        if work <= MAX_HANDSET_HOURS:
+            return True
+        node = top.get("duration") or top["handsets"]
+        self.fail(node, f"{handsets} handsets for {duration / 3600:.4g} h of simulated time are {work:,.0f} "
+                        f"handset-hours, more than the limit of {MAX_HANDSET_HOURS:,} ({MAX_HANDSET_HOURS:,} "
+                        "handsets for an hour, 27 for 30 days)")
+        return False
 
     def models(self, node: Node) -> tuple[str, ...] | None:
         if node.value == "all":
@@ -217,7 +245,7 @@ class _Builder(_Checker):
             if text is None:
                 continue
             if text.lower() not in by_lower:
-                self.fail(element, f'unknown model "{text}"{suggest(text, self.known_models)}')
+                self.fail(element, f'unknown model "{clip(text)}"{suggest(text, self.known_models)}')
             else:
                 out.append(by_lower[text.lower()])
         return tuple(out)
@@ -292,9 +320,11 @@ class _Builder(_Checker):
             return text, f"{node.file}:{node.line}"
         target = self.path.parent / text
         try:
-            return target.read_text(encoding="utf-8"), str(target)
-        except (OSError, UnicodeDecodeError) as err:
-            self.fail(node, f"cannot read provisioning file {target}: {err.__class__.__name__}")
+            # A regular file of at most MAX_FILE_BYTES: never a device, a FIFO or a folder.
+            return read_text(target), str(target)
+        except Unreadable as err:
+            at = f" (line {err.line})" if err.line is not None else ""
+            self.fail(node, f"cannot read provisioning file {clip(str(target), 200)}: {err.problem}{at}")
             return None, None
 
     def params(self, node: Node) -> dict[str, str]:
@@ -343,14 +373,14 @@ class _Builder(_Checker):
         ipui = self.ipui(node)
         if ipui is not None and ipui not in self.ipuis:
             known = tuple(str(i) for i in sorted(self.ipuis))
-            self.fail(node, f'unknown handset "{node.value}"{suggest(str(node.value), known)}')
+            self.fail(node, f'unknown handset "{clip(str(node.value))}"{suggest(str(node.value), known)}')
             return None
         return ipui
 
     def _user_ref(self, node: Node) -> str | None:
         user = self.text(node)
         if user is not None and user not in self.users:
-            self.fail(node, f'unknown user "{user}"{suggest(user, tuple(sorted(self.users)))}')
+            self.fail(node, f'unknown user "{clip(user)}"{suggest(user, tuple(sorted(self.users)))}')
             return None
         return user
 
@@ -389,20 +419,20 @@ class _Builder(_Checker):
             for element in node.elements():
                 key = self.text(element)
                 if key is not None and key.upper() not in KEYS:
-                    self.fail(element, f'unknown key "{key}"{suggest(key.upper(), KEYS)}')
+                    self.fail(element, f'unknown key "{clip(key)}"{suggest(key.upper(), KEYS)}')
                 elif key is not None:
                     keys.append(key.upper())
             return {"keys": keys}
         if action == "dial":
             digits = self.text(node)
             if digits is not None and (not digits or any(c not in "0123456789*#" for c in digits)):
-                self.fail(node, f'"{digits}" is not a dialable string (digits, * and # only)')
+                self.fail(node, f'"{clip(digits)}" is not a dialable string (digits, * and # only)')
                 return None
             return None if digits is None else {"digits": digits}
         if action == "register":
             pin = self.text(node)
             if pin is not None and (len(pin) != 4 or not pin.isdigit()):
-                self.fail(node, f'"{pin}" is not a PIN (four digits, e.g. "0000")')
+                self.fail(node, f'"{clip(pin)}" is not a PIN (four digits, e.g. "0000")')
                 return None
             return None if pin is None else {"pin": pin}
         if action == "out_of_range":
@@ -447,14 +477,14 @@ class _Builder(_Checker):
         user = self._user_ref(m["user"]) if "user" in m else None
         code = self.text(m["code"]) if "code" in m else None
         if code is not None and (not code or any(c not in "0123456789*#" for c in code)):
-            self.fail(m["code"], f'"{code}" is not a feature access code such as *78 or *723000')
+            self.fail(m["code"], f'"{clip(code)}" is not a feature access code such as *78 or *723000')
             return None
         return None if user is None or code is None else {"user": user, "code": code}
 
     def base_step(self, node: Node) -> dict[str, Any] | None:
         if isinstance(node.value, str):
             if node.value not in BASE_EVENTS:
-                self.fail(node, f'unknown base event "{node.value}"{suggest(node.value, BASE_EVENTS)}')
+                self.fail(node, f'unknown base event "{clip(node.value)}"{suggest(node.value, BASE_EVENTS)}')
                 return None
             return {"event": node.value}
         m = self.mapping(node, ("internal_telephony", "feature_key_sync", "provisioning", "params"))
@@ -481,7 +511,7 @@ class _Builder(_Checker):
     def server_step(self, node: Node) -> dict[str, Any] | None:
         if isinstance(node.value, str):
             if node.value != "restart":
-                self.fail(node, f'unknown server event "{node.value}" (valid: restart)')
+                self.fail(node, f'unknown server event "{clip(str(node.value))}" (valid: restart)')
                 return None
             return {"event": "restart"}
         m = self.mapping(node, ("fks", "reject", "delay"))

@@ -33,10 +33,14 @@ from scenarios.results import RunResult, Skipped, print_summary, write_json, wri
 from scenarios.runner import Job, pcap_stem, run_job
 from scenarios.spec import Scenario
 from scenarios.validate import load_scenario
-from scenarios.yamlsrc import ScenarioError
+from scenarios.yamlsrc import ScenarioError, bounded_problems
 
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
+#: The largest seed, as in a scenario file (`seed:` is 0 to 2**63 - 1).
+MAX_SEED = 2**63 - 1
+#: The most worker processes `--jobs` may ask for. **choice**
+MAX_JOBS = 256
 
 
 class BadInput(Exception):
@@ -66,6 +70,8 @@ def scenario_files(paths: Sequence[Path]) -> list[Path]:
             out += found
         elif path.is_file():
             out.append(path)
+        elif path.exists():
+            problems.append(f"{path}: is not a regular file (a device, a pipe or a socket)")
         else:
             problems.append(f"{path}: no such file or folder")
     if problems:
@@ -106,6 +112,7 @@ def make_plan(scenarios: Sequence[Scenario], override: tuple[str, ...] | None, s
     jobs: list[Job] = []
     skipped: list[tuple[Scenario, str, str]] = []
     problems: list[str] = []
+    seen: set[str] = set()   # the same problem found on several models is listed once
     for scenario in scenarios:
         named = scenario.models if scenario.models is not None else all_ids
         for model in override if override is not None else named:
@@ -113,7 +120,9 @@ def make_plan(scenarios: Sequence[Scenario], override: tuple[str, ...] | None, s
             if found.not_applicable and override is not None and model not in named:
                 skipped.append((scenario, model, found.not_applicable[0]))
                 continue
-            problems += [p for p in found.problems if p not in problems]
+            fresh = [p for p in found.problems if p not in seen]
+            seen.update(fresh)
+            problems += fresh
             jobs.append(Job(scenario=scenario, model=model, seed=scenario.seed if seed is None else seed,
                             pcap_dir=None if pcap_dir is None else str(pcap_dir),
                             pcap_stem=pcap_stem(scenario.file, model)))
@@ -135,7 +144,8 @@ def execute(jobs: Sequence[Job], workers: int, progress: Progress | None = None)
             if progress is not None and task is not None:
                 progress.advance(task)
     else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        # Never more processes than runs: on Linux the pool forks all of its workers at the start.
+        with ProcessPoolExecutor(max_workers=min(workers, len(jobs))) as pool:
             futures = {pool.submit(run_job, job): index for index, job in enumerate(jobs)}
             for future in as_completed(futures):
                 results[futures[future]] = future.result()
@@ -145,7 +155,7 @@ def execute(jobs: Sequence[Job], workers: int, progress: Progress | None = None)
 
 
 def _bad_input(problems: list[str]) -> None:
-    for problem in problems:
+    for problem in bounded_problems(problems):   # each line cut, and at most MAX_PROBLEMS of them
         click.echo(problem, err=True)
     click.echo(f"fksim: {len(problems)} problem(s); nothing run", err=True)
     sys.exit(EXIT_BAD_INPUT)
@@ -187,8 +197,9 @@ def _report_failures(results: Sequence[RunResult], console: Console) -> None:
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--model", "model", metavar="NAME|all",
               help="Run on this model (or every model) instead of the file's models.")
-@click.option("--seed", type=click.IntRange(min=0), help="Seed for every run instead of the file's seed.")
-@click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True,
+@click.option("--seed", type=click.IntRange(min=0, max=MAX_SEED),
+              help="Seed for every run instead of the file's seed.")
+@click.option("--jobs", type=click.IntRange(min=1, max=MAX_JOBS), default=1, show_default=True,
               help="Runs in parallel (a process pool); results are the same as a serial run.")
 @click.option("--json", "json_file", type=click.Path(path_type=Path, dir_okay=False),
               help="Write the result (spec §3) to this file.")

@@ -1,13 +1,31 @@
 """The scenario-file validator: the contract's example loads; each kind of error names file and line."""
 
+import math
+import os
 import textwrap
 
 import pytest
 
 from dect.identity import Ipui
-from scenarios.spec import Forward
+from scenarios.spec import MAX_HANDSET_HOURS, Forward
 from scenarios.validate import load_scenario
-from scenarios.yamlsrc import ScenarioError, parse_count, parse_time
+from scenarios.yamlsrc import (
+    MAX_ALIAS_NODES,
+    MAX_COUNT,
+    MAX_DEPTH,
+    MAX_FILE_BYTES,
+    MAX_PROBLEMS,
+    MAX_TIME,
+    SHOW_CHARS,
+    ScenarioError,
+    Unreadable,
+    bounded_problems,
+    load_yaml,
+    parse_count,
+    parse_time,
+    read_text,
+    show,
+)
 
 MODELS = ("N610", "N670", "N870", "N870E", "embedded-integrator", "virtual-integrator")
 
@@ -213,6 +231,183 @@ def test_bad_times(text):
         parse_time(text)
 
 
+@pytest.mark.parametrize(("value", "message"), [
+    (math.inf, "not a finite number"), (-math.inf, "not a finite number"), (math.nan, "not a finite number"),
+    (1e12, "more than the limit of 30 days"), (10**12, "more than the limit of 30 days"),
+    (10**400, "not a finite number"), ("721h", "more than the limit"), (-0.5, "negative"),
+    ("9" * 5000 + "s", "is not a time"), ("1" + "0" * 12 + "s", "is not a time"),
+])
+def test_times_are_finite_and_within_the_limit(value, message):
+    with pytest.raises(ValueError, match=message) as info:
+        parse_time(value)
+    assert len(str(info.value)) < 200
+
+
+def test_time_limit_is_thirty_days_inclusive():
+    assert MAX_TIME == 30 * 24 * 3600
+    assert parse_time("720h") == MAX_TIME and parse_time(MAX_TIME) == MAX_TIME
+
+
+def test_counts_are_bounded():
+    assert parse_count(MAX_COUNT).n == MAX_COUNT and parse_count(f"<={MAX_COUNT}").n == MAX_COUNT
+    for bad in (MAX_COUNT + 1, f">={MAX_COUNT + 1}", "9" * 5000, 10**5000):
+        with pytest.raises(ValueError) as info:
+            parse_count(bad)
+        assert len(str(info.value)) < 200
+
+
+def test_show_cuts_values_and_never_walks_structures():
+    assert show("x" * 1000).startswith("'xxx") and "(1002 characters)" in show("x" * 1000)
+    assert len(show("x" * 10**6)) < SHOW_CHARS + 40
+    shared: list = []
+    shared.append(shared)   # a structure that contains itself
+    assert show(shared) == "a list of 1 item(s)" and show({"a": 1}) == "a mapping of 1 item(s)"
+
+
+def test_problem_lists_are_bounded_when_printed():
+    lines = bounded_problems([f"f:{i}: {'y' * 1000}" for i in range(500)])
+    assert len(lines) == MAX_PROBLEMS + 1 and lines[-1] == f"... and {500 - MAX_PROBLEMS} more problem(s)"
+    assert all(len(line) < 500 for line in lines)
+    err = ScenarioError([f"f:{i}: bad" for i in range(500)])
+    assert len(err.problems) == 500 and len(str(err).splitlines()) == MAX_PROBLEMS + 1
+
+
+# ------------------------------------------------------------------------------ limits of the reader
+
+
+def _limit(tmp_path, body: str) -> str:
+    path = tmp_path / "h.yaml"
+    path.write_text(body)
+    with pytest.raises(ScenarioError) as info:
+        load_yaml(path)
+    (problem,) = info.value.problems
+    assert problem.startswith(f"{path}:")
+    assert len(problem) < 400
+    return problem.removeprefix(f"{path}:")
+
+
+def test_alias_bomb_is_refused_at_the_alias_that_crosses_the_budget(tmp_path):
+    lines = ['a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    for prev, name in zip("abcdefgh", "bcdefghi", strict=True):
+        lines.append(f"{name}: &{name} [{', '.join([f'*{prev}'] * 9)}]")
+    problem = _limit(tmp_path, "\n".join(lines) + "\n")
+    # b, c and d add 90 + 819 + 7380 nodes; the first *d on line 5 brings 7381 more.
+    assert problem == (f"5: aliases expand to more than {MAX_ALIAS_NODES} nodes in all "
+                       "(*d alone stands for 7381); write the values out")
+
+
+def test_aliases_within_the_budget_still_work(tmp_path):
+    s = _load(tmp_path, """\
+        scenario: t
+        models: [N870]
+        handsets: [{ipui: "029e74a599", user: "2001"}]
+        steps:
+          - {at: 1s, handset: "029e74a599", menu: &dnd [Menu, Select services, Do not disturb, "On"]}
+          - {at: 2s, handset: "029e74a599", menu: *dnd}
+        """)
+    dnd = ["Menu", "Select services", "Do not disturb", "On"]
+    assert s.steps[0].args["path"] == s.steps[1].args["path"] == dnd
+
+
+DEEP = f"lists and mappings nested more than {MAX_DEPTH} levels deep"
+
+
+@pytest.mark.parametrize(("body", "expected"), [
+    ("a: &a [*a]\n", "1: the alias *a is used inside its own anchor"),
+    ("a: &a {b: {c: *a}}\n", "1: the alias *a is used inside its own anchor"),
+    ("a: *nope\n", "1: YAML syntax error: found undefined alias 'nope'"),
+    ("x: " + "[" * 10_000 + "]" * 10_000 + "\n", f"1: {DEEP}"),
+    ("x: " + "{a: " * 10_000 + "1" + "}" * 10_000 + "\n", f"1: {DEEP}"),
+    ("- " * 10_000 + "x\n", f"1: {DEEP}"),
+    ("".join(" " * i + "a:\n" for i in range(1000)), f"33: {DEEP}"),
+    ("a: &a {x: 1}\nb:\n  <<: *a\n", "3: merge keys (<<) are not supported"),
+    ("b:\n  <<: {x: 1}\n", "2: merge keys (<<) are not supported"),
+    ("a: &a {x: 1}\nb: {<<: [*a]}\n", "2: merge keys (<<) are not supported"),
+    ("a: !!python/object/apply:os.system [ls]\n", "1: the tag !!python/object/apply:os.system is not"),
+    ("a: !!int 5\n", "1: the tag !!int is not supported"),
+    ("a: !!binary aGVsbG8=\n", "1: the tag !!binary is not supported"),
+    ("a: !local x\n", "1: the tag !local is not supported"),
+    ("a: !!str 5\n", "1: the tag !!str is not supported in scenario files (quote the value to make it text)"),
+    ("a: ! 5\n", "1: the tag ! is not supported"),
+    ("a: !!map {x: 1}\n", "1: the tag !!map is not supported"),
+    ("? [a, b]\n: 1\n", "1: a mapping key must be a plain value"),
+    ("a: &k [1]\n*k : 2\n", "2: a mapping key must be a plain value"),
+    ("a: " + "9" * 5000 + "\n", "1: a number of 5000 characters is longer than the limit of 32"),
+    ("a: -" + "1" * 40 + ".5e3\n", "1: a number of 45 characters is longer than the limit of 32"),
+    ("%YAML 1.1\n---\na: " + "1:" * 30 + "1\n", "3: a number of 61 characters is longer than the limit"),
+    ("a: 1\n---\nb: 2\n", "YAML syntax error: but found another document"),
+])
+def test_reader_limits_name_the_line(tmp_path, body, expected):
+    assert expected in _limit(tmp_path, body)
+
+
+def test_reader_keeps_what_the_limits_allow(tmp_path):
+    path = tmp_path / "ok.yaml"
+    path.write_text("a: " + "[" * (MAX_DEPTH - 1) + "1" + "]" * (MAX_DEPTH - 1) + "\n"
+                    "d: " + "9" * 32 + "\ne: '" + "9" * 5000 + "'\nf: &f {x: 1}\ng: *f\nh: &f 2\ni: *f\n")
+    root = load_yaml(path).value
+    assert root["d"] == int("9" * 32) and len(root["e"]) == 5000 and root["g"] == {"x": 1} and root["i"] == 2
+
+
+def test_reader_limits_the_text_given_directly(tmp_path):
+    with pytest.raises(ScenarioError, match="more than the limit of 1048576 bytes"):
+        load_yaml(tmp_path / "t.yaml", "a: " + "x" * MAX_FILE_BYTES)
+
+
+# ------------------------------------------------------------------------------ files a scenario reads
+
+
+def test_read_text_refuses_what_is_not_a_small_regular_file(tmp_path):
+    os.mkfifo(tmp_path / "fifo")
+    big = tmp_path / "big"
+    big.write_bytes(b"x")
+    os.truncate(big, MAX_FILE_BYTES + 1)
+    exact = tmp_path / "exact"
+    exact.write_bytes(b"x" * MAX_FILE_BYTES)
+    refusals = ((tmp_path / "fifo", "is not a regular file"), ("/dev/zero", "is not a regular file"),
+                (tmp_path, "is a folder, not a file"), (big, f"is {MAX_FILE_BYTES + 1} bytes"),
+                (tmp_path / "missing", "cannot read: No such file"))
+    for path, message in refusals:
+        with pytest.raises(Unreadable, match=message):
+            read_text(path)
+    assert len(read_text(exact)) == MAX_FILE_BYTES
+    bad = tmp_path / "bad"
+    bad.write_bytes(b"a\nb\n\xff\n")
+    with pytest.raises(Unreadable) as info:
+        read_text(bad)
+    assert info.value.line == 3 and "not UTF-8" in info.value.problem
+
+
+@pytest.mark.parametrize("make", ["dev-zero", "fifo", "folder", "50MB"])
+@pytest.mark.parametrize("in_step", [False, True])
+def test_provisioning_path_must_be_a_small_regular_file(tmp_path, make, in_step):
+    target = {"dev-zero": "/dev/zero", "fifo": "p.fifo", "folder": "p.d", "50MB": "p.xml"}[make]
+    if make == "fifo":
+        os.mkfifo(tmp_path / target)
+    elif make == "folder":
+        (tmp_path / target).mkdir()
+    elif make == "50MB":
+        (tmp_path / target).write_bytes(b"<provisioning/>")
+        os.truncate(tmp_path / target, 50 * 1024 * 1024)
+    head = "scenario: t\nmodels: [N870]\n"
+    body = head + (f"steps:\n  - at: 1s\n    base: {{provisioning: {target}}}\n" if in_step
+                   else f"base: {{provisioning: {target}}}\n")
+    (problem,) = _problems(tmp_path, body)
+    field = "5: steps[0].base.provisioning" if in_step else "3: base.provisioning"
+    assert problem.startswith(f"{tmp_path / 's.yaml'}:{field}: cannot read provisioning file "), problem
+    assert {"dev-zero": "is not a regular file", "fifo": "is not a regular file", "folder": "is a folder",
+            "50MB": "is 52428800 bytes, more than the limit"}[make] in problem
+
+
+def test_long_values_are_cut_in_messages(tmp_path):
+    problems = _problems(tmp_path, "scenario: t\nmodels: [N670]\nseed: " + "x" * 100_000 + "\n"
+                         + "? " + "k" * 100_000 + "\n: 1\n")
+    assert len(problems) == 2 and all(len(p) < 400 for p in problems)
+    assert all(" characters)" in p for p in problems), problems   # each value cut, saying how long it was
+    assert any("s.yaml:3: seed: must be a whole number" in p for p in problems)
+    assert any('s.yaml:4: kkkk' in p and 'unknown key "kkkk' in p for p in problems)
+
+
 def test_counts():
     assert parse_count(3).holds(3) and not parse_count(3).holds(4)
     assert parse_count(">=1").holds(5) and not parse_count(">=1").holds(0)
@@ -220,3 +415,21 @@ def test_counts():
     for bad in ("=3", -1, True, "x"):
         with pytest.raises(ValueError):
             parse_count(bad)
+
+
+def _fleet(count: int, tail: str) -> str:
+    return "scenario: t\nmodels: [N870]\nhandsets:\n" + "".join(
+        f'  - {{ipui: "{0x029E740000 + i:010x}", user: "{i}"}}\n' for i in range(count)) + tail
+
+
+def test_simulated_work_is_bounded_in_handset_hours(tmp_path):
+    assert MAX_HANDSET_HOURS == 20_000
+    assert _load(tmp_path, _fleet(27, "duration: 720h\n")).duration == MAX_TIME   # 19,440 handset-hours
+    (problem,) = _problems(tmp_path, _fleet(28, "duration: 720h\n"))
+    assert problem == (f"{tmp_path / 's.yaml'}:32: duration: 28 handsets for 720 h of simulated time are "
+                       "20,160 handset-hours, more than the limit of 20,000 (20,000 handsets for an hour, "
+                       "27 for 30 days)")
+    # Without `duration` the run lasts to the last time + 60 s, and the handsets are named.
+    (problem,) = _problems(tmp_path, _fleet(28, "expect:\n  - {at: 720h, server: {user: \"1\", "
+                                                "state: {dnd: false}}}\n"))
+    assert problem.startswith(f"{tmp_path / 's.yaml'}:3: handsets: 28 handsets for 720 h")
