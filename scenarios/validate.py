@@ -168,6 +168,8 @@ TOP_KEYS = ("scenario", "models", "seed", "duration", "base", "handsets", "serve
             "expect")
 HANDSET_KEYS = ("ipui", "type", "user", "password", "feature_key_sync", "dect_manager", "registered")
 STEP_ACTIONS = ("menu", "keys", "dial", "out_of_range", "roam_to", "register")
+#: The most digits one dial step sends: a MULTI-KEYPAD IE holds at most 255 octets.
+MAX_DIAL = 255
 STEP_KINDS = ("handset", "portal", "fac", "base", "server", "network")
 EXPECT_KINDS = ("handset", "server", "sip", "dect", "fks")
 BASE_EVENTS = ("reboot", "power_off", "power_on")
@@ -427,6 +429,10 @@ class _Builder(_Checker):
             digits = self.text(node)
             if digits is not None and (not digits or any(c not in "0123456789*#" for c in digits)):
                 self.fail(node, f'"{clip(digits)}" is not a dialable string (digits, * and # only)')
+                return None
+            if digits is not None and len(digits) > MAX_DIAL:
+                # MULTI-KEYPAD content is at most 255 octets (EN 300 175-5 §7.5.4: one length octet).
+                self.fail(node, f"{len(digits)} digits are too many to dial (at most {MAX_DIAL})")
                 return None
             return None if digits is None else {"digits": digits}
         if action == "register":

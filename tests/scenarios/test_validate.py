@@ -433,3 +433,10 @@ def test_simulated_work_is_bounded_in_handset_hours(tmp_path):
     (problem,) = _problems(tmp_path, _fleet(28, "expect:\n  - {at: 720h, server: {user: \"1\", "
                                                 "state: {dnd: false}}}\n"))
     assert problem.startswith(f"{tmp_path / 's.yaml'}:3: handsets: 28 handsets for 720 h")
+
+
+def test_a_dial_longer_than_a_keypad_ie_holds_is_refused_at_its_line(tmp_path) -> None:
+    problems = _problems(tmp_path, "scenario: too long\nmodels: [N870]\nduration: 10s\n"
+                         'handsets:\n  - {ipui: "029e74a599", user: "2001"}\n'
+                         f'steps:\n  - at: 1s\n    handset: "029e74a599"\n    dial: "{"1" * 256}"\n')
+    assert any(":9" in str(p) and "256 digits are too many to dial (at most 255)" in str(p) for p in problems), problems
