@@ -255,20 +255,25 @@ def read_provisioning_file(path: str) -> bytes:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as err:
         raise ConfigError(f"cannot read {path}: {err.strerror or err}") from None
-    with os.fdopen(fd, "rb") as handle:
+    too_big = ConfigError(f"cannot read {path}: larger than {MAX_FILE_BYTES // (1024 * 1024)} MB")
+    try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             raise ConfigError(f"cannot read {path}: {_kind(info.st_mode)}, not a regular file")
-        too_big = ConfigError(f"cannot read {path}: larger than {MAX_FILE_BYTES // (1024 * 1024)} MB")
         if info.st_size > MAX_FILE_BYTES:
             raise too_big
-        try:
-            data = handle.read(MAX_FILE_BYTES + 1)
-        except OSError as err:
-            raise ConfigError(f"cannot read {path}: {err.strerror or err}") from None
-        if len(data) > MAX_FILE_BYTES:
-            raise too_big
-        return data
+        chunks: list[bytes] = []
+        total = 0
+        while chunk := os.read(fd, min(1 << 20, MAX_FILE_BYTES + 1 - total)):
+            chunks.append(chunk)
+            total += len(chunk)
+            if total > MAX_FILE_BYTES:  # it grew while being read
+                raise too_big
+        return b"".join(chunks)
+    except OSError as err:
+        raise ConfigError(f"cannot read {path}: {err.strerror or err}") from None
+    finally:
+        os.close(fd)
 
 
 def parse_provisioning(data: bytes | str, *, source: str = "<provisioning>") -> ProvisioningDoc:

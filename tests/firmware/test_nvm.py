@@ -193,6 +193,26 @@ def test_newer_schema_is_refused(tmp_path):
         NvmStore(path)
 
 
+def test_a_schema_version_without_tables_is_a_clear_error(tmp_path):
+    path = tmp_path / "empty.sqlite"
+    with sqlite3.connect(path) as db:
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+    with pytest.raises(NvmError) as caught:
+        NvmStore(path)
+    assert str(caught.value) == (
+        f"{path}: not a usable NVM store (schema version {SCHEMA_VERSION}): table system_params is missing")
+
+
+def test_a_table_without_its_columns_is_a_clear_error(tmp_path):
+    path = tmp_path / "nvm.sqlite"
+    NvmStore(path).close()
+    with sqlite3.connect(path) as db:
+        db.execute("DROP TABLE accounts")
+        db.execute('CREATE TABLE accounts (idx INTEGER PRIMARY KEY, "odd""name" TEXT)')
+    with pytest.raises(NvmError, match="table accounts lacks column\\(s\\) auth_name, auth_password"):
+        NvmStore(path)
+
+
 def test_not_a_database_is_a_clear_error(tmp_path):
     path = tmp_path / "junk.sqlite"
     path.write_bytes(b"this is not sqlite" * 100)
