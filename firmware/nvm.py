@@ -10,7 +10,8 @@ first login" flag; the default password is ``admin`` [likely]).
 Every write runs inside a transaction (`NvmStore.transaction()`, nestable: the outermost one commits),
 so a provisioning file applied in one transaction leaves either the old state or the new one, even if
 the process is killed in the middle: SQLite's rollback journal guarantees it. The schema is versioned
-with ``PRAGMA user_version``; a store written by a newer fksim is refused, not misread.
+with ``PRAGMA user_version``; a store written by a newer fksim is refused, not misread, and so is a
+file that claims a schema version but lacks its tables or columns (the message names what is missing).
 
 The API is typed: frozen dataclasses in and out, `Ipui` for handset identities. Handsets are keyed by
 their index (1-based slot); the IPUI may be unknown until the handset registers, because provisioning
