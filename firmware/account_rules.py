@@ -30,6 +30,7 @@ The rules (docs/provisioning.md "What values may be"):
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import json
 import re
@@ -44,6 +45,8 @@ PORT_RANGE = (1, 65535)
 # RFC 3261 §25.1: unreserved = alphanum / mark; mark = "-" / "_" / "." / "!" / "~" / "*" / "'" / "(" / ")";
 # user-unreserved = "&" / "=" / "+" / "$" / "," / ";" / "?" / "/"; escaped = "%" HEXDIG HEXDIG.
 _USER_CHARS = re.compile(r"[A-Za-z0-9\-_.!~*'()&=+$,;?/]|%[0-9A-Fa-f]{2}")
+#: The common case in one match: unreserved and user-unreserved characters only, no escapes.
+_PLAIN_USER = re.compile(r"[A-Za-z0-9\-_.!~*'()&=+$,;?/]*")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # RFC 3261 §25.1: domainlabel = alphanum / alphanum *( alphanum / "-" ) alphanum;
 # toplabel = ALPHA / ALPHA *( alphanum / "-" ) alphanum; hostname = *( domainlabel "." ) toplabel [ "." ].
@@ -85,6 +88,8 @@ def read_number(text: str, low: int, high: int) -> int:
 
 def check_user(text: str) -> str:
     """`text` as the user part of a SIP URI (RFC 3261 §25.1 ``user``); empty is allowed (not set)."""
+    if _PLAIN_USER.fullmatch(text):
+        return text
     pos = 0
     while pos < len(text):
         found = _USER_CHARS.match(text, pos)
@@ -136,7 +141,7 @@ def check_text(text: str) -> str:
 
 def check_host(text: str) -> str:
     """`text` as RFC 3261 §25.1 ``host``; empty is allowed (not set)."""
-    if text == "":
+    if text == "" or (len(text) <= 253 and _HOSTNAME.fullmatch(text)):
         return text
     if text.startswith("[") and text.endswith("]"):
         try:
@@ -204,8 +209,13 @@ def account_problem(account: Account, provider: SipProvider | None, account_id: 
             rule(getattr(account, attr))
         except ValueError as err:
             return f"SipAccount.{account_id}.{name}: {err}"
-    if provider is None:
-        return None
+    return None if provider is None else provider_problem(provider)
+
+
+@functools.lru_cache(maxsize=64)
+def provider_problem(provider: SipProvider) -> str | None:
+    """Why accounts of this provider, as stored, must not start, or None (cached: a frozen value
+    shared by thousands of accounts)."""
     where = f"SipProvider.{provider.provider_id}"
     for attr, (name, rule) in PROVIDER_RULES.items():
         try:
