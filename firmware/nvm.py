@@ -172,6 +172,9 @@ class NvmStore:
         self.path = str(path)
         self._write_hook = write_hook
         self._depth = 0
+        if self.path != ":memory:" and os.path.exists(self.path) and not os.path.isfile(self.path):
+            # A device (/dev/zero), a FIFO or a directory: SQLite would fail later with "disk I/O error".
+            raise NvmError(f"{self.path}: cannot open the NVM store: not a regular file")
         try:
             # isolation_level=None: this class issues BEGIN/COMMIT itself, so a transaction spans
             # exactly what `transaction()` encloses, never less.
