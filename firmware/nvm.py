@@ -10,7 +10,8 @@ first login" flag; the default password is ``admin`` [likely]).
 Every write runs inside a transaction (`NvmStore.transaction()`, nestable: the outermost one commits),
 so a provisioning file applied in one transaction leaves either the old state or the new one, even if
 the process is killed in the middle: SQLite's rollback journal guarantees it. The schema is versioned
-with ``PRAGMA user_version``; a store written by a newer fksim is refused, not misread.
+with ``PRAGMA user_version``; a store written by a newer fksim is refused, not misread, and so is a
+file that claims a schema version but lacks its tables or columns (the message names what is missing).
 
 The API is typed: frozen dataclasses in and out, `Ipui` for handset identities. Handsets are keyed by
 their index (1-based slot); the IPUI may be unknown until the handset registers, because provisioning
@@ -171,6 +172,9 @@ class NvmStore:
         self.path = str(path)
         self._write_hook = write_hook
         self._depth = 0
+        if self.path != ":memory:" and os.path.exists(self.path) and not os.path.isfile(self.path):
+            # A device (/dev/zero), a FIFO or a directory: SQLite would fail later with "disk I/O error".
+            raise NvmError(f"{self.path}: cannot open the NVM store: not a regular file")
         try:
             # isolation_level=None: this class issues BEGIN/COMMIT itself, so a transaction spans
             # exactly what `transaction()` encloses, never less.
@@ -188,6 +192,11 @@ class NvmStore:
                 f"{self.path}: NVM schema version {version} is newer than this fksim "
                 f"understands ({SCHEMA_VERSION})"
             )
+        else:
+            problem = self._schema_problem()
+            if problem:
+                self._db.close()
+                raise NvmError(f"{self.path}: not a usable NVM store (schema version {version}): {problem}")
 
     # --- life cycle -----------------------------------------------------------------------------
 
@@ -201,6 +210,29 @@ class NvmStore:
                 self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         except sqlite3.Error as err:
             raise NvmError(f"{self.path}: cannot create the NVM store: {err}") from None
+
+    def _schema_problem(self) -> str | None:
+        """What the file's tables lack against this version's schema (a table, a column), or None.
+
+        A file that says it has a schema version but lacks its tables (truncated, written by another
+        tool) is refused with that sentence, not misread with a traceback at the first query."""
+        expected = sqlite3.connect(":memory:")
+        try:
+            expected.executescript(_SCHEMA)
+            want = _columns_of(expected)
+        finally:
+            expected.close()
+        try:
+            have = _columns_of(self._db)
+        except sqlite3.Error as err:
+            return f"cannot read its tables: {err}"
+        for table, columns in want.items():
+            if table not in have:
+                return f"table {table} is missing"
+            missing = [c for c in columns if c not in have[table]]
+            if missing:
+                return f"table {table} lacks column(s) {', '.join(missing)}"
+        return None
 
     def close(self) -> None:
         self._db.close()
@@ -494,6 +526,12 @@ class NvmStore:
             "admin": [bytes(v).hex() for v in self._read("SELECT salt, hash FROM web_admin WHERE id = 1")[0]],
             "admin_must_change": self.admin_must_change_password,
         }
+
+
+def _columns_of(db: sqlite3.Connection) -> dict[str, list[str]]:
+    tables = [str(r[0]) for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    quoted = {t: '"' + t.replace('"', '""') + '"' for t in tables}
+    return {t: [str(c[1]) for c in db.execute(f"PRAGMA table_info({quoted[t]})")] for t in tables}
 
 
 def _plain(item: Any) -> dict[str, Any]:

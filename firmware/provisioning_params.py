@@ -7,7 +7,9 @@ a "did you mean" hint. Limits the vendor documents are marked [fact]; the others
 choice and are listed in docs/provisioning.md.
 
 `parse_name` classifies a parameter name; `ValueSpec.convert` turns its text into a typed value or
-raises `ValueError` with a sentence that names the allowed range.
+raises `ValueError` with a sentence that names the allowed range. What a value may contain is judged
+as what it becomes on the wire, by `firmware.account_rules` (a user name as the user part of a SIP
+URI, a host as an RFC 3261 host, ...), so provisioning, `lint` and the web edit form share one rule.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from firmware import account_rules
 from firmware.nvm import INTERNAL_TELEPHONY_PARAM, TransportProtocol
 
 #: Providers a base offers [choice]: SipProvider.1 .. SipProvider.10.
@@ -27,7 +30,11 @@ TRUNKS = 8
 
 @dataclass(frozen=True, slots=True)
 class ValueSpec:
-    """How one parameter's text value reads. `kind` is bool, int, text, host, pin or choice."""
+    """How one parameter's text value reads.
+
+    `kind` is bool, int, text, host, pin, choice, user (the user part of a SIP URI), display (a SIP
+    display name) or secret (a password). Text kinds are at most `high` characters (`low`: at least).
+    """
 
     kind: str
     low: int = 0
@@ -43,7 +50,13 @@ class ValueSpec:
             case "text":
                 return f"text of at most {self.high} characters" + (" (not empty)" if self.low else "")
             case "host":
-                return f"a host name or address without spaces, at most {self.high} characters"
+                return f"a host name, IPv4 address or [IPv6 address], at most {self.high} characters"
+            case "user":
+                return f"the user part of a SIP URI, at most {self.high} characters"
+            case "display":
+                return f"a display name without control characters, at most {self.high} characters"
+            case "secret":
+                return f"a password without control characters, at most {self.high} characters"
             case "pin":
                 return f"{self.high} digits"
             case _:
@@ -59,22 +72,14 @@ class ValueSpec:
                     raise ValueError(f'"{text}" is not {self.describe()}')
                 return value == "1"
             case "int":
-                if not re.fullmatch(r"[0-9]+", value):
-                    raise ValueError(f'"{text}" is not {self.describe()}')
-                number = int(value)
-                if not self.low <= number <= self.high:
-                    raise ValueError(f"{number} is out of range {self.low}..{self.high}")
-                return number
-            case "text":
+                # Bounded before it is read: thousands of digits are a sentence, not a traceback.
+                return account_rules.read_number(value, self.low, self.high)
+            case "text" | "host" | "user" | "display" | "secret":
                 if len(text) > self.high:
                     raise ValueError(f"{len(text)} characters, at most {self.high} allowed")
                 if len(text) < self.low:
                     raise ValueError("must not be empty")
-                return text
-            case "host":
-                if len(text) > self.high or re.search(r"\s", text):
-                    raise ValueError(f'"{text}" is not {self.describe()}')
-                return text
+                return _TEXT_RULES[self.kind](text)
             case "pin":
                 if not re.fullmatch(rf"[0-9]{{{self.high}}}", value):
                     raise ValueError(f'"{text}" is not {self.describe()}')
@@ -84,6 +89,14 @@ class ValueSpec:
                     raise ValueError(f'"{text}" is not {self.describe()}')
                 return value
 
+
+_TEXT_RULES = {
+    "text": account_rules.check_text,
+    "host": account_rules.check_host,
+    "user": account_rules.check_user,
+    "display": account_rules.check_display_name,
+    "secret": account_rules.check_secret,
+}
 
 BOOL = ValueSpec("bool")
 PORT = ValueSpec("int", 1, 65535)
@@ -96,12 +109,12 @@ def text(max_len: int, min_len: int = 0) -> ValueSpec:
 
 #: SipAccount.<id>.<Name> -> (Account field, spec).
 ACCOUNT_PARAMS: dict[str, tuple[str, ValueSpec]] = {
-    "AuthName": ("auth_name", text(74)),  # web interface: max 74 characters [fact]
-    "AuthPassword": ("auth_password", text(74)),
-    "UserName": ("user_name", text(74)),
-    "DisplayName": ("display_name", text(32)),
+    "AuthName": ("auth_name", ValueSpec("user", high=74)),  # web interface: max 74 characters [fact]
+    "AuthPassword": ("auth_password", ValueSpec("secret", high=74)),
+    "UserName": ("user_name", ValueSpec("user", high=74)),
+    "DisplayName": ("display_name", ValueSpec("display", high=32)),
     "ProviderId": ("provider_id", ValueSpec("int", 1, MAX_PROVIDERS)),
-    "VoiceMailMailbox": ("voicemail_mailbox", text(32)),
+    "VoiceMailMailbox": ("voicemail_mailbox", ValueSpec("user", high=32)),
     "VoiceMailActive": ("voicemail_active", BOOL),
     "FeatureKeySyncActive": ("feature_key_sync_active", BOOL),  # 0 default, 1 enabled [fact]
 }
@@ -130,7 +143,7 @@ DECT_AC = ValueSpec("pin", high=4)  # the registration PIN: 4 digits [choice]
 HANDSET_PARAMS: dict[str, ValueSpec] = {"RegStatus": REG_STATUS, "DECT_AC": DECT_AC}
 
 ADMIN_PASSWORD_PARAM = "WebUIAccounts.1.Password"
-ADMIN_PASSWORD = text(74, 1)
+ADMIN_PASSWORD = ValueSpec("secret", 1, 74)
 #: DmGlobal.0.* and Telephony.0.* are open families: their members are not published, so any
 #: well-formed name is stored as text [choice].
 SYSTEM_FAMILIES = ("DmGlobal.0.", "Telephony.0.")
@@ -186,14 +199,14 @@ def parse_name(name: str) -> ParamName:
             raise UnknownParameter(f'unknown parameter "{name}": hs has no "{match["field"]}"{hint}')
         return ParamName(family="handset", field=match["field"], spec=spec, handset_id=match["id"])
     if match := _PROVIDER_RE.fullmatch(name):
-        number = int(match["n"])
-        if not 1 <= number <= MAX_PROVIDERS:
+        # At most 3 digits are read: a provider "number" of thousands of digits is no provider.
+        if len(match["n"]) > 3 or not 1 <= int(match["n"]) <= MAX_PROVIDERS:
             raise UnknownParameter(f'unknown parameter "{name}": providers are numbered 1..{MAX_PROVIDERS}')
         entry = PROVIDER_PARAMS.get(match["field"])
         if entry is None:
             hint = _hint(match["field"], list(PROVIDER_PARAMS))
             raise UnknownParameter(f'unknown parameter "{name}": SipProvider has no "{match["field"]}"{hint}')
-        return ParamName(family="provider", field=entry[0], spec=entry[1], provider=number)
+        return ParamName(family="provider", field=entry[0], spec=entry[1], provider=int(match["n"]))
     if _SYSTEM_RE.fullmatch(name):
         return ParamName(family="system", field=name, spec=SYSTEM_TEXT)
     families = ["SipAccount", "hs", "SipProvider", "DmGlobal", "Telephony", "WebUIAccounts"]

@@ -6,15 +6,19 @@ and whether they fit a model, is `firmware.provisioning`'s business.
 
 Safety [choice, base-models.md §3]: the file comes from a network server, so it is parsed with
 defusedxml's expat reader. Entity declarations (the "billion laughs" bomb) and external entities or
-references are refused with a clear error; nothing is expanded or fetched. A file that is not
-well-formed XML raises `ProvisioningSyntaxError` and yields no document at all, so nothing from it
-can be applied.
+references are refused with a clear error; nothing is expanded or fetched. Any document type
+declaration is refused too, as in `as-feature-event` bodies: even without entities, an internal
+subset can declare attribute defaults (``<!ATTLIST param value CDATA "1">``) that fill in values the
+file does not state. A file that is not well-formed XML raises `ProvisioningSyntaxError` and yields
+no document at all, so nothing from it can be applied.
 """
 
 from __future__ import annotations
 
 import enum
 import io
+import os
+import stat
 from dataclasses import dataclass, field
 from typing import Any
 from xml.sax import SAXParseException
@@ -28,6 +32,8 @@ from models.errors import ConfigError
 
 #: The format version this project models (base-models.md §3).
 KNOWN_VERSION = "1.1"
+#: Largest provisioning file read [choice]: a 20,000-handset file is about 15 MB.
+MAX_FILE_BYTES = 32 * 1024 * 1024
 
 
 class Level(enum.Enum):
@@ -99,6 +105,37 @@ class ProvisioningDoc:
     firmware: tuple[FirmwareFile, ...] = ()
     #: Structural findings (unknown elements, missing attributes): the rest of the file still reads.
     problems: tuple[Diagnostic, ...] = field(default=())
+
+
+class _DoctypeRefused(Exception):
+    """A document type declaration was read (raised at its end, after any entity in it was refused)."""
+
+    def __init__(self, name: str, line: int) -> None:
+        super().__init__(name)
+        self.name = name
+        self.line = line
+
+
+class _ProvisioningParser(DefusedExpatParser):  # type: ignore[misc]
+    """defusedxml's expat reader that also refuses any ``<!DOCTYPE>``.
+
+    The refusal comes at the declaration's end, so an entity declared inside it is still reported
+    as the entity it is (the more telling message); the line named is the DOCTYPE's own.
+    """
+
+    def reset(self) -> None:
+        super().reset()
+        parser = self._parser
+        start: dict[str, Any] = {}
+
+        def start_doctype(name: str, sysid: str | None, pubid: str | None, internal: bool) -> None:
+            start.update(name=name, line=parser.CurrentLineNumber)
+
+        def end_doctype() -> None:
+            raise _DoctypeRefused(start.get("name", "?"), start.get("line", 1))
+
+        parser.StartDoctypeDeclHandler = start_doctype
+        parser.EndDoctypeDeclHandler = end_doctype
 
 
 #: Stands in the element stack for an element that was reported as unexpected; its content is skipped.
@@ -198,6 +235,47 @@ class _Handler(ContentHandler):
                 )
 
 
+def _kind(mode: int) -> str:
+    for test, name in ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a device"),
+                       (stat.S_ISBLK, "a device"), (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
+def read_provisioning_file(path: str) -> bytes:
+    """The bytes of the provisioning file at `path`: a regular file of at most `MAX_FILE_BYTES`.
+
+    A directory, a FIFO, a device (``/dev/zero``) or a file too large is a `ConfigError` naming the
+    path, never a hang or an exhausted memory. The file is opened without blocking (a FIFO with no
+    writer would block an ordinary open) and checked on the open descriptor, so what is checked is
+    what is read.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as err:
+        raise ConfigError(f"cannot read {path}: {err.strerror or err}") from None
+    too_big = ConfigError(f"cannot read {path}: larger than {MAX_FILE_BYTES // (1024 * 1024)} MB")
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise ConfigError(f"cannot read {path}: {_kind(info.st_mode)}, not a regular file")
+        if info.st_size > MAX_FILE_BYTES:
+            raise too_big
+        chunks: list[bytes] = []
+        total = 0
+        while chunk := os.read(fd, min(1 << 20, MAX_FILE_BYTES + 1 - total)):
+            chunks.append(chunk)
+            total += len(chunk)
+            if total > MAX_FILE_BYTES:  # it grew while being read
+                raise too_big
+        return b"".join(chunks)
+    except OSError as err:
+        raise ConfigError(f"cannot read {path}: {err.strerror or err}") from None
+    finally:
+        os.close(fd)
+
+
 def parse_provisioning(data: bytes | str, *, source: str = "<provisioning>") -> ProvisioningDoc:
     """Parse a provisioning file. `source` names it in every diagnostic.
 
@@ -205,9 +283,9 @@ def parse_provisioning(data: bytes | str, *, source: str = "<provisioning>") -> 
     refers to external ones; structural findings in well-formed XML are in `doc.problems`.
     """
     handler = _Handler(source)
-    # forbid_dtd stays off so that a harmless <!DOCTYPE provisioning> reads; any entity declaration
-    # and any external reference is refused (defusedxml raises before expat expands or fetches).
-    parser = DefusedExpatParser(forbid_dtd=False, forbid_entities=True, forbid_external=True)
+    # Any entity declaration and any external reference is refused (defusedxml raises before expat
+    # expands or fetches); any DOCTYPE is refused at its end by _ProvisioningParser.
+    parser = _ProvisioningParser(forbid_dtd=False, forbid_entities=True, forbid_external=True)
     parser.setContentHandler(handler)
     # External general and parameter entities are never resolved (belt and braces with forbid_external).
     parser.setFeature("http://xml.org/sax/features/external-general-entities", False)
@@ -244,6 +322,16 @@ def parse_provisioning(data: bytes | str, *, source: str = "<provisioning>") -> 
         raise refused(
             f'entity declaration "{err.name}" refused (entity expansion, as in an XML bomb, is not '
             "allowed); nothing applied"
+        ) from None
+    except _DoctypeRefused as err:
+        raise ProvisioningSyntaxError(
+            Diagnostic(
+                source=source,
+                line=err.line,
+                level=Level.ERROR,
+                message=f"document type declaration <!DOCTYPE {err.name}> refused: a DTD may declare "
+                "entities or attribute defaults that change the file's values; nothing applied",
+            )
         ) from None
     except ExternalReferenceForbidden as err:
         raise refused(f"external reference {err.sysid or err.pubid} refused; nothing applied") from None

@@ -23,6 +23,7 @@ from dect.events import Link
 from dect.identity import Ipui
 from dect.ies import RejectReasonCode
 from dect.ies_var import FixedIdentity
+from firmware.account_rules import account_problem
 from firmware.dect_manager import DectManager, FirmwareOut, Line, SipSettings
 from firmware.gating import FksVerdict, fks_verdict, set_internal_telephony
 from firmware.nvm import Account, NvmStore, RegStatus
@@ -103,6 +104,8 @@ class BaseSystem:
         self.dms: dict[int, DectManager] = {}
         self._deadlines = DeadlineHeap()   # over the DECT managers: one deadline for the driver
         self.boots = 0
+        #: Accounts kept down because a stored value fails `firmware.account_rules`: IPUI -> reason.
+        self.not_started: dict[Ipui, str] = {}
         self.user_agent = f"Gigaset {profile.name}/{profile.firmware_version.value} (fksim)"
 
     # --- power ---------------------------------------------------------------------------------
@@ -133,7 +136,8 @@ class BaseSystem:
             home = self.dms.get(handset.dect_manager)
             account = self.store.account(handset.index)
             if (handset.ipui is not None and handset.reg_status is RegStatus.REGISTERED and home is not None
-                    and account is not None and account.user_name and self.line_of(handset.ipui) is None):
+                    and account is not None and account.user_name and self.line_of(handset.ipui) is None
+                    and self._startable(handset.ipui, account)):
                 out += home.add_line(handset.ipui, handset.index, account, now)
         return out
 
@@ -202,6 +206,20 @@ class BaseSystem:
         return SipSettings(aor=SipUri(user=account.user_name, host=provider.domain), server=server,
                            expires=provider.reg_server_refresh_timer)
 
+    def _startable(self, ipui: Ipui, account: Account) -> bool:
+        """Whether the account may start. Defence in depth: a stored value that `account_rules` refuses
+        (an NVM written before the rules, or by another tool) keeps the account down, with the reason
+        in `not_started`, and never reaches the wire."""
+        provider = self.store.provider(account.provider_id) or self.store.provider(1)
+        problem = account_problem(account, provider, str(ipui))
+        if problem is None and (provider is None or not provider.domain):
+            problem = f"SIP provider {account.provider_id} has no domain (SipProvider.<n>.Domain)"
+        if problem is not None:
+            self.not_started[ipui] = problem
+            return False
+        self.not_started.pop(ipui, None)
+        return True
+
     def synced_features(self) -> frozenset[Feature]:
         """The features this model's profile keeps in sync (the others stay with the base)."""
         return frozenset(Feature(f.value) for f in self.profile.fks_features.value)
@@ -228,7 +246,8 @@ class BaseSystem:
             self.store.set_dect_manager(handset.index, dm)
         manager = self.dms[dm]
         account = self.store.account(handset.index)
-        if ipui not in manager.lines and account is not None and account.user_name:
+        if (ipui not in manager.lines and account is not None and account.user_name
+                and self._startable(ipui, account)):
             out += manager.add_line(ipui, handset.index, account, now)
         return out + manager.resynchronise(ipui)
 
@@ -270,7 +289,8 @@ class BaseSystem:
                 handset = self.store.handset(ipui)
                 account = self.store.account(ipui) if handset is not None else None
                 if (handset is None or handset.reg_status is not RegStatus.REGISTERED or account is None
-                        or not account.user_name or handset.dect_manager != number):
+                        or not account.user_name or handset.dect_manager != number
+                        or not self._startable(ipui, account)):
                     out += manager.remove_line(ipui, now)
                 elif _sip_identity(account) != _sip_identity(line.account):
                     # A new SIP identity registers anew; the FKS flag alone is gating's business.

@@ -8,8 +8,9 @@ Security model (docs/web.md):
 - every page but the login page and the static files needs a logged-in admin: a page redirects to
   the login, `/api/...` answers 401 JSON;
 - the factory password ``admin`` must be changed before anything else is shown [likely];
-- sessions are Flask's signed cookies, HttpOnly and SameSite=Strict, ended by logout, by idling
-  (`auth.IDLE_SECONDS`) and by any change of the admin password;
+- sessions live on the server (`auth.SessionTable`); the signed cookie (HttpOnly, SameSite=Strict)
+  carries only the session's random id. Logout, idling (`auth.IDLE_SECONDS`) and any change of the
+  admin password end a session on the server, so a replayed copy of an old cookie is refused;
 - every POST carries a CSRF token (Flask-WTF `CSRFProtect`: the forms' hidden ``csrf_token`` field, or
   the ``X-CSRFToken`` header for the virtual handset's JSON calls); it is never switched off, not even
   for tests;
@@ -21,6 +22,7 @@ Security model (docs/web.md):
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,13 +42,14 @@ from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
-from firmware.web.auth import IDLE_SECONDS, LoginGuard, password_problem
+from firmware.provisioning_xml import MAX_FILE_BYTES
+from firmware.web.auth import LoginGuard, SessionTable, password_problem
 from firmware.web.backend import NotRunningError, WebBackend
 from models.errors import FksimError
 
 _HERE = Path(__file__).parent
-#: Largest accepted upload [choice]: a 20,000-handset provisioning file is about 15 MB.
-MAX_UPLOAD_BYTES = 32 * 1024 * 1024
+#: Largest accepted upload: the provisioning file limit [choice] (a 20,000-handset file is about 15 MB).
+MAX_UPLOAD_BYTES = MAX_FILE_BYTES
 #: Endpoints that need no login.
 PUBLIC_ENDPOINTS = frozenset({"login", "static"})
 #: Endpoints open to a logged-in admin who still has to change the factory password.
@@ -57,15 +60,22 @@ log = logging.getLogger(__name__)
 
 @dataclass(slots=True)
 class WebState:
-    """Per-application state: the backend, the login guard and the credentials' epoch."""
+    """Per-application state: the backend, the login guard and the open sessions.
+
+    Requests may run on several threads: `lock` guards `sessions`; `login_lock` makes one login
+    attempt at a time (check the lock, verify, count), so parallel guesses cannot outrun the guard.
+    """
 
     backend: WebBackend
     guard: LoginGuard = field(default_factory=LoginGuard)
-    #: Bumped when the admin password changes; sessions of an older epoch are over.
-    epoch: int = 0
+    sessions: SessionTable = field(default_factory=SessionTable)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    login_lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def new_epoch(self) -> None:
-        self.epoch += 1
+    def password_changed(self) -> None:
+        """The admin password changed: every session but the current request's ends."""
+        with self.lock:
+            self.sessions.close_others(session.get("sid"))
 
 
 def web_state(app: Flask) -> WebState:
@@ -124,19 +134,21 @@ def _install_guards(app: Flask) -> None:
         state = web_state(app)
         now = state.backend.now()
         expired = False
-        if session.get("admin") is True:
-            seen = float(session.get("seen", -1.0))
-            if session.get("epoch") != state.epoch or not 0 <= now - seen <= IDLE_SECONDS:
+        sid = session.get("sid")
+        if sid is not None:
+            with state.lock:
+                valid = state.sessions.use(sid, now)
+            if not valid:
+                # Logged out, idled out, or the password changed since: this cookie is no login.
                 session.clear()
                 expired = True
-        if session.get("admin") is not True:
+        if session.get("sid") is None:
             if is_api():
                 return _json_error(401, "authentication required: log in at /login")
             args: dict[str, Any] = {"next": request.full_path.rstrip("?")} if request.method == "GET" else {}
             if expired:
                 args["expired"] = "1"
             return redirect(url_for("login", **args))
-        session["seen"] = now
         if request.endpoint not in PASSWORD_CHANGE_ENDPOINTS and state.backend.admin_must_change_password():
             if is_api():
                 return _json_error(403, "the factory admin password must be changed first")
@@ -218,6 +230,26 @@ def _safe_next(target: str | None) -> str:
     return target
 
 
+def _try_login(state: WebState, now: float) -> tuple[str, int] | None:
+    """One login attempt under `state.login_lock`: None when it opened a session, else (message, status)."""
+    locked = state.guard.remaining(now)
+    if locked:
+        return f"Too many wrong passwords: the login is locked for {int(locked + 0.999)} s.", 429
+    if state.backend.verify_admin_password(request.form.get("password", "")):
+        state.guard.succeeded()
+        old = session.get("sid")
+        session.clear()  # a new session at login: no fixation
+        with state.lock:
+            state.sessions.close(old)
+            session["sid"] = state.sessions.open(now)
+        return None
+    state.guard.failed(now)
+    locked = state.guard.remaining(now)
+    if locked:
+        return f"Too many wrong passwords: the login is locked for {int(locked + 0.999)} s.", 429
+    return "Wrong password.", 401
+
+
 def _install_login(app: Flask) -> None:
     @app.route("/login", methods=["GET", "POST"])
     def login() -> ResponseReturnValue:
@@ -229,30 +261,20 @@ def _install_login(app: Flask) -> None:
         if request.args.get("expired"):
             error = "Your session has ended. Please log in again."
         if request.method == "POST":
-            locked = state.guard.remaining(now)
-            if locked:
-                error = f"Too many wrong passwords: the login is locked for {int(locked + 0.999)} s."
-                status = 429
-            elif backend.verify_admin_password(request.form.get("password", "")):
-                state.guard.succeeded()
-                session.clear()  # a new session at login: no fixation
-                session.update(admin=True, epoch=state.epoch, seen=now)
+            with state.login_lock:
+                verdict = _try_login(state, now)
+            if verdict is None:
                 if backend.admin_must_change_password():
                     return redirect(url_for("password"))
                 return redirect(_safe_next(request.args.get("next")))
-            else:
-                state.guard.failed(now)
-                locked = state.guard.remaining(now)
-                if locked:
-                    error = f"Too many wrong passwords: the login is locked for {int(locked + 0.999)} s."
-                    status = 429
-                else:
-                    error = "Wrong password."
-                    status = 401
+            error, status = verdict
         return render_template("login.html", error=error, next=request.args.get("next", "")), status
 
     @app.route("/logout", methods=["POST"])
     def logout() -> ResponseReturnValue:
+        state = web_state(app)
+        with state.lock:
+            state.sessions.close(session.get("sid"))
         session.clear()
         return redirect(url_for("login"))
 
@@ -272,8 +294,7 @@ def _install_login(app: Flask) -> None:
                 error, status = f"Not changed: {problem}.", 400
             else:
                 backend.set_admin_password(new)
-                # Every other session ends; this one carries on under the new epoch.
-                state.new_epoch()
-                session.update(epoch=state.epoch)
+                # Every other session ends; this one carries on.
+                state.password_changed()
                 return redirect(url_for("status", changed="password"))
         return render_template("password.html", forced=forced, error=error), status

@@ -127,6 +127,9 @@ class HandsetRow:
     account: Account | None
     verdict: FksVerdict
     runtime: HandsetRuntime
+    #: Why the firmware will not start this account as stored (a value `firmware.account_rules`
+    #: refuses, e.g. from an NVM written before the rules), or None.
+    problem: str | None = None
 
     @property
     def ref(self) -> str:

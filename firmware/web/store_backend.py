@@ -21,9 +21,10 @@ from typing import TYPE_CHECKING, Any
 
 from dect.errors import IdentityError
 from dect.identity import Ipui
+from firmware.account_rules import account_problem
 from firmware.gating import base_verdict, fks_verdict
 from firmware.gating import set_internal_telephony as gating_set_internal_telephony
-from firmware.nvm import Account, Handset, NvmError, NvmStore, RegStatus
+from firmware.nvm import Account, Handset, NvmError, NvmStore, RegStatus, SipProvider
 from firmware.provisioning import (
     Diagnostic,
     ProvisioningDoc,
@@ -134,9 +135,15 @@ class StoreBackend:
             return None
         return self._store.internal_telephony
 
-    def _row(self, handset: Handset, view: RuntimeView, internal_telephony: bool) -> HandsetRow:
+    def _row(self, handset: Handset, view: RuntimeView, internal_telephony: bool,
+             providers: Mapping[int, SipProvider]) -> HandsetRow:
         runtime = view.handsets.get(handset.ipui) if handset.ipui is not None else None
         account = self._store.account(handset.index)
+        problem = None
+        if account is not None and account.user_name:
+            # The rule the firmware applies before it starts the account (BaseSystem), shown here.
+            provider = providers.get(account.provider_id) or providers.get(1)
+            problem = account_problem(account, provider, str(handset.ipui or handset.index))
         # The gating rule decides; the system setting is read once per page, not once per handset
         # (an integrator lists up to 20,000 of them).
         verdict = fks_verdict(
@@ -145,7 +152,11 @@ class StoreBackend:
             feature_key_sync_active=account is not None and account.feature_key_sync_active,
         )
         return HandsetRow(
-            handset=handset, account=account, verdict=verdict, runtime=runtime or HandsetRuntime()
+            handset=handset,
+            account=account,
+            verdict=verdict,
+            runtime=runtime or HandsetRuntime(),
+            problem=problem,
         )
 
     def handset_rows(self) -> list[HandsetRow]:
@@ -153,7 +164,8 @@ class StoreBackend:
 
     def _rows(self, view: RuntimeView) -> list[HandsetRow]:
         internal = self._store.internal_telephony
-        return [self._row(h, view, internal) for h in self._store.handsets()]
+        providers = {p.provider_id: p for p in self._store.providers()}
+        return [self._row(h, view, internal, providers) for h in self._store.handsets()]
 
     def _find(self, ref: str) -> Handset:
         text = str(ref).strip()
@@ -170,7 +182,8 @@ class StoreBackend:
         return found
 
     def handset_row(self, ref: str) -> HandsetRow:
-        return self._row(self._find(ref), self._runtime(), self._store.internal_telephony)
+        providers = {p.provider_id: p for p in self._store.providers()}
+        return self._row(self._find(ref), self._runtime(), self._store.internal_telephony, providers)
 
     def provider_choices(self) -> list[tuple[int, str]]:
         names = {p.provider_id: p.name or p.domain for p in self._store.providers()}

@@ -26,7 +26,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
 from flask.typing import ResponseReturnValue
@@ -267,6 +266,4 @@ def _press(ipui: str, key: str) -> dict[str, Any]:
 
 def _password_changed_elsewhere() -> None:
     """A provisioning file set the admin password: other sessions end, this one carries on."""
-    state = web_state(current_app)
-    state.new_epoch()
-    session["epoch"] = state.epoch
+    web_state(current_app).password_changed()

@@ -3,8 +3,8 @@
 Prints every finding as ``file:line: level: message`` on standard output and exits 0 when the file is
 clean, 1 when it has warnings only (for example ``FeatureKeySyncActive=1`` that internal telephony
 will gate off), 2 when it has errors. Bad input to the command itself (unknown model, unreadable
-file, internal telephony on a model without that setting) is one ``fksim: ...`` line and exit 2,
-never a traceback.
+file, a path that is not a regular file of at most 32 MB, internal telephony on a model without that
+setting) is one ``fksim: ...`` line and exit 2, never a traceback or a hang.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import click
 
 from firmware.provisioning import ProvisioningSyntaxError, lint, parse_provisioning
+from firmware.provisioning_xml import read_provisioning_file
 from models.errors import FksimError
 from models.profiles import get_profile
 
@@ -38,11 +39,7 @@ def lint_cmd(ctx: click.Context, file: str, model_id: str, internal_telephony: s
     """Check FILE against a model: syntax, unknown parameters and handsets, ranges, FKS gating."""
     try:
         profile = get_profile(model_id)
-        try:
-            with open(file, "rb") as handle:
-                data = handle.read()
-        except OSError as err:
-            raise FksimError(f"cannot read {file}: {err.strerror or err}") from None
+        data = read_provisioning_file(file)
         try:
             doc = parse_provisioning(data, source=file)
         except ProvisioningSyntaxError as err:

@@ -18,6 +18,7 @@ from types import FrameType
 import click
 
 from firmware.provisioning import ProvisioningSyntaxError
+from firmware.provisioning_xml import read_provisioning_file
 from models.errors import FksimError
 from models.profiles import get_profile
 from scenarios.live.twin import LiveConfig, LiveTwin
@@ -97,10 +98,8 @@ def _build(model_id: str, provision_file: str | None, http: str, sip_bind: str, 
         raise FksimError(f"{profile.id} has 1 to {maximum} DECT manager(s), not {dect_managers}")
     provision = None
     if provision_file is not None:
-        try:
-            provision = (Path(provision_file).name, Path(provision_file).read_bytes())
-        except OSError as err:
-            raise FksimError(f"cannot read {provision_file}: {err.strerror or err}") from None
+        # A regular file of bounded size: /dev/zero, a FIFO or a directory is one clear line, exit 2.
+        provision = (Path(provision_file).name, read_provisioning_file(provision_file))
     config = LiveConfig(
         model=profile.id,
         state=state or f"fksim-{profile.id.lower()}.sqlite",

@@ -1,9 +1,14 @@
 """The live twin's web server: the base's web interface (`firmware.web`) on a real HTTP port.
 
-One responsibility: serve the Flask application in its own thread. The application holds a
-`ThreadedBackend`, so every page hands its reads and changes to the twin's thread; the web server
-itself is single-threaded (`threaded=False`), which keeps the login guard and the credentials' epoch
-on one thread too (docs/web.md "Threads").
+One responsibility: serve the Flask application in its own threads. Each connection is served on a
+thread of its own (werkzeug's threaded server) and has `CONNECTION_TIMEOUT` seconds for each read
+and write, so an idle or slow client (a connection that sends nothing, or a request trickled in a
+byte at a time) holds one thread for a while and never blocks the others (docs/web.md "Threads").
+
+Concurrency stops at the backend: the application holds a `ThreadedBackend`, which hands every read
+and change to the twin's thread (`LiveTwin.call`), so only that thread ever touches the cores and the
+NVM store. The web layer's own state (login guard, open sessions) is guarded by locks in
+`firmware.web.app.WebState`.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ import logging
 import os
 import threading
 
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from firmware.web import create_app
 from models.errors import ConfigError
@@ -21,13 +26,26 @@ from scenarios.live.twin import LiveTwin
 from scenarios.live.udp import format_address
 from sip.events import Address
 
+#: Seconds a connection may take for each read or write before it is closed [choice]: a browser
+#: sends a request at once; a client silent this long is gone or hostile.
+CONNECTION_TIMEOUT = 10.0
+
+
+class _RequestHandler(WSGIRequestHandler):
+    """werkzeug's handler with a socket timeout (socketserver applies `timeout` to the connection)."""
+
+    timeout = CONNECTION_TIMEOUT
+
 
 class WebServer:
-    def __init__(self, twin: LiveTwin, bind: Address) -> None:
+    def __init__(self, twin: LiveTwin, bind: Address, *, connection_timeout: float = CONNECTION_TIMEOUT
+                 ) -> None:
         self.backend = ThreadedBackend(twin, LiveBackend(twin))
         self.app = create_app(self.backend, secret_key=os.urandom(32))
+        handler = type("RequestHandler", (_RequestHandler,), {"timeout": connection_timeout})
         try:
-            self.server: BaseWSGIServer = make_server(bind[0], bind[1], self.app, threaded=False)
+            self.server: BaseWSGIServer = make_server(bind[0], bind[1], self.app, threaded=True,
+                                                      request_handler=handler)
         except OSError as err:
             raise ConfigError(f"web interface: cannot listen on {format_address(bind)}: "
                               f"{err.strerror or err}") from None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 
 import pytest
@@ -190,6 +191,35 @@ def test_newer_schema_is_refused(tmp_path):
     with sqlite3.connect(path) as db:
         db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
     with pytest.raises(NvmError, match=f"schema version {SCHEMA_VERSION + 1} is newer"):
+        NvmStore(path)
+
+
+def test_a_schema_version_without_tables_is_a_clear_error(tmp_path):
+    path = tmp_path / "empty.sqlite"
+    with sqlite3.connect(path) as db:
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+    with pytest.raises(NvmError) as caught:
+        NvmStore(path)
+    assert str(caught.value) == (
+        f"{path}: not a usable NVM store (schema version {SCHEMA_VERSION}): table system_params is missing")
+
+
+@pytest.mark.parametrize("path", ["/dev/zero", "fifo", "."])
+def test_a_path_that_is_not_a_regular_file_is_a_clear_error(tmp_path, path):
+    if path == "fifo":
+        os.mkfifo(tmp_path / "fifo")
+    target = path if path.startswith("/") else str(tmp_path / path)
+    with pytest.raises(NvmError, match="cannot open the NVM store: not a regular file"):
+        NvmStore(target)
+
+
+def test_a_table_without_its_columns_is_a_clear_error(tmp_path):
+    path = tmp_path / "nvm.sqlite"
+    NvmStore(path).close()
+    with sqlite3.connect(path) as db:
+        db.execute("DROP TABLE accounts")
+        db.execute('CREATE TABLE accounts (idx INTEGER PRIMARY KEY, "odd""name" TEXT)')
+    with pytest.raises(NvmError, match="table accounts lacks column\\(s\\) auth_name, auth_password"):
         NvmStore(path)
 
 

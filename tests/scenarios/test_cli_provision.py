@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -98,3 +99,70 @@ def test_binary_garbage_file_exit_2(tmp_path):
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and "Traceback" not in done.stdout + done.stderr
     assert done.stdout.startswith(f"{junk}:1: error: ")
+
+
+# --- hostile files (issue 11) -------------------------------------------------------------------
+
+HOSTILE = """<?xml version="1.0" encoding="UTF-8"?>
+{doctype}<provisioning version="1.1">
+<nvm>
+<oper name="add_hs" value="029e74a599"><param name="hs.RegStatus" value="ToReg"/></oper>
+{body}
+</nvm>
+</provisioning>
+"""
+
+
+def _hostile(tmp_path: Path, body: str, doctype: str = "") -> Path:
+    path = tmp_path / "hostile.xml"
+    path.write_text(HOSTILE.format(body=body, doctype=doctype))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("SipAccount.029e74a599.UserName", "2001&#13;&#10;X-Injected: yes"),
+        ("SipAccount.029e74a599.UserName", "20 01"),
+        ("SipAccount.029e74a599.AuthName", "&lt;2001&gt;"),
+        ("SipAccount.029e74a599.DisplayName", "Reception&#10;Via: x"),
+        ("SipAccount.029e74a599.AuthPassword", "pw&#13;"),
+        ("SipProvider.1.Domain", "as.example.com&#13;&#10;X: 1"),
+        ("SipProvider.1.RegServerPort", "0"),
+    ],
+)
+def test_an_injecting_account_field_is_an_error_naming_it_exit_2(tmp_path, name, value):
+    path = _hostile(tmp_path, f'<param name="{name}" value="{value}"/>')
+    done = run("provision", "lint", str(path), "--model", "N870")
+    assert done.returncode == 2
+    assert done.stdout.startswith(f"{path}:5: error: {name}: "), done.stdout
+    assert "X-Injected: yes\n" not in done.stdout
+
+
+def test_a_provider_index_of_thousands_of_digits_exit_2(tmp_path):
+    path = _hostile(tmp_path, f'<param name="SipProvider.{"1" * 5000}.Domain" value="as.example.com"/>')
+    done = run("provision", "lint", str(path), "--model", "N870")
+    assert done.returncode == 2
+    assert "providers are numbered 1..10" in done.stdout
+
+
+def test_a_dtd_attribute_default_is_refused_naming_the_line_exit_2(tmp_path):
+    path = _hostile(tmp_path, '<param name="SipAccount.029e74a599.FeatureKeySyncActive"/>',
+                    doctype='<!DOCTYPE provisioning [<!ATTLIST param value CDATA "1">]>\n')
+    done = run("provision", "lint", str(path), "--model", "N870")
+    assert done.returncode == 2
+    assert done.stdout.startswith(f"{path}:2: error: document type declaration <!DOCTYPE provisioning> refused")
+
+
+def test_dev_zero_is_refused_exit_2():
+    done = run("provision", "lint", "/dev/zero", "--model", "N870")
+    assert done.returncode == 2
+    assert done.stderr.strip() == "fksim: cannot read /dev/zero: a device, not a regular file"
+
+
+def test_a_fifo_is_refused_without_hanging_exit_2(tmp_path):
+    fifo = tmp_path / "p.xml"
+    os.mkfifo(fifo)
+    done = run("provision", "lint", str(fifo), "--model", "N870")  # bounded by run()'s timeout
+    assert done.returncode == 2
+    assert done.stderr.strip() == f"fksim: cannot read {fifo}: a FIFO, not a regular file"
