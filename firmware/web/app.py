@@ -22,8 +22,6 @@ Security model (docs/web.md):
 from __future__ import annotations
 
 import logging
-import threading
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -43,8 +41,10 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
 from firmware.provisioning_xml import MAX_FILE_BYTES
-from firmware.web.auth import LoginGuard, SessionTable, password_problem
+from firmware.web.auth import password_problem
 from firmware.web.backend import NotRunningError, WebBackend
+from firmware.web.state import WebState, web_state
+from firmware.web.views import install_views
 from models.errors import FksimError
 
 _HERE = Path(__file__).parent
@@ -56,32 +56,6 @@ PUBLIC_ENDPOINTS = frozenset({"login", "static"})
 PASSWORD_CHANGE_ENDPOINTS = frozenset({"password", "logout"})
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(slots=True)
-class WebState:
-    """Per-application state: the backend, the login guard and the open sessions.
-
-    Requests may run on several threads: `lock` guards `sessions`; `login_lock` makes one login
-    attempt at a time (check the lock, verify, count), so parallel guesses cannot outrun the guard.
-    """
-
-    backend: WebBackend
-    guard: LoginGuard = field(default_factory=LoginGuard)
-    sessions: SessionTable = field(default_factory=SessionTable)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    login_lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def password_changed(self) -> None:
-        """The admin password changed: every session but the current request's ends."""
-        with self.lock:
-            self.sessions.close_others(session.get("sid"))
-
-
-def web_state(app: Flask) -> WebState:
-    state = app.extensions["fksim_web"]
-    assert isinstance(state, WebState)
-    return state
 
 
 def create_app(backend: WebBackend, *, secret_key: bytes, testing: bool = False) -> Flask:
@@ -112,8 +86,6 @@ def create_app(backend: WebBackend, *, secret_key: bytes, testing: bool = False)
     CSRFProtect(app)
     _install_error_handlers(app)
     _install_login(app)
-
-    from firmware.web.views import install_views
 
     install_views(app)
     return app

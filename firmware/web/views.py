@@ -34,7 +34,6 @@ from werkzeug.utils import secure_filename
 from dect.errors import IdentityError
 from dect.identity import Ipui
 from dect.menu import KEYS
-from firmware.web.app import web_state
 from firmware.web.backend import (
     FEATURES,
     NotRunningError,
@@ -42,6 +41,7 @@ from firmware.web.backend import (
     WebBackend,
     WebInputError,
 )
+from firmware.web.state import web_state
 from firmware.web.store_backend import REG_ACTIONS
 
 #: Handsets per page of the administration list [choice; an integrator has up to 20,000].

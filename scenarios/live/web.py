@@ -8,7 +8,7 @@ byte at a time) holds one thread for a while and never blocks the others (docs/w
 Concurrency stops at the backend: the application holds a `ThreadedBackend`, which hands every read
 and change to the twin's thread (`LiveTwin.call`), so only that thread ever touches the cores and the
 NVM store. The web layer's own state (login guard, open sessions) is guarded by locks in
-`firmware.web.app.WebState`.
+`firmware.web.state.WebState`.
 """
 
 from __future__ import annotations
