@@ -9,11 +9,13 @@ step.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from dect.errors import IdentityError
 from dect.identity import Ipui
+from firmware.account_rules import check_secret, check_user
 from scenarios.spec import (
     DEFAULT_TAIL,
     FEATURES,
@@ -260,7 +262,9 @@ class _Builder(_Checker):
         for element in node.elements():
             m = self.mapping(element, HANDSET_KEYS, required=("ipui", "user"))
             ipui = self.ipui(m["ipui"]) if "ipui" in m else None
-            user = self.text(m["user"]) if "user" in m else None
+            user = self.sip_user(m["user"]) if "user" in m else None
+            if "password" in m:
+                self.account_value(m["password"], check_secret, "password")
             if ipui is not None and ipui in self.ipuis:
                 self.fail(m["ipui"], f"handset {ipui} is listed twice")
             if ipui is None or user is None:
@@ -280,11 +284,32 @@ class _Builder(_Checker):
             ))
         return tuple(out)
 
+    def sip_user(self, node: Node) -> str | None:
+        """A user name as it goes on the wire: the user part of a SIP URI (firmware.account_rules,
+        the rules provisioning and the web interface apply too)."""
+        user = self.text(node)
+        if user is not None and not user:
+            self.fail(node, "a user name must not be empty")
+            return None
+        return None if user is None else self.account_value(node, check_user, "user name", user)
+
+    def account_value(self, node: Node, check: Callable[[str], str], what: str,
+                      text: str | None = None) -> str | None:
+        value = self.text(node) if text is None else text
+        if value is None:
+            return None
+        try:
+            return check(value)
+        except ValueError as err:
+            self.fail(node, f"not a usable {what}: {err}")
+            return None
+
     def server(self, node: Node) -> ServerSpec:
         m = self.mapping(node, ("fks", "reject", "delay", "users"))
         users: list[UserSpec] = []
         if "users" in m:
             for user, child in self.any_mapping(m["users"]).items():
+                self.sip_user(Node(user, child.file, child.line, child.path))
                 state = self.feature_state(child) if child.value is not None else FeatureState()
                 users.append(UserSpec(user=user, state=state, where=child.where()))
         return ServerSpec(

@@ -440,3 +440,12 @@ def test_a_dial_longer_than_a_keypad_ie_holds_is_refused_at_its_line(tmp_path) -
                          'handsets:\n  - {ipui: "029e74a599", user: "2001"}\n'
                          f'steps:\n  - at: 1s\n    handset: "029e74a599"\n    dial: "{"1" * 256}"\n')
     assert any(":9" in str(p) and "256 digits are too many to dial (at most 255)" in str(p) for p in problems), problems
+
+
+def test_a_user_name_that_would_inject_sip_headers_is_refused_at_its_line(tmp_path) -> None:
+    problems = _problems(tmp_path, "scenario: injected\nmodels: [N870]\nduration: 10s\n"
+                         'handsets:\n  - {ipui: "029e74a599", user: "2001\\r\\nX-Evil: 1"}\n'
+                         'server:\n  users:\n    "a b": {dnd: true}\n')
+    text = "\n".join(str(p) for p in problems)
+    assert ":5" in text and "not a usable user name" in text and "control character" in text, text
+    assert ":8" in text and "not allowed in the user part of a SIP URI" in text, text
