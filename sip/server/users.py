@@ -12,17 +12,31 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from sip.errors import LocalProtocolError
-from sip.state import FeatureState
+from sip.multipart import BodyPart
+from sip.state import ALL_FEATURES, Feature, FeatureState
 
 
 @dataclass
 class User:
-    """One AS user. `fks` False: device feature synchronization is not allowed (SUBSCRIBE -> 403)."""
+    """One AS user. `fks` False: device feature synchronization is not allowed (SUBSCRIBE -> 403).
+
+    Knobs of a real server's variety (issue 12 §1): `services` are the services assigned to the user
+    (BroadWorks leaves unassigned ones out of the NOTIFY); `extra_parts` are added to every NOTIFY
+    with a body (e.g. a call-center agent state, carried by BroadWorks in the same package);
+    `extra_elements` are XML elements added inside every feature part (what a newer server release
+    might add)."""
 
     name: str
     password: str
     fks: bool = True
     state: FeatureState = field(default_factory=FeatureState)
+    services: frozenset[Feature] = frozenset(ALL_FEATURES)
+    extra_parts: tuple[BodyPart, ...] = ()
+    extra_elements: tuple[str, ...] = ()
+
+    def assigned(self, features: tuple[Feature, ...] = ALL_FEATURES) -> tuple[Feature, ...]:
+        """`features` without the unassigned ones, in their order."""
+        return tuple(f for f in features if f in self.services)
 
 
 class Directory:
