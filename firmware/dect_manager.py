@@ -34,6 +34,7 @@ from dect.ies import ReleaseReasonCode
 from dect.ies_var import FixedIdentity
 from firmware.bridge import change_from_setting, setting_for
 from firmware.fks import (
+    TEXT_NOT_ASSIGNED,
     Command,
     FksApplication,
     FksState,
@@ -43,7 +44,6 @@ from firmware.fks import (
     Signal,
     Subscribe,
     Unsubscribe,
-    describe_feature,
 )
 from firmware.gating import FksVerdict
 from firmware.nvm import Account, NvmStore
@@ -54,6 +54,7 @@ from sip.events import (
     Address,
     FeatureCodeAnswered,
     FeatureStateReceived,
+    NotifyPartIgnored,
     Output,
     Registered,
     RegistrationFailed,
@@ -100,7 +101,17 @@ class AirOut:
     name: str
 
 
-FirmwareOut = SipOut | AirOut
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Report:
+    """Something the base noticed that is worth a line in a trace or a log, e.g. a NOTIFY part it
+    did not understand and left out (issue 12 §1). Nothing is sent."""
+
+    dm: int
+    user: str
+    text: str
+
+
+FirmwareOut = SipOut | AirOut | Report
 
 
 class SystemContext(Protocol):
@@ -294,7 +305,9 @@ class DectManager:
             line.subscription_status = event.state
             return self._commands(line, fks.subscription_up(), now)
         elif isinstance(event, FeatureStateReceived):
-            return self._commands(line, fks.state_received(event.items), now)
+            return self._commands(line, fks.state_received(event.items, full=event.full), now)
+        elif isinstance(event, NotifyPartIgnored):
+            return [Report(dm=self.number, user=line.account.user_name, text=f"NOTIFY: {event.reason}")]
         elif isinstance(event, SubscriptionFailed):
             line.subscription_status = f"failed ({event.status} {event.reason})"
             return self._commands(line, fks.subscription_down(), now)
@@ -375,9 +388,7 @@ class DectManager:
         if line is None:
             return []
         for feature in ALL_FEATURES:
-            text = describe_feature(line.fks.state, feature)
-            self._indicate(ipui, Indicate(state=line.fks.state, features=(feature,), text=text,
-                                          signal=Signal.CONFIRM))
+            self._indicate(ipui, line.fks.indication(feature))
         return self._air()
 
     def _feature_requested(self, event: FeatureRequested, now: float) -> list[FirmwareOut]:
@@ -391,7 +402,11 @@ class DectManager:
             self.endpoint.accept_feature(event.ref, now)
             return self._commands(line, commands, now)
         refusal = next((c for c in commands if isinstance(c, Indicate)), None)
-        self.endpoint.reject_feature(event.ref, now, reason=ReleaseReasonCode.USER_REJECTION,
+        # A feature the server does not offer: "service not implemented" (EN 300 175-5 §7.6.7).
+        reason = (ReleaseReasonCode.SERVICE_NOT_IMPLEMENTED
+                  if refusal is not None and refusal.text.endswith("\n" + TEXT_NOT_ASSIGNED)
+                  else ReleaseReasonCode.USER_REJECTION)
+        self.endpoint.reject_feature(event.ref, now, reason=reason,
                                      display=refusal.text if refusal else "Not possible")
         return self._air()
 

@@ -32,7 +32,7 @@ import simpy.rt
 
 from dect.handset import Handset
 from dect.identity import Ipui
-from firmware.dect_manager import AirOut, FirmwareOut, SipOut
+from firmware.dect_manager import AirOut, FirmwareOut, Report, SipOut
 from firmware.fks import FksState
 from firmware.nvm import NvmStore, RegStatus, SipProvider
 from firmware.provisioning import Diagnostic, apply, parse_provisioning
@@ -247,6 +247,8 @@ class LiveTwin:
                     self._shutdown.last = self.now
             elif isinstance(item, AirOut):
                 self._to_handset(item)
+            elif isinstance(item, Report):
+                print(f"fksim serve: {item.user}: {item.text}", file=sys.stderr, flush=True)
         self.system_pacer.rearm()
 
     def _server_send(self, outputs: Iterable[Any]) -> None:

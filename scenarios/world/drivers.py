@@ -14,7 +14,7 @@ import simpy
 
 from dect.handset import Handset
 from dect.identity import Ipui
-from firmware.dect_manager import AirOut, FirmwareOut, SipOut
+from firmware.dect_manager import AirOut, FirmwareOut, Report, SipOut
 from firmware.system import BaseSystem
 from scenarios.world.links import Address, DectAir, IpNetwork
 from sip.events import SendDatagram
@@ -71,6 +71,8 @@ class SystemDriver:
         self.system = system
         self.net = net
         self.deliver_air = deliver_air
+        #: Where the base's reports go (`Report`: e.g. a NOTIFY part left out), with the time.
+        self.on_report: Callable[[float, Report], None] | None = None
         self.pacer = Pacer(env, system, self.send)
         for dm, address in enumerate(system.addresses.dect_managers, start=1):
             net.attach(address, self._receiver(dm), names(dm))
@@ -87,6 +89,8 @@ class SystemDriver:
                 self.net.send(self.system.addresses.dect_managers[item.dm - 1], item.destination, item.data)
             elif isinstance(item, AirOut):
                 self.deliver_air(item.dm, item.link, item.data)
+            elif isinstance(item, Report) and self.on_report is not None:
+                self.on_report(self.env.now, item)
         self.pacer.rearm()
 
     def from_air(self, dm: int, link: str, data: bytes) -> None:

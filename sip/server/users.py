@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from xml.sax.saxutils import escape
 
 from sip.errors import LocalProtocolError
+from sip.feature_event import CONTENT_TYPE, NAMESPACE
 from sip.multipart import BodyPart
 from sip.state import ALL_FEATURES, Feature, FeatureState
 
@@ -37,6 +39,20 @@ class User:
     def assigned(self, features: tuple[Feature, ...] = ALL_FEATURES) -> tuple[Feature, ...]:
         """`features` without the unassigned ones, in their order."""
         return tuple(f for f in features if f in self.services)
+
+
+def preset_part(name: str, user: str) -> BodyPart:
+    """A named extra part for `user`. `call-center`: a call-center agent state in the package's own
+    content type and namespace, as BroadWorks carries call-center (ACD) agent state in
+    `as-feature-event` (issue 12 §1); its element names here (an `AgentStateEvent` with a CSTA
+    agent state, ECMA-269) are this project's illustration [choice]: the base understands none of it."""
+    if name != "call-center":
+        raise LocalProtocolError(f"No extra part preset {name!r}")
+    body = (
+        f'<?xml version="1.0" encoding="ISO-8859-1"?>\n<AgentStateEvent xmlns="{NAMESPACE}">'
+        f"<device>{escape(user)}</device><agentState>agentReady</agentState></AgentStateEvent>"
+    )
+    return BodyPart(content_type=CONTENT_TYPE, body=body.encode("iso-8859-1", "xmlcharrefreplace"))
 
 
 class Directory:
@@ -100,4 +116,4 @@ class _Passwords(Mapping[str, str]):
         return len(self._users)
 
 
-__all__ = ["Directory", "User"]
+__all__ = ["Directory", "User", "preset_part"]
