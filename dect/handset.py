@@ -8,7 +8,10 @@ encoded by `dect.codec` (sender PP):
   REQUEST with the PIN in this project's escape (then LOCATE-REQUEST once accepted);
 - a feature operation from the menu: CISS-REGISTER with PORTABLE-IDENTITY and the proprietary feature
   request (PIE 3E). The feature is shown *pending* until the base indicates the state it holds (FACILITY
-  with PIE 3F); a refusal (CISS-RELEASE-COM with a RELEASE-REASON, or no answer within CC.03) reverts it;
+  with PIE 3F); a refusal (CISS-RELEASE-COM with a RELEASE-REASON, or no answer within CC.03) reverts it.
+  A feature the base cannot offer (the server does not assign it: a refusal with RELEASE-REASON
+  "service not implemented", or a negative indication the handset did not ask for) is shown
+  "Status: n/a" in its menu form until the base indicates its state again;
 - dialling a code: CC-SETUP with PORTABLE-IDENTITY, FIXED-IDENTITY, BASIC-SERVICE normal speech,
   MULTI-KEYPAD and SENDING-COMPLETE; after CC-CONNECT (the base's confirmation) the handset hangs up
   with CC-RELEASE.
@@ -138,6 +141,8 @@ class Handset:
         self.located = False
         self.confirmed: dict[str, FeatureView] = {f: FeatureView() for f in ("dnd", "cfa", "cfb", "cfna")}
         self.pending: dict[str, FeatureView] = {}
+        #: Features the base says it cannot offer (the server does not assign them to the user).
+        self.unavailable: set[str] = set()
         self.message = ""
         self.navigator = Navigator(self.type, form_values=self._form_values, info_lines=self._info_lines)
         self.display: list[str] = []
@@ -165,7 +170,9 @@ class Handset:
 
     def _form_values(self, form: Form) -> FormValues:
         view = self.shown(form.feature)
-        values = {"Status": "On" if view.active else "Off", "Number": view.target}
+        # A feature the base cannot offer shows as such ("n/a"); stepping the field still offers On/Off.
+        status = "n/a" if form.feature in self.unavailable else "On" if view.active else "Off"
+        values = {"Status": status, "Number": view.target}
         if form.field("Rings"):
             values["Rings"] = str(view.rings)
         return {name: value for name, value in values.items() if form.field(name)}
@@ -395,6 +402,8 @@ class Handset:
             self.message = text or f"{TITLES[tx.feature]}\npending"
             return []
         code = reason.reason if reason else ReleaseReasonCode.NORMAL
+        if code is ReleaseReasonCode.SERVICE_NOT_IMPLEMENTED:
+            self.unavailable.add(tx.feature)
         self.pending.pop(tx.feature, None)
         self._pending_deadline.pop(tx.feature, None)
         self.message = text or f"{TITLES[tx.feature]}\nrefused"
@@ -435,6 +444,12 @@ class Handset:
         states = [pie for pie in decode_pies(escape) if isinstance(pie, FeatureState)] if escape else []
         for state in states:
             feature = state.setting.feature if isinstance(state.setting, DiversionSetting) else "dnd"
+            # A negative indication of a feature nobody asked for: the base cannot offer it; a
+            # confirming one: it can (again).
+            if refused and feature not in self.pending:
+                self.unavailable.add(feature)
+            elif not refused:
+                self.unavailable.discard(feature)
             self.confirmed[feature] = view_of(state.setting, self.confirmed[feature])
             self.pending.pop(feature, None)
             self._pending_deadline.pop(feature, None)

@@ -196,7 +196,8 @@ class Navigator:
                 self.values[name] = self.values.get(name, "")[:-1]
             return
         current = self.values.get(name, values[0])
-        index = values.index(current) if current in values else 0
+        # A value that is none of the options (a feature shown "n/a") steps to the first or last one.
+        index = values.index(current) if current in values else (-1 if key == "RIGHT" else 0)
         self.values[name] = values[(index + (1 if key == "RIGHT" else -1)) % len(values)]
 
     def _form_digit(self, key: str) -> None:
@@ -319,7 +320,7 @@ def _form_keys(form: Form, wanted: Mapping[str, object], current: FormValues) ->
         if spec.kind is FieldKind.NUMBER:
             keys += ["LEFT"] * len(now) + list(value)
         else:
-            start = spec.values.index(now) if now in spec.values else 0
+            start = spec.values.index(now) if now in spec.values else -1   # see Navigator._form_step
             keys += ["RIGHT"] * ((spec.values.index(value) - start) % len(spec.values))
     return [*keys, "OK"]
 

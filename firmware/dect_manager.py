@@ -34,6 +34,7 @@ from dect.ies import ReleaseReasonCode
 from dect.ies_var import FixedIdentity
 from firmware.bridge import change_from_setting, setting_for
 from firmware.fks import (
+    TEXT_NOT_ASSIGNED,
     Command,
     FksApplication,
     FksState,
@@ -43,7 +44,6 @@ from firmware.fks import (
     Signal,
     Subscribe,
     Unsubscribe,
-    describe_feature,
 )
 from firmware.gating import FksVerdict
 from firmware.nvm import Account, NvmStore
@@ -55,6 +55,7 @@ from sip.events import (
     FeatureCodeAnswered,
     FeatureStateReceived,
     ForeignRequestRefused,
+    NotifyPartIgnored,
     Output,
     Registered,
     RegistrationFailed,
@@ -103,12 +104,15 @@ class AirOut:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Notice:
-    """A line for the base's system log: something the network sent that the base refused or left
-    out (the live twin prints it, rate-limited per `source`; the simulation writes it into the trace)."""
+    """A line for the base's system log: something the network sent that the base refused (a request
+    from an address that is not the account's peer: `source`) or left out (a NOTIFY part it did not
+    understand: `user`, issue 12 §1). Nothing is sent. The live twin prints it, rate-limited per
+    source; the simulation writes it into the trace and the result."""
 
     dm: int
     text: str
     source: Address | None = None
+    user: str | None = None
 
 
 FirmwareOut = SipOut | AirOut | Notice
@@ -317,7 +321,9 @@ class DectManager:
             line.subscription_status = event.state
             return self._commands(line, fks.subscription_up(), now)
         elif isinstance(event, FeatureStateReceived):
-            return self._commands(line, fks.state_received(event.items), now)
+            return self._commands(line, fks.state_received(event.items, full=event.full), now)
+        elif isinstance(event, NotifyPartIgnored):
+            return [Notice(dm=self.number, user=line.account.user_name, text=f"NOTIFY: {event.reason}")]
         elif isinstance(event, SubscriptionFailed):
             line.subscription_status = f"failed ({event.status} {event.reason})"
             return self._commands(line, fks.subscription_down(), now)
@@ -417,8 +423,11 @@ class DectManager:
         line.unconfirmed = set()
         for feature in ALL_FEATURES:
             if feature in stale:
-                self._indicate(ipui, Indicate(state=state, features=(feature,),
-                                              text=describe_feature(state, feature), signal=Signal.SILENT))
+                shown = line.fks.indication(feature)
+                # A resynchronisation makes no tone; "not available" keeps its negative signal, which
+                # is how the handset tells it from a state.
+                signal = Signal.SILENT if shown.signal is Signal.CONFIRM else shown.signal
+                self._indicate(ipui, replace(shown, signal=signal))
         return self._air()
 
     def _feature_requested(self, event: FeatureRequested, now: float) -> list[FirmwareOut]:
@@ -432,7 +441,11 @@ class DectManager:
             self.endpoint.accept_feature(event.ref, now)
             return self._commands(line, commands, now)
         refusal = next((c for c in commands if isinstance(c, Indicate)), None)
-        self.endpoint.reject_feature(event.ref, now, reason=ReleaseReasonCode.USER_REJECTION,
+        # A feature the server does not offer: "service not implemented" (EN 300 175-5 §7.6.7).
+        reason = (ReleaseReasonCode.SERVICE_NOT_IMPLEMENTED
+                  if refusal is not None and refusal.text.endswith("\n" + TEXT_NOT_ASSIGNED)
+                  else ReleaseReasonCode.USER_REJECTION)
+        self.endpoint.reject_feature(event.ref, now, reason=reason,
                                      display=refusal.text if refusal else "Not possible")
         return self._air()
 

@@ -12,6 +12,10 @@ Theory of operation. The account is in one of four states:
   (feature-key-sync.md §2 step 4); the handset shows it as pending until a NOTIFY reports the
   feature. Every NOTIFY, partial or full, updates the handset; a full state settles every pending
   request (a NOTIFY is never turned into a new Set request: §5, no loops).
+  Features the server leaves out of a full state are not assigned to the user (BroadWorks reports
+  only assigned services): the handset is told they are not available, and a request for one is
+  refused by the base without a Set [choice]; a later NOTIFY that reports it makes it available
+  again.
 - UNAVAILABLE: the subscription failed or ended (server unreachable, 489, 403, 5xx, terminated);
   the SIP subscriber core retries on its own schedule. Requests are refused with a display message
   and the handset keeps its state.
@@ -43,6 +47,7 @@ TEXT_UNAVAILABLE = "Service\nunavailable"
 TEXT_REFUSED = "Not accepted\nby server"
 TEXT_INVALID = "Number required"
 TEXT_RINGS = "Rings: 0 or 2-20"
+TEXT_NOT_ASSIGNED = "not available"
 FEATURE_TITLES = {Feature.DND: "Do not disturb", Feature.CFA: "Call divert all",
                   Feature.CFB: "Divert when busy", Feature.CFNA: "Divert no answer"}
 
@@ -153,6 +158,8 @@ class FksApplication:
         #: the others stay with the base even while FKS is active.
         self.synced = synced
         self.fks = FksState.LOCAL
+        #: The synced features the server offers: all until a full state says otherwise.
+        self.offered: frozenset[Feature] = frozenset(ALL_FEATURES)
         #: Requests sent to the server and not yet reported back in a NOTIFY, by feature.
         self.pending: dict[Feature, FeatureChange] = {}
         #: The transition table, shared by every account (built once: a fleet has 20,000 of them).
@@ -187,9 +194,34 @@ class FksApplication:
     def subscription_down(self) -> list[Command]:
         return self.handle(FksInput.SUBSCRIPTION_DOWN)
 
-    def state_received(self, items: tuple[FeatureEvent, ...]) -> list[Command]:
+    def state_received(self, items: tuple[FeatureEvent, ...], *, full: bool = False) -> list[Command]:
+        """A NOTIFY's feature states; `full`: a full state, which names every feature the server
+        offers (the others are not assigned to the user)."""
         kept = tuple(item for item in items if _feature_of(item) in self.synced)
-        return self.handle(FksInput.STATE_RECEIVED, kept)
+        commands = self.handle(FksInput.STATE_RECEIVED, kept)
+        if self.fks is not FksState.LOCAL:
+            # The server reports assigned services only: a feature it reports is offered; a full
+            # state names all of them.
+            reported = frozenset(_feature_of(item) for item in items)
+            commands += self._offered(reported if full else self.offered | reported)
+        return commands
+
+    def indication(self, feature: Feature) -> Indicate:
+        """What the handset is told about one feature: its state, or that it is not available."""
+        if feature in self.synced and feature not in self.offered and self.fks is not FksState.LOCAL:
+            return self._indicate(feature, Signal.NEGATIVE, _not_assigned(feature))
+        return self._indicate(feature, Signal.CONFIRM)
+
+    def _offered(self, offered: frozenset[Feature]) -> list[Command]:
+        before, self.offered = self.offered, offered
+        commands: list[Command] = []
+        for feature in ALL_FEATURES:
+            if feature not in self.synced or (feature in before) == (feature in offered):
+                continue
+            if feature not in offered:
+                self.pending.pop(feature, None)
+            commands.append(self.indication(feature))
+        return commands
 
     def set_answered(self, item: FeatureSet, status: int) -> list[Command]:
         if 200 <= status < 300:
@@ -205,11 +237,15 @@ class FksApplication:
         return [Subscribe()]
 
     def _unsubscribe(self, _payload: object) -> list[Command]:
-        # The last state the server reported becomes the locally kept state.
+        # The last state the server reported becomes the locally kept state; every feature is the
+        # base's own again.
+        regained = [f for f in ALL_FEATURES if f in self.synced and f not in self.offered]
+        self.offered = frozenset(ALL_FEATURES)
         indications = [self._indicate(change.feature, Signal.NEGATIVE, TEXT_UNAVAILABLE)
                        for change in self.pending.values()]
         self.pending.clear()
-        return [Unsubscribe(), Persist(state=self.state), *indications]
+        return [Unsubscribe(), Persist(state=self.state), *indications,
+                *(self._indicate(f, Signal.CONFIRM) for f in regained)]
 
     def _indicate(self, feature: Feature, signal: Signal, text: str | None = None) -> Indicate:
         shown = text or describe_feature(self.state, feature)
@@ -228,6 +264,9 @@ class FksApplication:
 
     def _send_set(self, payload: object) -> list[Command]:
         change = _change(payload)
+        if change.feature not in self.offered:
+            # Not assigned to the user on the server: nothing to send [choice].
+            return [self._indicate(change.feature, Signal.NEGATIVE, _not_assigned(change.feature))]
         if change.active and change.feature is not Feature.DND and not (
                 change.to or getattr(self.state, change.feature.value).to):
             return [self._indicate(change.feature, Signal.NEGATIVE, TEXT_INVALID)]
@@ -273,6 +312,10 @@ class FksApplication:
         commands: list[Command] = [self._indicate(f, Signal.NEGATIVE, TEXT_UNAVAILABLE) for f in self.pending]
         self.pending.clear()
         return commands
+
+
+def _not_assigned(feature: Feature) -> str:
+    return f"{FEATURE_TITLES[feature]}\n{TEXT_NOT_ASSIGNED}"
 
 
 def _invalid_text(err: LocalProtocolError) -> str:

@@ -29,6 +29,7 @@ from firmware.provisioning import Diagnostic
 from scenarios.capture import write_captures
 from scenarios.expect import check_count, check_now, not_evaluated
 from scenarios.results import ExpectationResult, RunResult
+from scenarios.server_knobs import KNOB_KEYS
 from scenarios.spec import FEATURES, Expectation, FeatureState, Forward, Scenario, Step
 from scenarios.trace import format_trace
 from scenarios.world.collector import collector_for_bounded_run
@@ -95,7 +96,8 @@ def build_world(scenario: Scenario, model: str, seed: int, *,
         users.setdefault(handset.user, FeatureState())
     for user, state in users.items():
         world.add_user(user, password=passwords.get(user), state=server_state(state), fks=scenario.server.fks)
-    world.configure_server(reject=scenario.server.reject, delay=scenario.server.delay)
+    world.configure_server(reject=scenario.server.reject, delay=scenario.server.delay,
+                           knobs=scenario.server.knobs)
     for handset in scenario.handsets:
         world.add_handset(handset.ipui, handset.user, password=passwords.get(handset.user),
                           feature_key_sync=handset.feature_key_sync, dect_manager=handset.dect_manager,
@@ -145,8 +147,9 @@ def step_action(world: World, step: Step) -> Callable[[], None]:
         if args.get("event") == "restart":
             return world.server_restart
         change = args["change"]
+        knobs = {key: change[key] for key in KNOB_KEYS if key in change}
         return lambda: world.configure_server(fks=change.get("fks"), reject=change.get("reject"),
-                                              delay=change.get("delay"))
+                                              delay=change.get("delay"), knobs=knobs)
     raise ValueError(f"unknown step kind {step.kind!r}")
 
 
@@ -258,7 +261,8 @@ def run_scenario(scenario: Scenario, model: str, *, seed: int | None = None) -> 
              "server": {user.name: world.server_state(user.name) for user in world.server.directory}}
     notices = world.notices
     trace = format_trace(scenario.title, world.profile.id, seed, messages,
-                         [e.as_json() for e in expectations], passed, error=error, notices=notices)
+                         [e.as_json() for e in expectations], passed, error=error,
+                         notices=[n for n in notices if "user" not in n])
     result = RunResult(
         scenario=scenario.title, file=scenario.file, model=world.profile.id, seed=seed, passed=passed,
         sim_time=world.now, wall_time=time.perf_counter() - started, expectations=expectations,

@@ -6,6 +6,8 @@ Extensions beyond the contract, kept compatible with it:
 - step `handset: IPUI, register: "0000"`: the handset registers to the base with the PIN (for handsets
   listed with `registered: false`);
 - step `server: {fks: false, reject: {SUBSCRIBE: 503}, delay: 2s}`: change the server's fault knobs;
+- `server:` and a `server:` step: per-user `services`, `extra_parts`, `extra_elements`
+  (`scenarios.server_knobs`: what a real BroadWorks varies, issue 12 §1);
 - in `dect` expectations `from:` names the sender (a handset IPUI or `base`) and `since:` the start of
   the counted window; in `sip` expectations `from:` is the window start, as the contract says.
 """
@@ -75,6 +77,8 @@ class ServerSpec:
     reject: dict[str, int] = field(default_factory=dict)
     delay: float = 0.0
     users: tuple[UserSpec, ...] = ()
+    #: per-user knobs, `scenarios.server_knobs.Knobs`
+    knobs: dict[str, dict[str, tuple[Any, ...]]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

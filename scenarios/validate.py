@@ -16,6 +16,7 @@ from typing import Any
 from dect.errors import IdentityError
 from dect.identity import Ipui
 from firmware.account_rules import check_secret, check_user
+from scenarios.server_knobs import KNOB_KEYS, read_knobs
 from scenarios.spec import (
     DEFAULT_TAIL,
     FEATURES,
@@ -305,7 +306,7 @@ class _Builder(_Checker):
             return None
 
     def server(self, node: Node) -> ServerSpec:
-        m = self.mapping(node, ("fks", "reject", "delay", "users"))
+        m = self.mapping(node, ("fks", "reject", "delay", "users", *KNOB_KEYS))
         users: list[UserSpec] = []
         if "users" in m:
             for user, child in self.any_mapping(m["users"]).items():
@@ -317,6 +318,7 @@ class _Builder(_Checker):
             reject=self.reject(m["reject"]) if "reject" in m else {},
             delay=(self.time(m["delay"]) or 0.0) if "delay" in m else 0.0,
             users=tuple(users),
+            knobs=read_knobs(self, m, self.users | {u.user for u in users}),
         )
 
     def reject(self, node: Node) -> dict[str, int]:
@@ -545,8 +547,8 @@ class _Builder(_Checker):
                 self.fail(node, f'unknown server event "{clip(str(node.value))}" (valid: restart)')
                 return None
             return {"event": "restart"}
-        m = self.mapping(node, ("fks", "reject", "delay"))
-        args: dict[str, Any] = {}
+        m = self.mapping(node, ("fks", "reject", "delay", *KNOB_KEYS))
+        args: dict[str, Any] = dict(read_knobs(self, m, self.users))
         if "fks" in m:
             args["fks"] = self.boolean(m["fks"])
         if "reject" in m:

@@ -74,9 +74,20 @@ class SubscriptionActivated:
 
 @dataclass(frozen=True, kw_only=True)
 class FeatureStateReceived:
-    """A NOTIFY brought feature states (full state or only the changed features)."""
+    """A NOTIFY brought feature states (full state or only the changed features). `full`: it is the
+    first NOTIFY with a body after a (re)subscribe, so it holds every feature assigned to the user
+    (feature-key-sync.md §2 steps 2-3; BroadWorks leaves unassigned services out)."""
 
     items: tuple[FeatureEvent, ...]
+    full: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class NotifyPartIgnored:
+    """A NOTIFY was answered 200, but one of its parts or elements was not understood and left out
+    (or refused: a DTD or entities, never expanded). `reason` names it (issue 12 §1: be liberal)."""
+
+    reason: str
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -180,6 +191,7 @@ Output = (
     | TransactionTimedOut
     | SubscriptionActivated
     | FeatureStateReceived
+    | NotifyPartIgnored
     | SubscriptionFailed
     | SubscriptionTerminated
     | SetRequestAnswered

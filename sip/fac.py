@@ -1,13 +1,17 @@
-"""Calls to feature access codes (feature-key-sync.md §4): INVITE to `*78@domain`, ACK, hang up.
+"""Calls to feature access codes (feature-key-sync.md §4): INVITE to `*78@domain` with an SDP offer,
+ACK, the server's announcement, BYE.
 
 One responsibility: the caller side of FAC calls for one account. `dial(now, "*78")` sends an
-INVITE (no SDP: a FAC call carries no media) with the code as the Request-URI user part through the
+INVITE with the code as the Request-URI user part and an SDP offer (`sip.sdp`: a FAC call is a call
+with media, RFC 3261 §13.3.1.4 / RFC 3264; BroadWorks plays a confirmation announcement) through the
 INVITE client transaction (Timers A, B, D; the ACK of a non-2xx is the transaction's, RFC 3261
 §17.1.1.3). A 401/407 is answered with digest credentials (once; again only for `stale=true`, RFC
 7616 §3.3). A 2xx is ACKed by this core in a new request outside the transaction (§13.2.2.4: new
 branch, CSeq number of the INVITE, To tag of the 2xx, same credentials), ACKed again for every
 retransmitted 2xx the transaction passes up (its RFC 6026 Accepted state, 64*T1, also after the
-hang-up), and the call is hung up at once with a BYE. The outcome is one
+hang-up). The server ends the call after its announcement with a BYE, answered 200; a server that
+does not is hung up on after `HANGUP_AFTER` [choice]; an answer that breaks RFC 3264 (formats not
+offered, another number of m-lines) is ACKed and hung up on at once (§13.2.2.4). The outcome is one
 `FeatureCodeAnswered(code, status, reason)` per `dial()` (status 0: no answer, Timer B; the reason
 phrase of a 2xx may carry an interrogation result). Each call's phase moves only through `TABLE`;
 several calls may be in progress, each under its own Call-ID (`calls`).
@@ -21,10 +25,11 @@ from dataclasses import dataclass
 
 from sip.auth import DigestClient, best_challenge
 from sip.core import Core
-from sip.errors import LocalProtocolError
+from sip.errors import LocalProtocolError, RemoteProtocolError
 from sip.events import Address, FeatureCodeAnswered, Output
 from sip.fsm import MachineEnum
 from sip.message import Request, Response
+from sip.sdp import MEDIA_TYPE, build_offer, check_answer, parse_sdp
 from sip.transaction import TimerConfig
 from sip.uri import NameAddr, SipUri, Uri
 
@@ -33,6 +38,9 @@ DIALLABLE = frozenset("0123456789*#+")
 
 #: Consecutive `stale=true` challenges answered in one call, so an always-stale server can't loop [choice].
 MAX_STALE_ANSWERS = 2
+
+#: After the ACK, hang up a FAC call the server has not ended (with its BYE) for this long, s [choice].
+HANGUP_AFTER = 32.0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -49,7 +57,8 @@ class FeatureCodeConfig:
 
 class CallPhase(MachineEnum):
     CALLING = "calling"
-    HANGING_UP = "hanging up"  # 2xx ACKed, our BYE sent
+    CONNECTED = "connected"  # 2xx ACKed, the server plays its announcement
+    HANGING_UP = "hanging up"  # our BYE sent
     HUNG_UP = "hung up"  # BYE done; kept 64*T1 to ACK late 2xx retransmissions
     ENDED = "ended"
 
@@ -61,18 +70,27 @@ class CallInput(MachineEnum):
     REFUSED = "300-699"
     TIMED_OUT = "Timer B"
     BYE_DONE = "BYE answered or timed out"
+    BYE_RECEIVED = "the server's BYE"
+    HANG_UP_DUE = "hang-up timer"
+    BAD_ANSWER = "2xx with an SDP answer that breaks RFC 3264"
     LINGER_OVER = "64*T1 after the hang-up"
 
 
 P, CI = CallPhase, CallInput
 #: (phase, input) -> (action method, next phase); a missing entry is a LocalProtocolError.
 TABLE: dict[tuple[CallPhase, CallInput], tuple[str, CallPhase]] = {
-    (P.CALLING, CI.ANSWERED): ("_ack_and_hang_up", P.HANGING_UP),
+    (P.CALLING, CI.ANSWERED): ("_ack", P.CONNECTED),
+    (P.CALLING, CI.BAD_ANSWER): ("_ack_and_hang_up", P.HANGING_UP),
     (P.CALLING, CI.CHALLENGED): ("_invite_with_credentials", P.CALLING),
     (P.CALLING, CI.REFUSED): ("_refused", P.ENDED),
     (P.CALLING, CI.TIMED_OUT): ("_unanswered", P.ENDED),
     # RFC 3261 §13.2.2.4: "The UAC core MUST generate an ACK request for each 2xx received".
+    (P.CONNECTED, CI.ANSWERED_AGAIN): ("_ack_again", P.CONNECTED),
+    (P.CONNECTED, CI.BYE_RECEIVED): ("_linger", P.HUNG_UP),
+    (P.CONNECTED, CI.HANG_UP_DUE): ("_hang_up", P.HANGING_UP),
     (P.HANGING_UP, CI.ANSWERED_AGAIN): ("_ack_again", P.HANGING_UP),
+    # Both sides hung up at once (RFC 3261 §15.1.2): the server's BYE is answered, ours ends as it may.
+    (P.HANGING_UP, CI.BYE_RECEIVED): ("_nothing", P.HANGING_UP),
     (P.HANGING_UP, CI.BYE_DONE): ("_linger", P.HUNG_UP),
     (P.HUNG_UP, CI.ANSWERED_AGAIN): ("_ack_again", P.HUNG_UP),
     (P.HUNG_UP, CI.LINGER_OVER): ("_nothing", P.ENDED),
@@ -91,6 +109,10 @@ class _Call:
     invite: Request | None = None
     response: Response | None = None
     ack: bytes | None = None
+    offer: bytes = b""
+    hang_up_at: float | None = None
+    dialog: list[tuple[str, object]] | None = None
+    target: Uri | None = None
 
 
 class FeatureCodeCaller(Core):
@@ -109,6 +131,7 @@ class FeatureCodeCaller(Core):
         self.calls: dict[str, _Call] = {}
         #: (time, Call-ID) of hung-up calls to forget; in time order, as every linger is 64*T1
         self._lingering: deque[tuple[float, str]] = deque()
+        self._sessions = 0  # SDP session ids (RFC 4566 §5.2: numeric), one per call
 
     # --- application API ------------------------------------------------------------------------
 
@@ -131,6 +154,8 @@ class FeatureCodeCaller(Core):
             raise LocalProtocolError(f"Cannot dial {code!r}")
         uri = SipUri(user=code.replace("#", "%23"), host=self.config.aor.host, port=self.config.aor.port)
         call = _Call(code=code, uri=uri, call_id=self.ids(), local_tag=self.ids())
+        self._sessions += 1
+        call.offer = build_offer(address=self.config.local[0], session_id=self._sessions, version=1)
         self.calls[call.call_id] = call
         return self._send_invite(now, call, None)
 
@@ -157,7 +182,9 @@ class FeatureCodeCaller(Core):
         ]  # fmt: skip
         if authorization is not None:
             fields.append(authorization)
-        call.invite = self._build("INVITE", call.uri, fields)
+        # The same offer again after a challenge: a new transaction, not a new offer (RFC 3264 §8).
+        fields.append(("Content-Type", MEDIA_TYPE))
+        call.invite = self._build("INVITE", call.uri, fields, call.offer)
         return self.transactions.send(call.invite, self.config.server, now)
 
     def _invite_with_credentials(self, now: float, call: _Call) -> list[Output]:
@@ -172,32 +199,42 @@ class FeatureCodeCaller(Core):
         call.cseq += 1
         return self._send_invite(now, call, (name, str(credentials)))
 
-    def _ack_and_hang_up(self, now: float, call: _Call) -> list[Output]:
+    def _ack(self, now: float, call: _Call) -> list[Output]:
         invite, response = call.invite, call.response
         assert invite is not None and response is not None
         # RFC 3261 §12.1.2: the remote target is the 2xx's Contact, the route set its Record-Route
         # reversed.
-        target: Uri = response.contacts[0].uri if response.contacts else call.uri
-        dialog: list[tuple[str, object]] = [("Route", str(r)) for r in reversed(response.record_routes)]
-        dialog += [
+        call.target = response.contacts[0].uri if response.contacts else call.uri
+        call.dialog = [("Route", str(r)) for r in reversed(response.record_routes)]
+        call.dialog += [
             ("From", invite.headers.get("From")), ("To", response.headers.get("To")),
             ("Call-ID", call.call_id),
         ]  # fmt: skip
-        ack_fields = [*dialog, ("CSeq", f"{call.cseq} ACK")]
+        ack_fields = [*call.dialog, ("CSeq", f"{call.cseq} ACK")]
         for name in ("Authorization", "Proxy-Authorization"):
             value = invite.headers.get(name)
             if value is not None:
                 # RFC 3261 §13.2.2.4: the ACK carries the same credentials as the INVITE.
                 ack_fields.append((name, value))
-        ack = self._build("ACK", target, ack_fields)
+        ack = self._build("ACK", call.target, ack_fields)
         call.ack = ack.to_bytes()
         out = self.transactions.send_stateless(ack, self.config.server)
         out.append(FeatureCodeAnswered(code=call.code, status=response.status, reason=response.reason))
-        # A FAC call carries no media: hang up at once (RFC 3261 §15.1.1, CSeq one higher).
-        bye = self._build("BYE", target, [*dialog, ("CSeq", f"{call.cseq + 1} BYE")])
-        return out + self.transactions.send(bye, self.config.server, now)
+        call.hang_up_at = now + HANGUP_AFTER
+        return out
+
+    def _ack_and_hang_up(self, now: float, call: _Call) -> list[Output]:
+        # RFC 3261 §13.2.2.4: a 2xx whose answer is not acceptable is still ACKed, then ended by a BYE.
+        return self._ack(now, call) + self._hang_up(now, call)
+
+    def _hang_up(self, now: float, call: _Call) -> list[Output]:
+        assert call.dialog is not None and call.target is not None
+        call.hang_up_at = None
+        bye = self._build("BYE", call.target, [*call.dialog, ("CSeq", f"{call.cseq + 1} BYE")])
+        return self.transactions.send(bye, self.config.server, now)
 
     def _linger(self, now: float, call: _Call) -> list[Output]:
+        call.hang_up_at = None
         self._lingering.append((now + 64 * self.transactions.timers.t1, call.call_id))
         return []
 
@@ -229,10 +266,22 @@ class FeatureCodeCaller(Core):
             return self._fire(now, call, CI.ANSWERED_AGAIN) if response.status < 300 else []
         call.response = response
         if response.status < 300:
-            return self._fire(now, call, CI.ANSWERED)
+            return self._fire(now, call, CI.ANSWERED if self._answer_ok(call, response) else CI.BAD_ANSWER)
         if response.status in (401, 407) and self._answer_challenge(call, request, response):
             return self._fire(now, call, CI.CHALLENGED)
         return self._fire(now, call, CI.REFUSED)
+
+    @staticmethod
+    def _answer_ok(call: _Call, response: Response) -> bool:
+        """The 2xx carries an answer to our offer that keeps RFC 3264 §6's rules."""
+        content_type = response.content_type
+        if not response.body or content_type is None or content_type.mime != MEDIA_TYPE:
+            return False
+        try:
+            check_answer(parse_sdp(call.offer), parse_sdp(response.body))
+        except RemoteProtocolError:
+            return False
+        return True
 
     def _answer_challenge(self, call: _Call, request: Request, response: Response) -> bool:
         # RFC 3261 §22.2: answer a challenge once; again only if the nonce was stale (RFC 7616 §3.3),
@@ -264,8 +313,12 @@ class FeatureCodeCaller(Core):
     def _on_request(self, now: float, request: Request, source: Address) -> list[Output]:
         if request.method == "BYE":
             call = self.calls.get(request.call_id)
-            if call is not None and call.phase is not P.HUNG_UP and request.to.tag == call.local_tag:
-                # The server hung up first (e.g. it never got our ACK): our own BYE ends the call.
+            if (call is not None and call.phase in (P.CONNECTED, P.HANGING_UP)
+                    and request.to.tag == call.local_tag):
+                # The server ends the call after its announcement (RFC 3261 §15.1.2: 200 to the BYE).
+                return self._answer(now, request, 200) + self._fire(now, call, CI.BYE_RECEIVED)
+            if call is not None and call.phase is P.CALLING and request.to.tag == call.local_tag:
+                # A BYE before the 2xx reached us (it was lost): answered; the 2xx still gets its ACK.
                 return self._answer(now, request, 200)
             # RFC 3261 §15.1.2: a BYE for no dialog gets 481.
             return self._answer(now, request, 481)
@@ -274,15 +327,24 @@ class FeatureCodeCaller(Core):
     # --- timers -------------------------------------------------------------------------------------
 
     def _own_deadline(self) -> float | None:
-        return self._lingering[0][0] if self._lingering else None
+        first = self._lingering[0][0] if self._lingering else None
+        for call in self.calls.values():
+            if call.hang_up_at is not None and (first is None or call.hang_up_at < first):
+                first = call.hang_up_at
+        return first
 
     def _on_own_timer(self, now: float) -> list[Output]:
         out: list[Output] = []
+        for call in list(self.calls.values()):
+            if call.hang_up_at is not None and call.hang_up_at <= now and call.phase is P.CONNECTED:
+                out += self._fire(now, call, CI.HANG_UP_DUE)
         while self._lingering and self._lingering[0][0] <= now:
-            call = self.calls.get(self._lingering.popleft()[1])
-            if call is not None:
-                out += self._fire(now, call, CI.LINGER_OVER)
+            lingering = self.calls.get(self._lingering.popleft()[1])
+            if lingering is not None:
+                out += self._fire(now, lingering, CI.LINGER_OVER)
         return out
 
 
-__all__ = ["DIALLABLE", "TABLE", "CallInput", "CallPhase", "FeatureCodeCaller", "FeatureCodeConfig"]
+__all__ = [
+    "DIALLABLE", "HANGUP_AFTER", "TABLE", "CallInput", "CallPhase", "FeatureCodeCaller", "FeatureCodeConfig",
+]

@@ -3,7 +3,14 @@ whole-body reader that accepts a single XML body or a multipart/mixed of them.
 
 One responsibility: application/x-as-feature-event+xml. XML is parsed with defusedxml (no DTDs, no
 entity expansion); the namespace is the ECMA-323 ed3 one, the misspelled `ecmainternational` variant
-is accepted on input and never emitted. Any invalid body raises `RemoteProtocolError` (400).
+is accepted on input and never emitted.
+
+Two readers over one implementation. `read_feature_body` is liberal, for what a server sends (issue
+12 §1, RFC 6665 §4.2.2: a failure answer to a NOTIFY removes the subscription): every part and
+element it understands is kept, every other one is left out and named in `BodyReading.ignored`; a
+part with a DTD or entities is refused (never expanded) and named too; only broken framing raises
+`RemoteProtocolError` (400). `parse_feature_body` / `parse_body` are strict, for the Set requests
+the server reads: anything the liberal reader would leave out raises `RemoteProtocolError` (400).
 """
 
 from __future__ import annotations
@@ -35,6 +42,10 @@ class ForwardingType(enum.Enum):
     CFA = "forwardImmediate"
     CFB = "forwardBusy"
     CFNA = "forwardNoAns"
+
+
+#: The largest ring count a ForwardingEvent carries: three digits [choice].
+MAX_EVENT_RINGS = 999
 
 
 def _check_ring_count(ring_count: int | None, error: type[Exception]) -> None:
@@ -84,7 +95,10 @@ class ForwardingEvent:
     ring_count: int | None = None
 
     def __post_init__(self) -> None:
-        _check_ring_count(self.ring_count, LocalProtocolError)
+        # A server's ring count is taken as sent (issue 12 §1; BroadSoft's own examples go up to
+        # 100): only what three digits carry, the most `ringCount` is read with [choice].
+        if self.ring_count is not None and not 0 <= self.ring_count <= MAX_EVENT_RINGS:
+            raise LocalProtocolError(f"ringCount {self.ring_count} outside 0-{MAX_EVENT_RINGS}")
 
 
 FeatureBody = SetDoNotDisturb | SetForwarding | DoNotDisturbEvent | ForwardingEvent
@@ -145,6 +159,13 @@ _FIELDS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     ),
 }
 
+#: Most ignored-part reasons one body reports (a hostile body must not make an unbounded list) [choice].
+MAX_REPORTS = 16
+
+
+class RefusedMarkup(Exception):
+    """A document with a DTD or an entity declaration: refused, never expanded."""
+
 
 def _parse_xml(data: bytes) -> Element:
     """defusedxml for any document with a markup declaration (`<!`: DOCTYPE, ENTITY, also comments
@@ -153,76 +174,194 @@ def _parse_xml(data: bytes) -> Element:
     hooks the pure-Python parser). A NUL octet means a UTF-16/32 text, where "<!" would not show as
     those two octets: always defusedxml."""
     if b"<!" in data or b"\x00" in data:
-        root: Element = fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+        try:
+            root: Element = fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+        except DefusedXmlException:
+            raise RefusedMarkup from None
         return root
     parser = XMLParser()
     parser.feed(data)
     return parser.close()
 
 
-def parse_body(data: bytes) -> FeatureBody:
-    """Parse one XML feature body (root element decides the type)."""
-    try:
-        root = _parse_xml(data)
-    except (ParseError, DefusedXmlException, ValueError, UnicodeError, LookupError):
-        # LookupError: an XML declaration naming an unknown encoding.
-        raise RemoteProtocolError("Body is not well-formed XML") from None
-    if not root.tag.startswith("{"):
-        # feature-key-sync.md §5: a body without xmlns must be refused cleanly.
-        raise RemoteProtocolError("Feature body without namespace")
-    namespace, _, name = root.tag[1:].partition("}")
-    if namespace not in _NAMESPACES:
-        raise RemoteProtocolError(f"Feature body in unknown namespace {namespace}")
-    if name not in _FIELDS:
-        raise RemoteProtocolError(f"Unknown feature element {name}")
-    mandatory, optional = _FIELDS[name]
-    values: dict[str, str] = {}
-    for child in root:
-        if not isinstance(child.tag, str) or not child.tag.startswith("{" + namespace + "}"):
-            raise RemoteProtocolError(f"Element in wrong namespace in {name}")
-        local = child.tag.split("}", 1)[1]
-        if local not in mandatory and local not in optional:
-            raise RemoteProtocolError(f"Unknown element {local} in {name}")
-        if local in values:
-            raise RemoteProtocolError(f"Repeated element {local} in {name}")
-        if len(child):
-            raise RemoteProtocolError(f"Element {local} in {name} is not flat")
-        values[local] = (child.text or "").strip()
-    missing = sorted(mandatory - values.keys())
-    if missing:
-        raise RemoteProtocolError(f"Missing element {missing[0]} in {name}")
-    device = values["device"]
-    if name in ("SetDoNotDisturb", "DoNotDisturbEvent"):
-        on = _bool(values["doNotDisturbOn"], "doNotDisturbOn")
-        return (
-            SetDoNotDisturb(device=device, on=on)
-            if name == "SetDoNotDisturb"
-            else DoNotDisturbEvent(device=device, on=on)
-        )
-    ftype = _forwarding_type(values["forwardingType"])
-    ring_count = _ring_count(values.get("ringCount"))
-    if name == "SetForwarding":
-        return SetForwarding(
+@dataclass(frozen=True, kw_only=True)
+class BodyReading:
+    """What a liberal read of a feature body found: the items it understood, in order, and a reason
+    for every part or element it did not (ignored, or refused for a DTD/entity), in order."""
+
+    items: tuple[FeatureBody, ...]
+    ignored: tuple[str, ...]
+
+
+class _Reader:
+    """Reads one body, liberal: whatever is understood is kept, the rest is named in `ignored`."""
+
+    def __init__(self) -> None:
+        self.ignored: list[str] = []
+
+    def report(self, reason: str) -> None:
+        if len(self.ignored) < MAX_REPORTS:
+            self.ignored.append(reason)
+
+    def body(self, data: bytes, where: str = "body") -> FeatureBody | None:
+        try:
+            root = _parse_xml(data)
+        except RefusedMarkup:
+            self.report(f"{where} refused: DTD or entity declaration")
+            return None
+        except (ParseError, ValueError, UnicodeError, LookupError):
+            # LookupError: an XML declaration naming an unknown encoding.
+            self.report(f"{where} ignored: not well-formed XML")
+            return None
+        if not root.tag.startswith("{"):
+            # feature-key-sync.md §5: a body without xmlns must be refused cleanly.
+            self.report(f"{where} ignored: {root.tag[:40]} without namespace")
+            return None
+        namespace, _, name = root.tag[1:].partition("}")
+        if namespace not in _NAMESPACES:
+            self.report(f"{where} ignored: {name[:40]} in unknown namespace {namespace[:80]}")
+            return None
+        if name not in _FIELDS:
+            self.report(f"{where} ignored: unknown element {name[:40]}")
+            return None
+        values = self._children(root, namespace, name)
+        mandatory, _optional = _FIELDS[name]
+        missing = sorted(mandatory - values.keys() - {"device"})
+        if missing:
+            self.report(f"{where} ignored: {name} without {missing[0]}")
+            return None
+        if "device" not in values:
+            # <device> is mandatory but its value is used by neither side (feature-key-sync.md §3).
+            self.report(f"{name}: missing device (value not used)")
+        try:
+            return self._item(name, values)
+        except RemoteProtocolError as err:
+            self.report(f"{where} ignored: {err.reason}")
+            return None
+
+    def _children(self, root: Element, namespace: str, name: str) -> dict[str, str]:
+        mandatory, optional = _FIELDS[name]
+        values: dict[str, str] = {}
+        for child in root:
+            if not isinstance(child.tag, str):
+                continue  # a comment or processing instruction
+            if not child.tag.startswith("{" + namespace + "}"):
+                self.report(f"{name}: element {child.tag[:80]} in another namespace ignored")
+                continue
+            local = child.tag.split("}", 1)[1]
+            if local not in mandatory and local not in optional:
+                self.report(f"{name}: unknown element {local[:40]} ignored")
+                continue
+            if local in values:
+                self.report(f"{name}: repeated {local} ignored (the first one counts)")
+                continue
+            if len(child):
+                self.report(f"{name}: elements nested in {local} ignored")
+            values[local] = (child.text or "").strip()
+        return values
+
+    def _item(self, name: str, values: dict[str, str]) -> FeatureBody:
+        device = values.get("device", "")
+        if name in ("SetDoNotDisturb", "DoNotDisturbEvent"):
+            on = _bool(values["doNotDisturbOn"], "doNotDisturbOn")
+            return (
+                SetDoNotDisturb(device=device, on=on)
+                if name == "SetDoNotDisturb"
+                else DoNotDisturbEvent(device=device, on=on)
+            )
+        ftype = _forwarding_type(values["forwardingType"])
+        ring_count = self._ring_count(values.get("ringCount"), name)
+        if name == "SetForwarding":
+            return SetForwarding(
+                device=device,
+                forwarding_type=ftype,
+                activate=_bool(values["activateForward"], "activateForward"),
+                forward_dn=values.get("forwardDN", ""),
+                ring_count=ring_count,
+            )
+        return ForwardingEvent(
             device=device,
             forwarding_type=ftype,
-            activate=_bool(values["activateForward"], "activateForward"),
-            forward_dn=values.get("forwardDN", ""),
+            status=_bool(values["forwardStatus"], "forwardStatus"),
+            forward_to=values.get("forwardTo"),
             ring_count=ring_count,
         )
-    return ForwardingEvent(
-        device=device,
-        forwarding_type=ftype,
-        status=_bool(values["forwardStatus"], "forwardStatus"),
-        forward_to=values.get("forwardTo"),
-        ring_count=ring_count,
-    )
+
+    def _ring_count(self, text: str | None, name: str) -> int | None:
+        if not text:
+            return None  # feature-key-sync.md §3: ringCount may be absent or empty
+        if not text.isdigit() or not text.isascii() or len(text) > 3:
+            self.report(f"{name}: ringCount {text[:10]!r} is not a number, ignored")
+            return None
+        count = int(text)
+        if name == "SetForwarding":
+            # A phone's request is held to what BroadWorks accepts (feature-key-sync.md §3).
+            _check_ring_count(count, RemoteProtocolError)
+        return count
+
+    def whole(self, content_type: MediaType | None, body: bytes) -> list[FeatureBody]:
+        if content_type is None:
+            raise RemoteProtocolError("Feature body without Content-Type")
+        if content_type.mime == "multipart/mixed":
+            # Framing errors (boundary, delimiters) raise: only those make the whole body bad.
+            parts = parse_multipart(content_type, body)
+            items: list[FeatureBody] = []
+            for number, part in enumerate(parts, start=1):
+                where = f"part {number}"
+                if part.content_type is not None and part.content_type.mime != CONTENT_TYPE.mime:
+                    self.report(f"{where} ignored: {part.content_type.mime}")
+                    continue
+                item = self.body(part.body, where)
+                if item is not None:
+                    items.append(item)
+            return items
+        if content_type.mime != CONTENT_TYPE.mime:
+            self.report(f"body ignored: {content_type.mime}")
+            return []
+        item = self.body(body)
+        return [item] if item is not None else []
+
+
+def read_body(data: bytes) -> BodyReading:
+    """Read one XML feature body liberally: (the item, if understood) and why anything was ignored."""
+    reader = _Reader()
+    item = reader.body(data)
+    return BodyReading(items=(item,) if item is not None else (), ignored=tuple(reader.ignored))
+
+
+def read_feature_body(content_type: MediaType | None, body: bytes) -> BodyReading:
+    """Read a NOTIFY body liberally (issue 12 §1): plain XML or multipart/mixed. Every part and
+    element understood is kept; every one that is not (unknown part type, unknown root or child,
+    repeated or nested element, DTD or entities) is left out and named in `ignored`. Only broken
+    framing raises `RemoteProtocolError` (400): no Content-Type, boundary, delimiters."""
+    reader = _Reader()
+    items = reader.whole(content_type, body)
+    return BodyReading(items=tuple(items), ignored=tuple(reader.ignored))
+
+
+def _strict(reading: BodyReading) -> None:
+    if reading.ignored:
+        reason = reading.ignored[0]
+        if " ignored: " in reason or " refused: " in reason:
+            reason = reason.split(": ", 1)[1]  # "part 2 ignored: X" -> "X"
+        raise RemoteProtocolError(reason)
+
+
+def parse_body(data: bytes) -> FeatureBody:
+    """Parse one XML feature body strictly (root element decides the type): anything the liberal
+    reader would leave out raises `RemoteProtocolError` (400). The server reads Set requests so."""
+    reading = read_body(data)
+    _strict(reading)
+    return reading.items[0]
 
 
 def _bool(text: str, what: str) -> bool:
-    # XML Schema boolean: "true" / "false" / "1" / "0".
-    if text in ("true", "1"):
+    # XML Schema boolean: "true" / "false" / "1" / "0"; other capitalisations (`True`) are
+    # accepted on input (issue 12 §1: be liberal) [choice].
+    lowered = text.lower()
+    if lowered in ("true", "1"):
         return True
-    if text in ("false", "0"):
+    if lowered in ("false", "0"):
         return False
     raise RemoteProtocolError(f"Invalid boolean in {what}")
 
@@ -234,49 +373,38 @@ def _forwarding_type(text: str) -> ForwardingType:
         raise RemoteProtocolError(f"Unknown forwardingType {text[:40]}") from None
 
 
-def _ring_count(text: str | None) -> int | None:
-    if not text:
-        return None  # feature-key-sync.md §3: ringCount may be absent or empty
-    if not text.isdigit() or not text.isascii() or len(text) > 3:
-        raise RemoteProtocolError("Invalid ringCount")
-    count = int(text)
-    _check_ring_count(count, RemoteProtocolError)
-    return count
-
-
 def build_feature_body(
-    items: Sequence[FeatureBody], *, boundary: str = "as-feature-event"
-) -> tuple[MediaType, bytes]:
-    """One item -> a plain XML body; several -> multipart/mixed, one part per feature (§2 step 2)."""
-    if not items:
+    items: Sequence[FeatureBody], *, boundary: str = "as-feature-event",
+    extra: Sequence[BodyPart] = (),
+) -> tuple[MediaType, bytes]:  # fmt: skip
+    """One item -> a plain XML body; several, or any `extra` parts (a server adding other parts of
+    the package, e.g. a call-center agent state) -> multipart/mixed, one part per feature first
+    (§2 step 2), then the extra parts as given."""
+    if not items and not extra:
         raise LocalProtocolError("A feature body needs at least one item")
-    if len(items) == 1:
+    if len(items) == 1 and not extra:
         return CONTENT_TYPE, build_body(items[0])
     parts = [BodyPart(content_type=CONTENT_TYPE, body=build_body(i)) for i in items]
-    return build_multipart(parts, boundary)
+    return build_multipart([*parts, *extra], boundary)
 
 
 def parse_feature_body(content_type: MediaType | None, body: bytes) -> list[FeatureBody]:
-    """Parse a NOTIFY/SUBSCRIBE body: plain XML or multipart/mixed of XML parts, in order."""
-    if content_type is None:
-        raise RemoteProtocolError("Feature body without Content-Type")
-    if content_type.mime == "multipart/mixed":
-        items: list[FeatureBody] = []
-        for part in parse_multipart(content_type, body):
-            if part.content_type is not None and part.content_type.mime != CONTENT_TYPE.mime:
-                raise RemoteProtocolError(f"Unsupported part type {part.content_type.mime}")
-            items.append(parse_body(part.body))
-        return items
-    if content_type.mime != CONTENT_TYPE.mime:
-        raise RemoteProtocolError(f"Unsupported body type {content_type.mime}")
-    return [parse_body(body)]
+    """Parse a SUBSCRIBE/NOTIFY body strictly: plain XML or multipart/mixed of XML parts, in order.
+    Anything the liberal `read_feature_body` would leave out raises `RemoteProtocolError` (400)."""
+    reading = read_feature_body(content_type, body)
+    _strict(reading)
+    if not reading.items:
+        raise RemoteProtocolError("Feature body without a feature")
+    return list(reading.items)
 
 
 __all__ = [
     "CONTENT_TYPE",
     "EVENT_PACKAGE",
+    "MAX_REPORTS",
     "MISSPELLED_NAMESPACE",
     "NAMESPACE",
+    "BodyReading",
     "DoNotDisturbEvent",
     "FeatureBody",
     "FeatureEvent",
@@ -289,4 +417,6 @@ __all__ = [
     "build_feature_body",
     "parse_body",
     "parse_feature_body",
+    "read_body",
+    "read_feature_body",
 ]

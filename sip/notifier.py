@@ -9,8 +9,9 @@ from the password lookup (when configured) -> 404, missing or bad credentials ->
 Otherwise the application gets `SubscribeReceived` or `SetRequestReceived` with a `request_id` and
 answers with `accept()` (2xx, and optionally a NOTIFY with the given state) or `reject()`.
 `notify()` sends state to one subscription, `terminate()` ends it. Each subscription's state is
-`SubscriptionPhase`, changed only through `PHASES`. A 481 or a timeout to a NOTIFY removes the
-subscription (RFC 6665 §4.2.2).
+`SubscriptionPhase`, changed only through `PHASES`. A failed NOTIFY (a timeout, or a non-2xx final
+answer without Retry-After) removes the subscription (RFC 6665 §4.2.2), so a strict subscriber
+that answers 400 to a body it does not understand silently loses its subscription.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from sip.feature_event import (
 )
 from sip.fsm import MachineEnum
 from sip.message import Request, Response
+from sip.multipart import BodyPart
 from sip.transaction import TimerConfig
 from sip.uri import NameAddr, SipUri, Uri
 
@@ -142,6 +144,7 @@ class Notifier(Core):
 
     def accept(
         self, now: float, request_id: int, state: Sequence[FeatureEvent] | None = None, *, status: int = 200,
+        extra: Sequence[BodyPart] = (),
     ) -> list[Output]:  # fmt: skip
         """Answer the SUBSCRIBE `request_id` with 2xx; with `state`, also NOTIFY it (full state after
         a new subscription or a refresh, RFC 6665 §4.2.1.2)."""
@@ -162,7 +165,7 @@ class Notifier(Core):
             headers=[("Expires", pending.expires), ("Contact", self._contact_address)],
         )  # fmt: skip
         if state is not None or pending.initial:
-            out += self.notify(now, sub.id, state or ())
+            out += self.notify(now, sub.id, state or (), extra=extra)
         return out
 
     def reject(
@@ -184,11 +187,15 @@ class Notifier(Core):
             fields.append(("Allow-Events", EVENT_PACKAGE))
         return self._answer(now, pending.request, status, headers=fields)
 
-    def notify(self, now: float, subscription_id: int, state: Sequence[FeatureEvent]) -> list[Output]:
-        """NOTIFY `state` (one body or multipart) with Subscription-State active;expires=remaining."""
+    def notify(
+        self, now: float, subscription_id: int, state: Sequence[FeatureEvent], *,
+        extra: Sequence[BodyPart] = (),
+    ) -> list[Output]:  # fmt: skip
+        """NOTIFY `state` (one body or multipart, with `extra` parts after the features) with
+        Subscription-State active;expires=remaining."""
         sub = self._active(subscription_id)
         remaining = max(int(sub.expires_at - now), 0)
-        return self._send_notify(now, sub, f"active;expires={remaining}", state)
+        return self._send_notify(now, sub, f"active;expires={remaining}", state, extra)
 
     def terminate(
         self, now: float, subscription_id: int, reason: str, *, retry_after: int | None = None,
@@ -297,6 +304,7 @@ class Notifier(Core):
 
     def _send_notify(
         self, now: float, sub: NotifierSubscription, substate: str, state: Sequence[FeatureEvent],
+        extra: Sequence[BodyPart] = (),
     ) -> list[Output]:  # fmt: skip
         sub.local_cseq += 1
         fields: list[tuple[str, object]] = [("Route", r) for r in sub.route_set]
@@ -306,8 +314,8 @@ class Notifier(Core):
             ("Event", EVENT_PACKAGE), ("Subscription-State", substate),
         ]  # fmt: skip
         body = b""
-        if state:
-            content_type, body = build_feature_body(list(state), boundary=self.config.boundary)
+        if state or extra:
+            content_type, body = build_feature_body(list(state), boundary=self.config.boundary, extra=extra)
             fields.append(("Content-Type", content_type))
         request = self._build("NOTIFY", sub.remote_target, fields, body)
         self._notifies[request.top_via.branch or ""] = sub.id
@@ -318,9 +326,12 @@ class Notifier(Core):
         if response.status < 200 or sub_id is None:
             return []
         sub = self.subscriptions.get(sub_id)
-        if sub is not None and response.status == 481:
-            # RFC 6665 §4.2.2: a 481 to a NOTIFY means the subscriber has no such subscription.
-            return self._end(sub, "481")
+        if sub is not None and response.status >= 300 and response.retry_after is None:
+            # RFC 6665 §4.2.2: "A NOTIFY request is considered failed if the response times out, or
+            # a non-200-class response code is received which has no Retry-After header field", and
+            # "If the NOTIFY request fails due to an error response ... the notifier MUST remove the
+            # corresponding subscription." (a 481: the subscriber has no such subscription).
+            return self._end(sub, str(response.status))
         return []
 
     def _on_timeout(self, now: float, request: Request) -> list[Output]:

@@ -17,10 +17,11 @@ from dataclasses import dataclass
 
 from sip.auth import Challenge, DigestClient, best_challenge
 from sip.core import Core, route_peer
-from sip.errors import LocalProtocolError, RemoteProtocolError
+from sip.errors import LocalProtocolError
 from sip.events import (
     Address,
     FeatureStateReceived,
+    NotifyPartIgnored,
     Output,
     SetRequestAnswered,
     SubscriptionActivated,
@@ -35,7 +36,7 @@ from sip.feature_event import (
     SetDoNotDisturb,
     SetForwarding,
     build_body,
-    parse_feature_body,
+    read_feature_body,
 )
 from sip.fsm import MachineEnum
 from sip.message import Request, Response
@@ -194,6 +195,8 @@ class Subscriber(Core):
         self._answers: dict[str, bool] = {}
         self._notify_reason: str | None = None
         self._input_delay: float | None = None
+        #: the next NOTIFY with a body answers a (re)subscribe: it carries the full state (§2 step 2)
+        self._full_due = False
 
     # --- application API ------------------------------------------------------------------------
 
@@ -301,6 +304,7 @@ class Subscriber(Core):
             body = build_body(item)
         request = self._build("SUBSCRIBE", uri, fields, body)
         branch = request.top_via.branch or ""
+        self._full_due = self._full_due or purpose in ("initial", "refresh")
         self.pending[branch] = (purpose, item)
         self._answers[branch] = self._answering
         self._answering = False
@@ -507,13 +511,18 @@ class Subscriber(Core):
             # RFC 3261 §12.2.2: a lower CSeq in the dialog is out of order: 500.
             return self._answer(now, request, 500, "CSeq out of order")
         items: list[FeatureEvent] = []
+        ignored: list[Output] = []
         if request.body:
-            # feature-key-sync.md §2: a bad body gets 400 and changes nothing.
-            parsed = parse_feature_body(request.content_type, request.body)
-            for entry in parsed:
+            # Issue 12 §1: a NOTIFY whose framing is valid is answered 200 (a failure answer makes
+            # the notifier remove the subscription, RFC 6665 §4.2.2); what is understood is applied,
+            # every other part or element is left out and reported. Broken framing raises (400).
+            reading = read_feature_body(request.content_type, request.body)
+            for entry in reading.items:
                 if isinstance(entry, SetDoNotDisturb | SetForwarding):
-                    raise RemoteProtocolError(f"{type(entry).__name__} in a NOTIFY")
-                items.append(entry)
+                    ignored.append(NotifyPartIgnored(reason=f"{type(entry).__name__} in a NOTIFY ignored"))
+                else:
+                    items.append(entry)
+            ignored[:0] = [NotifyPartIgnored(reason=reason) for reason in reading.ignored]
         self.remote_cseq = request.cseq.seq
         out = self._answer(now, request, 200)
         if self.remote_tag is None:
@@ -522,7 +531,12 @@ class Subscriber(Core):
             if request.contacts:
                 self.remote_target = request.contacts[0].uri
             self.route_set = [str(r) for r in request.record_routes]
-        state_events: list[Output] = [FeatureStateReceived(items=tuple(items))] if items else []
+        full = False
+        if request.body:
+            full, self._full_due = self._full_due, False
+        state_events: list[Output] = ignored + (
+            [FeatureStateReceived(items=tuple(items), full=full)] if items or full else []
+        )
         if substate.state == "terminated":
             out += state_events
             self._input_delay = float(substate.retry_after) if substate.retry_after is not None else None

@@ -250,6 +250,10 @@ class LiveTwin:
                     self._shutdown.last = self.now
             elif isinstance(item, AirOut):
                 self._to_handset(item)
+            elif isinstance(item, Notice) and item.user is not None:
+                # A NOTIFY part left out: one line per account and reason in a window.
+                self.netlog.log(time.monotonic(), ("report", item.user, item.text),
+                                f"fksim serve: {item.user}: {item.text}")
             elif isinstance(item, Notice):
                 self.refused += 1
                 self.netlog.log(time.monotonic(), ("notice", item.source),

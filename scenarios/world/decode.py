@@ -13,12 +13,13 @@ from dect.codec import describe
 from dect.errors import DectError
 from scenarios.world.log import LogEntry
 from sip.errors import SipError
-from sip.feature_event import CONTENT_TYPE, parse_feature_body
+from sip.feature_event import CONTENT_TYPE, read_feature_body
 from sip.message import Message, Request, parse_message
 
 
 def body_elements(message: Message) -> str | None:
-    """The XML element names an as-feature-event body carries, joined by ", " (None: no body)."""
+    """The XML element names an as-feature-event body carries, joined by ", " (None: no body), then
+    what a liberal reader leaves out of it (issue 12 §1), in brackets."""
     if not message.body:
         return None
     content_type = message.content_type
@@ -27,10 +28,11 @@ def body_elements(message: Message) -> str | None:
     if content_type.mime not in (CONTENT_TYPE.mime, "multipart/mixed"):
         return content_type.mime
     try:
-        items = parse_feature_body(content_type, message.body)
+        reading = read_feature_body(content_type, message.body)
     except SipError as err:
         return f"invalid body ({err})"
-    return ", ".join(type(item).__name__ for item in items)
+    names = ", ".join(type(item).__name__ for item in reading.items) or "nothing understood"
+    return names + "".join(f" [{reason}]" for reason in reading.ignored)
 
 
 def sip_fields(data: bytes) -> dict[str, Any]:

@@ -72,8 +72,9 @@ class SystemDriver:
         self.net = net
         self.deliver_air = deliver_air
         self.pacer = Pacer(env, system, self.send)
-        #: (time, DECT manager, text) of every line the base wrote to its system log
-        self.notices: list[tuple[float, int, str]] = []
+        #: (time, line) of every line the base wrote to its system log (`Notice`: a request it
+        #: refused, a NOTIFY part it left out)
+        self.notices: list[tuple[float, Notice]] = []
         for dm, address in enumerate(system.addresses.dect_managers, start=1):
             net.attach(address, self._receiver(dm), names(dm))
 
@@ -90,7 +91,7 @@ class SystemDriver:
             elif isinstance(item, AirOut):
                 self.deliver_air(item.dm, item.link, item.data)
             elif isinstance(item, Notice):
-                self.notices.append((self.env.now, item.dm, item.text))
+                self.notices.append((self.env.now, item))
         self.pacer.rearm()
 
     def from_air(self, dm: int, link: str, data: bytes) -> None:

@@ -36,10 +36,12 @@ from scenarios.world.drivers import HandsetDriver, PhoneDriver, ServerDriver, Sy
 from scenarios.world.links import Address, DectAir, IpNetwork, NetworkSettings
 from scenarios.world.log import MessageLog
 from sip.fac import FeatureCodeCaller, FeatureCodeConfig
+from sip.headers import parse_media_type
 from sip.ids import SequentialIds
+from sip.multipart import BodyPart
 from sip.server.app import ApplicationServer, ServerConfig
-from sip.server.users import User
-from sip.state import FeatureState
+from sip.server.users import User, preset_part
+from sip.state import Feature, FeatureState
 from sip.uri import SipUri
 
 #: Seconds a rebooting base stays down before it is up again [choice].
@@ -91,6 +93,7 @@ class World:
         self.errors: list[str] = []
         self._server_driver = ServerDriver(self.env, self.server, SERVER_ADDRESS, self.net)
         self._system_driver = SystemDriver(self.env, self.system, self.net, self._to_handset, self.base_name)
+        #: (time, user, text) of what the base reported (e.g. NOTIFY parts it left out), in order.
         self.started = False
 
     # --- names ---------------------------------------------------------------------------------
@@ -100,9 +103,20 @@ class World:
 
     @property
     def notices(self) -> list[dict[str, object]]:
-        """The base's system-log lines so far, as the trace and the result JSON show them."""
-        return [{"t": round(t, 6), "from": self.base_name(dm), "text": text}
-                for t, dm, text in self._system_driver.notices]
+        """The base's system-log lines so far, as the result JSON shows them (`user` for a line about
+        one account's NOTIFY, which the trace shows on the NOTIFY's own line)."""
+        out: list[dict[str, object]] = []
+        for t, n in self._system_driver.notices:
+            line: dict[str, object] = {"t": round(t, 6), "from": self.base_name(n.dm), "text": n.text}
+            if n.user is not None:
+                line["user"] = n.user
+            out.append(line)
+        return out
+
+    @property
+    def reports(self) -> list[tuple[float, str, str]]:
+        """(time, user, text) of the lines about one account's NOTIFYs (parts left out)."""
+        return [(t, n.user, n.text) for t, n in self._system_driver.notices if n.user is not None]
 
     # --- the start -----------------------------------------------------------------------------
 
@@ -277,8 +291,12 @@ class World:
         self._server_driver.send(self.server.restart(self.env.now))
 
     def configure_server(self, *, fks: bool | None = None, reject: Mapping[str, int] | None = None,
-                         retry_after: int | None = None, delay: float | None = None) -> None:
-        """The server's fault knobs and the per-user FKS switch (spec §2 `server:`)."""
+                         retry_after: int | None = None, delay: float | None = None,
+                         knobs: Mapping[str, Mapping[str, Sequence[Any]]] | None = None) -> None:
+        """The server's fault knobs, the per-user FKS switch (spec §2 `server:`), and the per-user
+        knobs of `scenarios.server_knobs` (services, extra parts, extra elements)."""
+        if knobs:
+            self._server_knobs(knobs)
         faults = self.server.faults
         if reject is not None:
             faults.reject = dict(reject)
@@ -289,6 +307,18 @@ class World:
         if fks is not None:
             for name in [user.name for user in self.server.directory]:
                 self._server_driver.send(self.server.set_fks(self.env.now, name, fks))
+
+    def _server_knobs(self, knobs: Mapping[str, Mapping[str, Sequence[Any]]]) -> None:
+        server = self.server
+        for user, parts in knobs.get("extra_parts", {}).items():
+            server.set_extra_parts(user, [
+                preset_part(kind, user) if not body
+                else BodyPart(content_type=parse_media_type(kind), body=str(body).encode("utf-8"))
+                for kind, body in parts])  # fmt: skip
+        for user, elements in knobs.get("extra_elements", {}).items():
+            server.set_extra_elements(user, [str(e) for e in elements])
+        for user, services in knobs.get("services", {}).items():
+            self._server_driver.send(server.set_services(self.env.now, user, [Feature(s) for s in services]))
 
     def configure_network(self, **settings: float) -> None:
         self.net.configure(**settings)

@@ -22,8 +22,16 @@ from sip.auth import DigestServer
 from sip.core import Core
 from sip.errors import LocalProtocolError, ProtocolError, RemoteProtocolError
 from sip.events import Address, Output, SendDatagram, SetRequestReceived, SubscribeReceived
-from sip.feature_event import ForwardingType
+from sip.feature_event import (
+    CONTENT_TYPE,
+    FeatureEvent,
+    FeatureSet,
+    ForwardingType,
+    SetDoNotDisturb,
+    build_body,
+)
 from sip.message import Request, Response, error_response_bytes, parse_message
+from sip.multipart import BodyPart
 from sip.notifier import Notifier, NotifierConfig, NotifierSubscription
 from sip.server.codes import FacTable
 from sip.server.fac import FacServer, apply_code
@@ -31,7 +39,7 @@ from sip.server.faults import Faults
 from sip.server.guard import Guard
 from sip.server.registrar import Binding, Registrar, RegistrarConfig
 from sip.server.users import Directory, User
-from sip.state import Feature, FeatureState, Forwarding
+from sip.state import FORWARDING_FEATURE, Feature, FeatureState, Forwarding
 from sip.transaction import TimerConfig
 
 #: A portal forwarding change: a whole `Forwarding`, or some of {"active", "to", "rings"}.
@@ -275,8 +283,9 @@ class ApplicationServer:
         if refusal is not None or user is None:
             status, headers = refusal or (404, [])
             return self.notifier.reject(now, event.request_id, status, headers=headers)
-        # §2 steps 2 and 3: 200, then the full state of all four features (multipart).
-        return self.notifier.accept(now, event.request_id, user.state.events(user.name))
+        # §2 steps 2 and 3: 200, then the full state of every assigned feature (multipart).
+        state, extra = self._bodies(user, user.assigned())
+        return self.notifier.accept(now, event.request_id, state, extra=extra)
 
     def _on_set(self, now: float, event: SetRequestReceived) -> list[Output]:
         user = self.directory.get(event.user)
@@ -284,6 +293,9 @@ class ApplicationServer:
         if refusal is not None or user is None:
             status, headers = refusal or (404, [])
             return self.notifier.reject(now, event.request_id, status, headers=headers)
+        if _set_feature(event.item) not in user.services:
+            # A Set for a service not assigned to the user is refused [choice: 403, as for FKS off].
+            return self.notifier.reject(now, event.request_id, 403)
         try:
             state, feature = user.state.with_set(event.item)
         except LocalProtocolError:
@@ -300,11 +312,51 @@ class ApplicationServer:
 
     def _notify(self, now: float, user: str, features: tuple[Feature, ...]) -> list[Output]:
         account = self.directory.require(user)
-        items = account.state.events(user, features)
+        assigned = account.assigned(features)
+        if not assigned:
+            return []  # BroadWorks reports only assigned services
+        state, extra = self._bodies(account, assigned)
         out: list[Output] = []
         for sid in self.notifier.subscriptions_of(user):
-            out += self.notifier.notify(now, sid, items)
+            out += self.notifier.notify(now, sid, state, extra=extra)
         return out
+
+    @staticmethod
+    def _bodies(user: User, features: tuple[Feature, ...]) -> tuple[list[FeatureEvent], list[BodyPart]]:
+        """(feature bodies, extra parts) of a NOTIFY of `features`: with the user's extra elements,
+        every feature part is built here, patched, and sent as a raw part."""
+        items = user.state.events(user.name, features)
+        if not user.extra_elements:
+            return items, list(user.extra_parts)
+        inserted = "".join(user.extra_elements).encode("iso-8859-1", "xmlcharrefreplace")
+        parts = []
+        for item in items:
+            body = build_body(item)
+            closing = body.rindex(b"</")
+            parts.append(BodyPart(content_type=CONTENT_TYPE, body=body[:closing] + inserted + body[closing:]))
+        return [], parts + list(user.extra_parts)
+
+    # --- the server's knobs (issue 12 §1) -------------------------------------------------------------
+
+    def set_services(self, now: float, name: str, services: Iterable[Feature]) -> list[Output]:
+        """Assign exactly `services` to a user; the user's subscriptions get the new full state at
+        once [choice: BroadWorks is not documented to notify an assignment change]."""
+        user = self.directory.require(name)
+        user.services = frozenset(services)
+        out: list[Output] = []
+        state, extra = self._bodies(user, user.assigned())
+        if state or extra:
+            for sid in self.notifier.subscriptions_of(name):
+                out += self.notifier.notify(now, sid, state, extra=extra)
+        return self._emit(now, self._react(now, out))
+
+    def set_extra_parts(self, name: str, parts: Iterable[BodyPart]) -> None:
+        """Parts added after the features to every NOTIFY with a body sent to the user."""
+        self.directory.require(name).extra_parts = tuple(parts)
+
+    def set_extra_elements(self, name: str, elements: Iterable[str]) -> None:
+        """XML elements added inside every feature part sent to the user (written as given)."""
+        self.directory.require(name).extra_elements = tuple(elements)
 
     def _emit(self, now: float, outputs: list[Output]) -> list[Output]:
         if self.faults.delay <= 0:
@@ -314,6 +366,10 @@ class ApplicationServer:
                 self._held_count += 1
                 heapq.heappush(self._held, (now + self.faults.delay, self._held_count, item))
         return [item for item in outputs if not isinstance(item, SendDatagram)]
+
+
+def _set_feature(item: FeatureSet) -> Feature:
+    return Feature.DND if isinstance(item, SetDoNotDisturb) else FORWARDING_FEATURE[item.forwarding_type]
 
 
 def _forwarding(state: FeatureState, ftype: ForwardingType, change: ForwardingChange) -> FeatureState:

@@ -12,8 +12,12 @@ transaction (`sip.transaction.INVITE_SERVER`: RFC 3261 §17.2.1 with the RFC 602
   reported and this core ends the call with a BYE (§13.3.1.4).
 
 This core keeps only the dialog of an accepted call, whose state moves through `TABLE`: the ACK
-confirms it, the caller's BYE ends it (200; no dialog: 481), and a caller that never hangs up is hung
-up on after `HANGUP_AFTER`. Who dials: the From user (digest-checked by `Guard` when enabled). What:
+confirms it, the announcement is played (`HANGUP_AFTER` seconds) and the server ends the call with a
+BYE, as BroadWorks ends a FAC call after its confirmation announcement; a caller's BYE before that
+ends it too (200; no dialog: 481). Media (`sip.sdp`): the INVITE's offer is answered in the 2xx
+(RFC 3264 §6.1: one of the offered codecs the server plays, telephone-event when offered); an
+INVITE without an offer gets an offer in the 2xx (RFC 3261 §13.3.1.4), answered by the ACK.
+Who dials: the From user (digest-checked by `Guard` when enabled). What:
 the Request-URI user part, parsed by `FacTable`. Accepted codes change the user's `FeatureState` in
 the `Directory` and the `on_change` callback (the application server) returns the NOTIFYs for the
 changed features.
@@ -30,6 +34,7 @@ from sip.core import Core
 from sip.errors import LocalProtocolError, RemoteProtocolError
 from sip.events import Address, Output
 from sip.message import Request
+from sip.sdp import MEDIA_TYPE, build_answer, build_offer, parse_sdp
 from sip.server.codes import FacAction, FacCommand, FacTable
 from sip.server.faults import Faults
 from sip.server.guard import AuthResult, Guard
@@ -38,8 +43,13 @@ from sip.state import FEATURE_FORWARDING, Feature, FeatureState
 from sip.transaction import ServerKey, TimerConfig, server_key
 from sip.uri import NameAddr, SipUri
 
-#: After the ACK of a 2xx, hang up a FAC call the caller leaves open this long (s) [choice].
-HANGUP_AFTER = 32.0
+#: The confirmation announcement: after the ACK, the server hangs up the FAC call this long later (s)
+#: [choice: its length is not published].
+HANGUP_AFTER = 3.0
+#: The codecs the server's announcement can be played in, by RFC 3551 payload type [choice].
+SERVER_CODECS = (8, 0, 9, 18, 101)
+#: The server's RTP port for announcements [choice].
+MEDIA_PORT = 4000
 
 
 class DialogState(enum.Enum):
@@ -186,18 +196,28 @@ class FacServer(Core):
         if refusal is not None:
             return refusal[0], None, refusal[1], b"", (), ""
         command = self.table.parse(invite.uri.user or "")
+        if command.code.feature not in account.services:
+            # A code for a service not assigned to the user [choice: 403 with this reason].
+            return 403, "Service not assigned", [], b"", (), ""
         contact = NameAddr(uri=self.local_uri())
-        headers: list[tuple[str, object]] = [("Contact", contact)]
-        body = b""
+        headers: list[tuple[str, object]] = [("Contact", contact), ("Content-Type", MEDIA_TYPE)]
+        self._sdp_version += 1
         if invite.body:
             content_type = invite.content_type
-            if content_type is None or content_type.mime != "application/sdp":
-                return 415, None, [("Accept", "application/sdp")], b"", (), ""
-            answer = self._sdp_answer(invite.body)
+            if content_type is None or content_type.mime != MEDIA_TYPE:
+                return 415, None, [("Accept", MEDIA_TYPE)], b"", (), ""
+            try:
+                answer = build_answer(parse_sdp(invite.body), address=self.local[0], port=MEDIA_PORT,
+                                      session_id=self._sdp_version, supported=SERVER_CODECS)
+            except RemoteProtocolError:
+                answer = None
             if answer is None:
-                return 488, None, [], b"", (), ""
-            headers.append(("Content-Type", "application/sdp"))
+                return 488, None, [], b"", (), ""  # RFC 3261 §21.4.26: no acceptable media
             body = answer
+        else:
+            # RFC 3261 §13.3.1.4: an INVITE without an offer gets an offer in the 2xx.
+            body = build_offer(address=self.local[0], session_id=self._sdp_version, version=1,
+                               port=MEDIA_PORT, codecs=SERVER_CODECS)
         try:
             new, reason = apply_code(account.state, command)
         except LocalProtocolError as err:
@@ -206,22 +226,6 @@ class FacServer(Core):
         changed = account.state.changed(new)
         account.state = new
         return 200, reason, headers, body, changed, user
-
-    def _sdp_answer(self, offer: bytes) -> bytes | None:
-        """A minimal RFC 3264 answer: the first payload type offered on the first audio line."""
-        for line in offer.decode("utf-8", "replace").splitlines():
-            parts = line.split()
-            if line.startswith("m=audio ") and len(parts) >= 4:
-                payload = parts[3]
-                self._sdp_version += 1
-                host = self.local[0]
-                family = "IP6" if ":" in host else "IP4"   # RFC 4566 §5.7 address type
-                return (
-                    f"v=0\r\no=fksim-as {self._sdp_version} 1 IN {family} {host}\r\ns=-\r\n"
-                    f"c=IN {family} {host}\r\n"
-                    f"t=0 0\r\nm=audio 4000 {parts[2]} {payload}\r\na=sendrecv\r\n"
-                ).encode()
-        return None
 
     # --- the dialog's state machine ----------------------------------------------------------------
 

@@ -10,19 +10,49 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from xml.sax.saxutils import escape
 
 from sip.errors import LocalProtocolError
-from sip.state import FeatureState
+from sip.feature_event import CONTENT_TYPE, NAMESPACE
+from sip.multipart import BodyPart
+from sip.state import ALL_FEATURES, Feature, FeatureState
 
 
 @dataclass
 class User:
-    """One AS user. `fks` False: device feature synchronization is not allowed (SUBSCRIBE -> 403)."""
+    """One AS user. `fks` False: device feature synchronization is not allowed (SUBSCRIBE -> 403).
+
+    Knobs of a real server's variety (issue 12 §1): `services` are the services assigned to the user
+    (BroadWorks leaves unassigned ones out of the NOTIFY); `extra_parts` are added to every NOTIFY
+    with a body (e.g. a call-center agent state, carried by BroadWorks in the same package);
+    `extra_elements` are XML elements added inside every feature part (what a newer server release
+    might add)."""
 
     name: str
     password: str
     fks: bool = True
     state: FeatureState = field(default_factory=FeatureState)
+    services: frozenset[Feature] = frozenset(ALL_FEATURES)
+    extra_parts: tuple[BodyPart, ...] = ()
+    extra_elements: tuple[str, ...] = ()
+
+    def assigned(self, features: tuple[Feature, ...] = ALL_FEATURES) -> tuple[Feature, ...]:
+        """`features` without the unassigned ones, in their order."""
+        return tuple(f for f in features if f in self.services)
+
+
+def preset_part(name: str, user: str) -> BodyPart:
+    """A named extra part for `user`. `call-center`: a call-center agent state in the package's own
+    content type and namespace, as BroadWorks carries call-center (ACD) agent state in
+    `as-feature-event` (issue 12 §1); its element names here (an `AgentStateEvent` with a CSTA
+    agent state, ECMA-269) are this project's illustration [choice]: the base understands none of it."""
+    if name != "call-center":
+        raise LocalProtocolError(f"No extra part preset {name!r}")
+    body = (
+        f'<?xml version="1.0" encoding="ISO-8859-1"?>\n<AgentStateEvent xmlns="{NAMESPACE}">'
+        f"<device>{escape(user)}</device><agentState>agentReady</agentState></AgentStateEvent>"
+    )
+    return BodyPart(content_type=CONTENT_TYPE, body=body.encode("iso-8859-1", "xmlcharrefreplace"))
 
 
 class Directory:
@@ -86,4 +116,4 @@ class _Passwords(Mapping[str, str]):
         return len(self._users)
 
 
-__all__ = ["Directory", "User"]
+__all__ = ["Directory", "User", "preset_part"]

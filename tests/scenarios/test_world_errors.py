@@ -4,6 +4,7 @@ import itertools
 
 import pytest
 
+from scenarios.world.decode import body_elements
 from sip.message import parse_message
 from sip.state import FeatureState
 from support.worldkit import DND_ON, IPUI, MODELS, dect, sip, world
@@ -142,24 +143,49 @@ def test_notify_for_no_dialog_gets_481():
         b'<!DOCTYPE x [<!ENTITY a "aaaa">]><DoNotDisturbEvent xmlns="http://www.ecma-international.org/standards/ecma-323/csta/ed3"><device>&a;</device><doNotDisturbOn>true</doNotDisturbOn></DoNotDisturbEvent>',
     ],
 )
-def test_bad_notify_body_gets_400_and_changes_nothing(body):
+def test_unreadable_notify_body_gets_200_is_reported_and_changes_nothing(body):
+    # Issue 12 §1: answered 200 (a 400 would cost the subscription, RFC 6665 §4.2.2), the part is
+    # left out, and the base reports it (a trace line in the NOTIFY's body field, `world.reports`).
     w = world()
     w.run(5)
     # The server's last NOTIFY in this dialog, with a later CSeq and the bad body.
     logged = [e for e in w.log.entries if e.layer == "sip" and e.data.startswith(b"NOTIFY")][-1]
     notify = parse_message(logged.data)
-    notify.headers.set("CSeq", "99 NOTIFY")
+    # As if the server had sent it: its dialog's next CSeq, so the server's own later NOTIFYs stay
+    # in order (a lower CSeq gets 500, and a failed NOTIFY now costs the subscription).
+    (subscription,) = w.server.subscriptions("2001")
+    subscription.local_cseq += 1
+    notify.headers.set("CSeq", f"{subscription.local_cseq} NOTIFY")
     notify.headers.set("Via", "SIP/2.0/UDP 198.51.100.1:5060;branch=z9hG4bK-bad-body")
     notify.headers.set("Content-Type", "application/x-as-feature-event+xml")
     notify = type(notify)(method=notify.method, uri=notify.uri, headers=notify.headers, body=body)
     w.at(6, lambda: _inject(w, notify.to_bytes()))
     w.run(8)
     answers = [m for m in sip(w, from_="base", method="NOTIFY") if m["t"] >= 6]
-    assert answers[0]["status"] == 400
+    assert answers[0]["status"] == 200
+    assert [text for t, user, text in w.reports if t >= 6 and user == "2001" and text.startswith("NOTIFY: ")]
+    shown = body_elements(notify)   # what the trace line of such a NOTIFY says
+    assert shown is not None and ("ignored" in shown or "refused" in shown)
     assert w.handset_state(IPUI) == FeatureState().as_json()
     w.at(9, lambda: w.menu(IPUI, DND_ON))
     w.run(15)
     assert w.handset_state(IPUI)["dnd"] is True, "the base kept running"
+
+
+def test_notify_with_broken_multipart_framing_still_gets_400():
+    w = world()
+    w.run(5)
+    logged = [e for e in w.log.entries if e.layer == "sip" and e.data.startswith(b"NOTIFY")][-1]
+    notify = parse_message(logged.data)
+    notify.headers.set("CSeq", "99 NOTIFY")
+    notify.headers.set("Via", "SIP/2.0/UDP 198.51.100.1:5060;branch=z9hG4bK-bad-framing")
+    notify.headers.set("Content-Type", "multipart/mixed;boundary=abc")
+    notify = type(notify)(method=notify.method, uri=notify.uri, headers=notify.headers,
+                          body=b"--abc\r\nContent-Type: application/x-as-feature-event+xml\r\n\r\n<x/>\r\n")
+    w.at(6, lambda: _inject(w, notify.to_bytes()))
+    w.run(8)
+    answers = [m for m in sip(w, from_="base", method="NOTIFY") if m["t"] >= 6]
+    assert answers[0]["status"] == 400   # no closing delimiter: the framing is broken
 
 
 def test_malformed_sip_and_dect_input_is_answered_and_survived():
