@@ -26,7 +26,7 @@ from typing import Any
 
 from firmware.nvm import INTERNAL_TELEPHONY_PARAM
 from firmware.provisioning import Diagnostic
-from scenarios.capture import write_captures
+from scenarios.capture import write_capture
 from scenarios.expect import check_count, check_now, not_evaluated
 from scenarios.results import ExpectationResult, RunResult
 from scenarios.spec import FEATURES, Expectation, FeatureState, Forward, Scenario, Step
@@ -290,7 +290,7 @@ def run_job(job: Job) -> RunResult:
                          expectations=expectations, trace=trace, error=error)
     if job.pcap_dir is not None:
         stem = job.pcap_stem or pcap_stem(job.scenario.file, job.model)
-        write_captures(world.log.entries, Path(job.pcap_dir), stem)
+        write_capture(world.log.entries, Path(job.pcap_dir), stem)
     return result
 
 

@@ -195,7 +195,8 @@ def _report_failures(results: Sequence[RunResult], console: Console) -> None:
 @click.option("--junit", "junit_file", type=click.Path(path_type=Path, dir_okay=False),
               help="Write JUnit XML, one test case per scenario and model.")
 @click.option("--pcap", "pcap_dir", type=click.Path(path_type=Path, file_okay=False),
-              help="Write <file>-<model>-sip.pcap and -dect.pcap per run into this folder.")
+              help="Write one capture per run into this folder: <folder>_<file>-<model>.pcapng, the SIP "
+                   "(Ethernet/IPv4/UDP) and DECT NWK frames (one interface per DECT manager) in time order.")
 @click.option("--trace", is_flag=True, help="Print the readable ladder of every run.")
 @click.option("--quiet", is_flag=True, help="No progress bar and no table: failures and the count only.")
 def run(paths: tuple[Path, ...], model: str | None, seed: int | None, jobs: int, json_file: Path | None,
