@@ -30,6 +30,7 @@ import re
 import struct
 from collections.abc import Iterable
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 from models.errors import FksimError
@@ -186,10 +187,11 @@ def write_capture(entries: Iterable[LogEntry], directory: Path, stem: str) -> Pa
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Frame:
-    """One captured frame: its number (from 1), absolute time, link type, interface and comment."""
+    """One captured frame: its number (from 1), exact absolute time (seconds), link type, interface and
+    comment."""
 
     number: int
-    time: float
+    time: Fraction
     linktype: int
     interface: str
     comment: str
@@ -198,10 +200,12 @@ class Frame:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DectFrame:
-    """The NWK message of one frame, with where it came from."""
+    """The NWK message of one frame, with where it came from; `t` counts from the capture's first frame
+    (in fksim's captures, the simulated time of the run when the run's first message was at 0)."""
 
     frame: Frame
     nwk: bytes
+    t: Fraction
 
 
 class _Reader:
@@ -229,11 +233,11 @@ def read_capture(path: Path) -> list[Frame]:
     for order in ("<", ">"):
         value = struct.unpack(f"{order}I", magic)[0]
         if value in (0xA1B2C3D4, 0xA1B23C4D):
-            return _read_pcap(reader, order, 1e-6 if value == 0xA1B2C3D4 else 1e-9)
+            return _read_pcap(reader, order, 10**6 if value == 0xA1B2C3D4 else 10**9)
     raise CaptureError(f"{path}: not a pcap or pcapng file (it starts with {magic.hex(' ')})")
 
 
-def _read_pcap(reader: _Reader, order: str, unit: float) -> list[Frame]:
+def _read_pcap(reader: _Reader, order: str, per_second: int) -> list[Frame]:
     header = reader.need(0, 24, "the pcap file header")
     linktype = struct.unpack(f"{order}I", header[20:24])[0] & 0x0FFFFFFF
     frames: list[Frame] = []
@@ -241,7 +245,7 @@ def _read_pcap(reader: _Reader, order: str, unit: float) -> list[Frame]:
     while offset < len(reader.data):
         sec, frac, caplen, _orig = struct.unpack(f"{order}IIII", reader.need(offset, 16, "a record header"))
         data = reader.need(offset + 16, caplen, f"frame {len(frames) + 1}")
-        frames.append(Frame(number=len(frames) + 1, time=sec + frac * unit, linktype=linktype,
+        frames.append(Frame(number=len(frames) + 1, time=sec + Fraction(frac, per_second), linktype=linktype,
                             interface="", comment="", data=data))
         offset += 16 + caplen
     return frames
@@ -251,7 +255,7 @@ def _read_pcap(reader: _Reader, order: str, unit: float) -> list[Frame]:
 class _Interface:
     linktype: int
     name: str
-    unit: float
+    per_second: int
 
 
 def _pcapng_options(body: bytes, order: str) -> list[tuple[int, bytes]]:
@@ -266,10 +270,12 @@ def _pcapng_options(body: bytes, order: str) -> list[tuple[int, bytes]]:
     return out
 
 
-def _tsresol(value: bytes) -> float:
+def _tsresol(value: bytes) -> int:
+    """Ticks per second of an interface (if_tsresol: a power of ten, or of two with the top bit set)."""
     if not value:
-        return 1e-6
-    return 2.0 ** -(value[0] & 0x7F) if value[0] & 0x80 else 10.0 ** -value[0]
+        return 10**6
+    exponent: int = value[0] & 0x7F
+    return int(2**exponent) if value[0] & 0x80 else int(10**exponent)
 
 
 def _read_pcapng(reader: _Reader) -> list[Frame]:
@@ -321,7 +327,8 @@ def _packet_block(reader: _Reader, offset: int, block_type: int, body: bytes, or
     interface = interfaces[index]
     options = _pcapng_options(body[start + caplen + (-caplen % 4):], order) if block_type != SPB else []
     comment = next((v.decode("utf-8", "replace") for code, v in options if code == OPT_COMMENT), "")
-    return Frame(number=number, time=((high << 32) | low) * interface.unit, linktype=interface.linktype,
+    return Frame(number=number, time=Fraction((high << 32) | low, interface.per_second),
+                 linktype=interface.linktype,
                  interface=interface.name, comment=comment, data=body[start:start + caplen])
 
 
@@ -349,13 +356,14 @@ def dect_frames(path: Path) -> list[DectFrame]:
     """The DECT NWK frames of a capture: exported PDUs for `dect_nwk`, or DLT_USER0 (147) frames."""
     frames = read_capture(path)
     out: list[DectFrame] = []
+    first = frames[0].time if frames else Fraction(0)
     for frame in frames:
         if frame.linktype == LINKTYPE_USER0:
-            out.append(DectFrame(frame=frame, nwk=frame.data))
+            out.append(DectFrame(frame=frame, nwk=frame.data, t=frame.time - first))
         elif frame.linktype == LINKTYPE_WIRESHARK_UPPER_PDU:
             name, pdu = exported_pdu(frame, path)
             if name == "dect_nwk":
-                out.append(DectFrame(frame=frame, nwk=pdu))
+                out.append(DectFrame(frame=frame, nwk=pdu, t=frame.time - first))
     if not out:
         raise CaptureError(f"{path}: no DECT NWK frame among its {len(frames)} frame(s) (expected exported "
                            "PDUs for dect_nwk, linktype 252, or DLT_USER0, linktype 147)")
