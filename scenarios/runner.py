@@ -18,6 +18,7 @@ Choices (docs/scenarios.md):
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -48,6 +49,8 @@ class Job:
     seed: int
     pcap_dir: str | None = None
     pcap_stem: str | None = None
+    #: keep every message's bytes in the result (`RunResult.wire`) for the HTML report
+    keep_wire: bool = False
 
 
 # ------------------------------------------------------------------------------ building the world
@@ -291,6 +294,8 @@ def run_job(job: Job) -> RunResult:
     if job.pcap_dir is not None:
         stem = job.pcap_stem or pcap_stem(job.scenario.file, job.model)
         write_capture(world.log.entries, Path(job.pcap_dir), stem)
+    if job.keep_wire:
+        result = dataclasses.replace(result, wire=tuple(entry.data for entry in world.log.entries))
     return result
 
 
