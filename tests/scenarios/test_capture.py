@@ -2,9 +2,14 @@
 tshark and Wireshark 4.4's dect_nwk through the shared checkers (skipped only off CI when the tool or
 ../shared is missing); the reader on classic pcap, pcapng and broken files."""
 
+import json
+import os
+import shutil
 import struct
 import subprocess
+import tempfile
 from fractions import Fraction
+from pathlib import Path
 
 import pytest
 from live.kit import require_tool
@@ -191,3 +196,116 @@ def test_not_a_capture_and_a_capture_without_dect(tmp_path):
         dect_frames(sip_only)
     with pytest.raises(CaptureError, match="cannot read"):
         read_capture(tmp_path / "missing.pcap")
+
+
+# ------------------------------------------------------------------------------ the Wireshark Lua dissector
+
+LUA = Path(__file__).resolve().parents[2] / "tools" / "wireshark" / "fksim.lua"
+LIBRARY = Path(__file__).resolve().parents[2] / "scenarios" / "library" / "all-models"
+DIVERSIONS = {"all": "cfa", "busy": "cfb", "no_answer": "cfna"}
+
+
+def _summary(pie: dict) -> str:
+    """What fksim.lua's `fksim_emc.summary` must say for one PIE as fksim's own decoder gives it."""
+    if pie["pie"] == "pin":
+        return "pin ****"
+    if pie["pie"] == "ack":
+        return "ack " + ("dnd" if pie["feature"] == "dnd" else DIVERSIONS[pie["diversion"]])
+    text = f"{pie['pie']} {pie['feature']} {'on' if pie['active'] else 'off'}"
+    text += f" {pie['target']}" if pie.get("target") else ""
+    return text + (f" rings {pie['rings']}" if pie["feature"] == "cfna" else "")
+
+
+@pytest.fixture(scope="module")
+def lua_capture(tmp_path_factory) -> tuple[Path, dict, list]:
+    """One library run's capture with every kind of PIE (request, state, ack, PIN), what fksim decoded
+    in each DECT frame (frame number -> summaries) and the DECT message names in order."""
+    from click.testing import CliRunner
+
+    from scenarios.cli import cli
+
+    folder = tmp_path_factory.mktemp("lua")
+    files = [str(LIBRARY / "pin-registration.yaml"), str(LIBRARY / "cfna-menu.yaml")]
+    result = CliRunner().invoke(cli, ["run", *files, "--model", "N670", "--pcap", str(folder), "--json",
+                                      str(folder / "r.json"), "--quiet"])
+    assert result.exit_code == 0, result.output
+    run = json.loads((folder / "r.json").read_text())["runs"][1]   # cfna-menu (files run in sorted order)
+    assert run["file"].endswith("cfna-menu.yaml")
+    pin_run = json.loads((folder / "r.json").read_text())["runs"][0]
+    path = folder / "all-models_cfna-menu-N670.pcapng"
+    expected: dict[int, list[str]] = {}
+    for number, message in enumerate(run["messages"], start=1):
+        pies = [p for ie in message.get("ies", []) for p in ie.get("proprietary", [])]
+        if pies:
+            expected[number] = [_summary(p) for p in pies]
+    assert {s.split()[0] for v in expected.values() for s in v} == {"feature-request", "feature-state", "ack"}
+    assert any(p["pie"] == "pin" for m in pin_run["messages"] for ie in m.get("ies", [])
+               for p in ie.get("proprietary", []))
+    names = [m["name"] for m in run["messages"] if m["layer"] == "dect"]
+    return path, expected, names
+
+
+def _fields(output: str) -> dict[int, list[str]]:
+    out: dict[int, list[str]] = {}
+    for line in output.splitlines():
+        number, _, summaries = line.partition("\t")
+        out[int(number)] = summaries.split(",")
+    return out
+
+
+def test_lua_dissector_in_debian_12_tshark(lua_capture) -> None:
+    """Wireshark 4.0 has no dect_nwk: fksim.lua decodes the escapes and names every message itself."""
+    tshark = require_tool("tshark")
+    path, expected, names = lua_capture
+    base = [tshark, "-X", f"lua_script:{LUA}", "-r", str(path)]
+    proc = subprocess.run([*base, "-Y", "fksim_emc", "-T", "fields", "-e", "frame.number", "-e",
+                           "fksim_emc.summary"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert _fields(proc.stdout) == expected
+    proc = subprocess.run([*base, "-Y", "dect_nwk", "-T", "fields", "-e", "_ws.col.Info"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert [line.split(" [fksim")[0] for line in proc.stdout.splitlines()] == names
+    proc = subprocess.run([*base, "-Y", "fksim_emc.feature == 0x22 && fksim_emc.state == 1", "-T", "fields",
+                           "-e", "fksim_emc.target", "-e", "fksim_emc.rings"], capture_output=True, text=True,
+                          timeout=120)
+    assert "3002\t4" in proc.stdout.splitlines(), proc.stdout
+    pin = subprocess.run([tshark, "-X", f"lua_script:{LUA}", "-r", str(path.parent / "all-models_pin-registration-N670.pcapng"),
+                          "-Y", "fksim_emc.pie == 0x50", "-T", "fields", "-e", "_ws.col.Info", "-e", "fksim_emc.pin"],
+                         capture_output=True, text=True, timeout=120)
+    assert pin.stdout.splitlines() == ["ACCESS-RIGHTS-REQUEST [fksim pin ****]\t0000",   # the PIN, then a wrong one
+                                      "ACCESS-RIGHTS-REQUEST [fksim pin ****]\t1234"], pin.stdout + pin.stderr
+
+
+def test_lua_dissector_beside_wireshark_44_dect_nwk(lua_capture) -> None:
+    """Wireshark 4.4 (the Debian 13 root of ../shared/tools/dect-tshark) keeps its own dect_nwk and gets
+    the PIEs from fksim.lua. Wireshark 4.2 and later run no user Lua script as root, so tshark runs
+    inside that root as `nobody`."""
+    tool = shared_tool("dect-tshark")
+    path, expected, names = lua_capture
+    assert lua_in_wireshark_44(tool, path) == (expected, len(names))
+
+
+def lua_in_wireshark_44(tool: Path, path: Path) -> tuple[dict[int, list[str]], int]:
+    """fksim.lua's summaries per frame, and the number of frames 4.4's own dect_nwk decoded."""
+    setup = subprocess.run([str(tool), "--setup"], capture_output=True, text=True, timeout=900)
+    assert setup.returncode == 0, setup.stdout + setup.stderr
+    root = Path(os.environ.get("DECT_TSHARK_ROOT") or Path.home() / ".cache" / "dect-tshark" / "root")
+    work = Path(tempfile.mkdtemp(prefix="fksim-lua-", dir=root / "tmp"))
+    try:
+        shutil.copy(LUA, work / "fksim.lua")
+        shutil.copy(path, work / "run.pcapng")
+        for item in (work, *work.iterdir()):
+            item.chmod(0o755 if item.is_dir() else 0o644)
+        inside = f"/tmp/{work.name}"
+        base = ["chroot", "--userspec=65534:65534", str(root), "env", f"HOME={inside}", "/usr/bin/tshark",
+                "-X", f"lua_script:{inside}/fksim.lua", "-r", f"{inside}/run.pcapng"]
+        proc = subprocess.run([*base, "-Y", "fksim_emc", "-T", "fields", "-e", "frame.number", "-e",
+                               "fksim_emc.summary"], capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr
+        own = subprocess.run([*base, "-Y", "dect_nwk && !_ws.malformed", "-T", "fields", "-e", "frame.number"],
+                             capture_output=True, text=True, timeout=300)
+        assert own.returncode == 0, own.stderr
+        return _fields(proc.stdout), len(own.stdout.splitlines())
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
