@@ -254,7 +254,8 @@ def _fields(output: str) -> dict[int, list[str]]:
 
 
 def test_lua_dissector_in_debian_12_tshark(lua_capture) -> None:
-    """Wireshark 4.0 has no dect_nwk: fksim.lua decodes the escapes and names every message itself."""
+    """Wireshark 4.0 has no dect_nwk: fksim.lua decodes the escapes and names every message itself; it
+    also hands the as-feature-event bodies to the XML dissector, which 4.0 does not do by itself."""
     tshark = require_tool("tshark")
     path, expected, names = lua_capture
     base = [tshark, "-X", f"lua_script:{LUA}", "-r", str(path)]
@@ -270,6 +271,11 @@ def test_lua_dissector_in_debian_12_tshark(lua_capture) -> None:
                            "-e", "fksim_emc.target", "-e", "fksim_emc.rings"], capture_output=True, text=True,
                           timeout=120)
     assert "3002\t4" in proc.stdout.splitlines(), proc.stdout
+    xml = "sip.Method == NOTIFY && xml.tag contains ForwardingEvent"
+    without = subprocess.run([tshark, "-r", str(path), "-Y", xml], capture_output=True, text=True, timeout=120)
+    with_lua = subprocess.run([*base, "-Y", xml, "-T", "fields", "-e", "frame.number"], capture_output=True,
+                              text=True, timeout=120)
+    assert without.stdout == "" and len(with_lua.stdout.splitlines()) >= 2, with_lua.stdout + with_lua.stderr
     pin = subprocess.run([tshark, "-X", f"lua_script:{LUA}", "-r", str(path.parent / "all-models_pin-registration-N670.pcapng"),
                           "-Y", "fksim_emc.pie == 0x50", "-T", "fields", "-e", "_ws.col.Info", "-e", "fksim_emc.pin"],
                          capture_output=True, text=True, timeout=120)

@@ -16,6 +16,9 @@
 --   fksim_emc.pin        registration PIN
 --   fksim_emc.summary    one line, e.g. "feature-request dnd on"
 --
+-- It also hands SIP bodies of type application/x-as-feature-event+xml (the FKS XML parts) to
+-- Wireshark's XML dissector, so their elements show without a "Decode As" for the media type.
+--
 -- It reads DECT NWK frames as fksim's captures carry them: exported PDUs (linktype 252) naming the
 -- dissector "dect_nwk", and DLT_USER0 (147) frames handed to dect_nwk. It works as a postdissector,
 -- so it needs nothing from Wireshark's dect_nwk. Wireshark 4.0 (Debian 12) has no dect_nwk at all:
@@ -262,4 +265,13 @@ if not found or existing == nil then
     end)
     return tvb:len()
   end
+end
+
+-- ---------------------------------------------------------------------------------------- SIP bodies
+
+-- The as-feature-event bodies (BroadWorks FKS, ECMA-323 XML) go to Wireshark's XML dissector, so their
+-- elements show without `-d media_type==application/x-as-feature-event+xml,xml`.
+local xml = Dissector.get("xml")
+if xml ~= nil then
+  DissectorTable.get("media_type"):add("application/x-as-feature-event+xml", xml)
 end
