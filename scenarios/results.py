@@ -53,6 +53,9 @@ class RunResult:
     error: str | None = None
     #: the base's system-log lines ({"t", "from", "text"}): requests it refused, parts it left out
     notices: tuple[dict[str, Any], ...] = ()
+    #: the bytes of each message of `messages`, in the same order; kept only when a job asks for them
+    #: (`fksim run --html`), never written to the result JSON
+    wire: tuple[bytes, ...] = ()
 
     def as_json(self, *, wall_time: bool = True) -> dict[str, Any]:
         out: dict[str, Any] = {

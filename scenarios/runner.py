@@ -18,6 +18,7 @@ Choices (docs/scenarios.md):
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ from typing import Any
 
 from firmware.nvm import INTERNAL_TELEPHONY_PARAM
 from firmware.provisioning import Diagnostic
-from scenarios.capture import write_captures
+from scenarios.capture import write_capture
 from scenarios.expect import check_count, check_now, not_evaluated
 from scenarios.results import ExpectationResult, RunResult
 from scenarios.server_knobs import KNOB_KEYS
@@ -49,6 +50,8 @@ class Job:
     seed: int
     pcap_dir: str | None = None
     pcap_stem: str | None = None
+    #: keep every message's bytes in the result (`RunResult.wire`) for the HTML report
+    keep_wire: bool = False
 
 
 # ------------------------------------------------------------------------------ building the world
@@ -294,7 +297,9 @@ def run_job(job: Job) -> RunResult:
                          expectations=expectations, trace=trace, error=error)
     if job.pcap_dir is not None:
         stem = job.pcap_stem or pcap_stem(job.scenario.file, job.model)
-        write_captures(world.log.entries, Path(job.pcap_dir), stem)
+        write_capture(world.log.entries, Path(job.pcap_dir), stem)
+    if job.keep_wire:
+        result = dataclasses.replace(result, wire=tuple(entry.data for entry in world.log.entries))
     return result
 
 

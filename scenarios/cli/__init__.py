@@ -24,6 +24,8 @@ COMMANDS: dict[str, str] = {
     "run": "scenarios.cli.run_cmd:run",
     "check": "scenarios.cli.run_cmd:check",
     "serve": "scenarios.cli.serve_cmd:serve",
+    "new": "scenarios.cli.new_cmd:new",
+    "menu": "scenarios.cli.menu_cmd:menu",
 }
 
 #: exit status for bad input, as the contract fixes it for every command.

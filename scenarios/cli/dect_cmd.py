@@ -1,9 +1,16 @@
-"""`fksim dect decode HEX... [--json]`: decode DECT NWK messages (spec/scenarios-and-cli.md §1, §4).
+"""`fksim dect decode HEX...|FILE.pcap[ng]... [--json]`: decode DECT NWK messages (spec/scenarios-and-cli.md
+§1, §4, §5).
 
-Each argument is one S-format message in hex, with or without spaces inside (quote it: `"03 05 ..."`).
-Several messages may be given; `-` reads them from standard input, one per line. The same codec the
-simulation uses decodes them (`dect.codec.describe`, sender unknown). A message that does not decode is
-reported with the octet offset and the IE concerned, and the exit status is 2; never a traceback.
+Each argument is one S-format message in hex, with or without spaces inside (quote it: `"03 05 ..."`),
+or a capture file: an argument that is not hex and names a file (or ends in `.pcap`/`.pcapng`) is read
+as a pcap or pcapng, and each of its DECT NWK frames (exported PDUs for `dect_nwk`, as `fksim run
+--pcap` writes them, or DLT_USER0) is decoded, headed by its frame number, time from the first frame,
+interface and comment (fksim's captures name the handset and DECT manager there). So fksim's captures
+are readable without Wireshark 4.4. Several arguments may be given; `-` reads hex messages from
+standard input, one per line. The same codec the simulation uses decodes them (`dect.codec.describe`,
+sender unknown). A message that does not decode is reported with the octet offset and the IE
+concerned, a file that is not a capture, is cut short or holds no DECT frame is reported with its name,
+and the exit status is 2; never a traceback.
 """
 
 from __future__ import annotations
@@ -11,6 +18,8 @@ from __future__ import annotations
 import json
 import re
 import sys
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import click
@@ -22,6 +31,17 @@ from models.errors import FksimError
 from scenarios.cli import EXIT_BAD_INPUT
 
 _HEX = re.compile(r"[0-9a-fA-F]*")
+_CAPTURE_SUFFIXES = (".pcap", ".pcapng", ".cap")
+
+
+@dataclass(frozen=True, slots=True)
+class _Item:
+    """One message to decode: its bytes (or the error that stopped reading them) and where it came from."""
+
+    label: str                      # "message 3" or "FILE frame 12"
+    data: bytes | None = None
+    error: str | None = None        # the whole message, naming the argument or the file
+    origin: dict[str, Any] | None = None   # frame, t, interface, comment for a frame of a capture
 
 
 def _parse_hex(text: str) -> bytes:
@@ -47,6 +67,42 @@ def _arguments(hex_messages: tuple[str, ...]) -> list[str]:
     return out
 
 
+def _is_capture(item: str) -> bool:
+    compact = re.sub(r"[\s:]", "", item)
+    if compact and _HEX.fullmatch(compact):
+        return False
+    return item.lower().endswith(_CAPTURE_SUFFIXES) or Path(item).is_file()
+
+
+def _items(arguments: list[str]) -> list[_Item]:
+    """Hex arguments as they are; capture files expanded to their DECT NWK frames."""
+    from scenarios.capture import CaptureError, dect_frames
+
+    out: list[_Item] = []
+    for index, item in enumerate(arguments, start=1):
+        if not _is_capture(item):
+            try:
+                out.append(_Item(f"message {index}", data=_parse_hex(item)))
+            except FksimError as err:
+                out.append(_Item(f"message {index}", error=f"message {index}: {err}"))
+            continue
+        try:
+            frames = dect_frames(Path(item))
+        except CaptureError as err:
+            out.append(_Item(item, error=str(err)))
+            continue
+        for frame in frames:
+            origin = {"file": item, "frame": frame.frame.number, "t": float(frame.t),
+                      "interface": frame.frame.interface, "comment": frame.frame.comment}
+            out.append(_Item(f"{item} frame {frame.frame.number}", data=frame.nwk, origin=origin))
+    return out
+
+
+def _heading(origin: dict[str, Any]) -> str:
+    where = "  ".join(str(origin[k]) for k in ("interface", "comment") if origin[k])
+    return f"frame {origin['frame']}  t={origin['t']:.6f}" + (f"  {where}" if where else "")
+
+
 def _text(decoded: dict[str, Any], missing: list[str]) -> str:
     lines = [
         f"{decoded['message']}  pd={decoded['pd']} ti_flag={decoded['ti_flag']} tv={decoded['tv']}",
@@ -68,26 +124,33 @@ def dect() -> None:
 
 
 @dect.command()
-@click.argument("hex_messages", nargs=-1, required=True, metavar="HEX...")
+@click.argument("hex_messages", nargs=-1, required=True, metavar="HEX...|FILE.pcap[ng]...")
 @click.option("--json", "as_json", is_flag=True, help="print a JSON list, one object per message")
 def decode(hex_messages: tuple[str, ...], as_json: bool) -> None:
-    """Decode DECT NWK messages (S-format octets in hex) into their message type and IEs."""
+    """Decode DECT NWK messages (S-format octets in hex, or the DECT NWK frames of a pcap/pcapng
+    capture such as `fksim run --pcap` writes) into their message type and IEs."""
     results: list[dict[str, Any]] = []
-    missing: list[list[str]] = []
+    texts: list[str] = []
     failures: list[str] = []
-    for index, item in enumerate(_arguments(hex_messages), start=1):
+    for item in _items(_arguments(hex_messages)):
+        if item.data is None:
+            failures.append(str(item.error))
+            continue
         try:
-            data = _parse_hex(item)
-            results.append(describe(data))
-            missing.append(missing_mandatory(decode_message(data, require_mandatory=False)))
+            described = describe(item.data)
+            missing = missing_mandatory(decode_message(item.data, require_mandatory=False))
         except DectError as err:
-            failures.append(f"message {index}: {err}")
-        except FksimError as err:
-            failures.append(f"message {index}: {err}")
+            failures.append(f"{item.label}: {err}")
+            continue
+        if item.origin is not None:
+            described = {**item.origin, **described}
+        results.append(described)
+        text = _text(described, missing)
+        texts.append(text if item.origin is None else f"{_heading(item.origin)}\n{text}")
     if as_json:
         click.echo(json.dumps(results, indent=2))
-    elif results:
-        click.echo("\n\n".join(_text(r, m) for r, m in zip(results, missing, strict=True)))
+    elif texts:
+        click.echo("\n\n".join(texts))
     for failure in failures:
         click.echo(f"fksim: {failure}", err=True)
     if failures:

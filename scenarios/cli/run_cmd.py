@@ -18,7 +18,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import click
@@ -206,17 +206,25 @@ def _report_failures(results: Sequence[RunResult], console: Console) -> None:
 @click.option("--junit", "junit_file", type=click.Path(path_type=Path, dir_okay=False),
               help="Write JUnit XML, one test case per scenario and model.")
 @click.option("--pcap", "pcap_dir", type=click.Path(path_type=Path, file_okay=False),
-              help="Write <file>-<model>-sip.pcap and -dect.pcap per run into this folder.")
+              help="Write one capture per run into this folder: <folder>_<file>-<model>.pcapng, the SIP "
+                   "(Ethernet/IPv4/UDP) and DECT NWK frames (one interface per DECT manager) in time order.")
+@click.option("--html", "html_file", type=click.Path(path_type=Path, dir_okay=False),
+              help="Write one self-contained HTML report to this file: per run a ladder of every DECT and "
+                   "SIP message with the expectations marked; a click on an arrow shows the message decoded "
+                   "and its bytes.")
 @click.option("--trace", is_flag=True, help="Print the readable ladder of every run.")
 @click.option("--quiet", is_flag=True, help="No progress bar and no table: failures and the count only.")
 def run(paths: tuple[Path, ...], model: str | None, seed: int | None, jobs: int, json_file: Path | None,
-        junit_file: Path | None, pcap_dir: Path | None, trace: bool, quiet: bool) -> None:
+        junit_file: Path | None, pcap_dir: Path | None, html_file: Path | None, trace: bool,
+        quiet: bool) -> None:
     """Run scenario files (a folder: every *.yaml below it), each on the models it names."""
     try:
         plan = make_plan(load_all(paths), model_override(model), seed, pcap_dir)
     except BadInput as err:
         _bad_input(err.problems)
         return
+    if html_file is not None:   # the report shows each message's bytes: the runs keep them
+        plan = replace(plan, jobs=[replace(job, keep_wire=True) for job in plan.jobs])
     out = Console(highlight=False)
     if not out.is_terminal:
         out.width = max(out.width, 160)   # a log file or a pipe: keep one row per run
@@ -233,6 +241,9 @@ def run(paths: tuple[Path, ...], model: str | None, seed: int | None, jobs: int,
         write_json(results, json_file, skipped=skipped)
     if junit_file is not None:
         write_junit(results, junit_file, skipped=skipped)
+    if html_file is not None:
+        from scenarios.html_report import write_html
+        write_html(results, html_file, skipped=skipped)
     if not quiet:
         print_summary(results, out)
         _report_skipped(plan.skipped, out)

@@ -114,3 +114,98 @@ def test_the_contract_example_decodes_exactly() -> None:
     text = run("03 05 05 07 80 A8 02 9E 74 A5 99 E0 80")
     assert text.exit_code == 0
     assert "note: mandatory FIXED-IDENTITY missing" in text.output
+
+
+# ------------------------------------------------------------------------------ captures
+
+
+LIBRARY = Path(__file__).resolve().parents[2] / "scenarios" / "library"
+
+
+@pytest.fixture(scope="module")
+def library_capture(tmp_path_factory) -> tuple[Path, dict]:  # type: ignore[type-arg]
+    """A capture and result JSON written by `fksim run --pcap` of a library scenario (two DECT managers)."""
+    folder = tmp_path_factory.mktemp("dect-pcap")
+    result = CliRunner().invoke(cli, ["run", str(LIBRARY / "n870" / "roaming.yaml"), "--pcap", str(folder),
+                                      "--json", str(folder / "r.json"), "--quiet"])
+    assert result.exit_code == 0, result.output
+    return folder / "n870_roaming-N870.pcapng", json.loads((folder / "r.json").read_text())["runs"][0]
+
+
+def test_a_run_capture_decodes_frame_by_frame(library_capture) -> None:  # type: ignore[no-untyped-def]
+    path, run_json = library_capture
+    result = run("--json", str(path))
+    assert result.exit_code == 0, result.output
+    decoded = json.loads(result.output)
+    sent = [m for m in run_json["messages"] if m["layer"] == "dect"]
+    assert len(decoded) == len(sent) > 20
+    assert [d["message"] for d in decoded] == [m["name"] for m in sent]
+    assert [d["hex"] for d in decoded] == [m["hex"] for m in sent]
+    assert [d["t"] for d in decoded] == [m["t"] for m in sent]
+    assert [d["comment"] for d in decoded] == [f"{m['from']} -> {m['to']}" for m in sent]
+    assert {d["interface"] for d in decoded} == {"dect-dm1", "dect-dm2"}
+    proprietary = [ie for d in decoded for ie in d["ies"] if ie["name"] == "ESCAPE-TO-PROPRIETARY"]
+    assert proprietary and all(ie["emc"] == "0002" for ie in proprietary)
+
+
+def test_a_run_capture_as_text(library_capture) -> None:  # type: ignore[no-untyped-def]
+    path, _ = library_capture
+    result = run(str(path))
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("frame 5  t=0.000000  dect-dm1  handset:029e74a599 -> dm1\nLOCATE-REQUEST")
+    assert "proprietary=" in result.output
+
+
+def test_a_capture_and_hex_together(library_capture) -> None:  # type: ignore[no-untyped-def]
+    path, _ = library_capture
+    result = run("--json", "83 02", str(path))
+    assert result.exit_code == 0
+    decoded = json.loads(result.output)
+    assert decoded[0]["message"] == "CC-CALL-PROC" and "frame" not in decoded[0] and decoded[1]["frame"] == 5
+
+
+@pytest.mark.parametrize(
+    ("content", "needle"),
+    [
+        (b"not a capture at all\n", "not a pcap or pcapng file (it starts with 6e 6f 74 20)"),
+        (b"\xd4\xc3\xb2\xa1\x02\x00", "cut short at offset 0: the pcap file header needs 24 bytes, 6 left"),
+        (b"", "cut short at offset 0: the file's magic number needs 4 bytes, 0 left"),
+    ],
+)
+def test_bad_files_exit_2_naming_the_file(tmp_path, content: bytes, needle: str) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "x.pcap"
+    path.write_bytes(content)
+    result = run(str(path))
+    assert result.exit_code == 2
+    assert f"fksim: {path}: {needle}" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_truncated_run_capture_and_one_without_dect(tmp_path, library_capture) -> None:  # type: ignore[no-untyped-def]
+    path, _ = library_capture
+    cut = tmp_path / "cut.pcapng"
+    cut.write_bytes(path.read_bytes()[:-10])
+    result = run(str(cut))
+    assert result.exit_code == 2 and f"fksim: {cut}: cut short at offset" in result.output
+    sip_only = tmp_path / "sip.pcap"
+    sip_only.write_bytes(bytes.fromhex("d4c3b2a1 0200 0400 00000000 00000000 ffff0000 01000000")
+                         + bytes.fromhex("00000000 00000000 04000000 04000000") + b"\x00" * 4)
+    result = run(str(sip_only))
+    assert result.exit_code == 2
+    assert f"fksim: {sip_only}: no DECT NWK frame among its 1 frame(s)" in result.output
+
+
+def test_a_frame_that_does_not_decode_names_file_frame_and_offset(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "user0.pcap"
+    records = [bytes.fromhex("83 02"), bytes.fromhex("83 5A E2 99")]
+    path.write_bytes(bytes.fromhex("d4c3b2a1 0200 0400 00000000 00000000 ffff0000 93000000")
+                     + b"".join(bytes(8) + len(r).to_bytes(4, "little") * 2 + r for r in records))
+    result = run(str(path))
+    assert result.exit_code == 2
+    assert "frame 1  t=0.000000\nCC-CALL-PROC" in result.output
+    assert f"fksim: {path} frame 2: offset 2, RELEASE-REASON" in result.output
+
+
+def test_a_missing_capture_file(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    result = run(str(tmp_path / "gone.pcapng"))
+    assert result.exit_code == 2 and "gone.pcapng: cannot read" in result.output

@@ -224,8 +224,8 @@ def test_same_seed_gives_identical_json_and_capture_bytes(tmp_path):
     a, a_pcap = _run_json(tmp_path, "a", *LOSSY, "--model", "N870")
     b, b_pcap = _run_json(tmp_path, "b", *LOSSY, "--model", "N870")
     assert a == b
-    assert a_pcap == b_pcap and len(a_pcap) == 6
-    assert "all-models_loss-20-percent-N870-sip.pcap" in a_pcap
+    assert a_pcap == b_pcap and len(a_pcap) == 3   # one pcapng per run
+    assert "all-models_loss-20-percent-N870.pcapng" in a_pcap
     assert any(m.get("lost") for m in a["runs"][0]["messages"]), "20 % loss loses something"
 
 
@@ -248,15 +248,19 @@ def captures(tmp_path_factory) -> list[Path]:
     return sorted(folder.iterdir())
 
 
+def test_runner_writes_one_pcapng_per_run(captures):
+    assert [p.name for p in captures] == ["all-models_fac-to-handset-N870.pcapng", "n870_roaming-N870.pcapng"]
+
+
 def test_runner_captures_pass_the_sip_checker(captures):
     tool = shared_tool("check-sip-pcap")
-    for path in [p for p in captures if p.name.endswith("-sip.pcap")]:
+    for path in captures:
         proc = subprocess.run([str(tool), "--checksums", str(path)], capture_output=True, text=True, timeout=300)
         assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
 def test_runner_captures_decode_as_dect_nwk(captures):
     tool = shared_tool("check-dect-pcap")
-    for path in [p for p in captures if p.name.endswith("-dect.pcap")]:
+    for path in captures:
         proc = subprocess.run([str(tool), str(path)], capture_output=True, text=True, timeout=900)
         assert proc.returncode == 0, proc.stdout + proc.stderr
