@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from sip.auth import DigestClient, best_challenge
-from sip.core import Core
+from sip.core import DIRECT_UDP, Core, NextHop
 from sip.errors import LocalProtocolError
 from sip.events import Address, FeatureCodeAnswered, Output
 from sip.fsm import MachineEnum
@@ -45,6 +45,8 @@ class FeatureCodeConfig:
     username: str | None = None
     password: str | None = None
     user_agent: str | None = None
+    #: transport and outbound proxy (RFC 3261 §8.1.2, §18)
+    next_hop: NextHop = DIRECT_UDP
 
 
 class CallPhase(MachineEnum):
@@ -91,6 +93,7 @@ class _Call:
     invite: Request | None = None
     response: Response | None = None
     ack: bytes | None = None
+    ack_to: tuple[str, int] | None = None
 
 
 class FeatureCodeCaller(Core):
@@ -99,7 +102,8 @@ class FeatureCodeCaller(Core):
     def __init__(
         self, config: FeatureCodeConfig, *, ids: Callable[[], str], timers: TimerConfig | None = None
     ) -> None:
-        super().__init__(local=config.local, ids=ids, timers=timers, user_agent=config.user_agent)
+        super().__init__(local=config.local, ids=ids, timers=timers, user_agent=config.user_agent,
+                         next_hop=config.next_hop)
         self.config = config
         self.auth = (
             DigestClient(config.username, config.password, cnonce_source=ids)
@@ -154,7 +158,7 @@ class FeatureCodeCaller(Core):
         if authorization is not None:
             fields.append(authorization)
         call.invite = self._build("INVITE", call.uri, fields)
-        return self.transactions.send(call.invite, self.config.server, now)
+        return self._send_request(call.invite, self.config.server, now)
 
     def _invite_with_credentials(self, now: float, call: _Call) -> list[Output]:
         response = call.response
@@ -186,20 +190,20 @@ class FeatureCodeCaller(Core):
                 # RFC 3261 §13.2.2.4: the ACK carries the same credentials as the INVITE.
                 ack_fields.append((name, value))
         ack = self._build("ACK", target, ack_fields)
-        call.ack = ack.to_bytes()
-        out = self.transactions.send_stateless(ack, self.config.server)
+        call.ack, call.ack_to = ack.to_bytes(), self._destination(ack, self.config.server)
+        out = self.transactions.send_stateless(ack, call.ack_to)
         out.append(FeatureCodeAnswered(code=call.code, status=response.status, reason=response.reason))
         # A FAC call carries no media: hang up at once (RFC 3261 §15.1.1, CSeq one higher).
         bye = self._build("BYE", target, [*dialog, ("CSeq", f"{call.cseq + 1} BYE")])
-        return out + self.transactions.send(bye, self.config.server, now)
+        return out + self._send_request(bye, self.config.server, now)
 
     def _linger(self, now: float, call: _Call) -> list[Output]:
         self._lingering.append((now + 64 * self.transactions.timers.t1, call.call_id))
         return []
 
     def _ack_again(self, now: float, call: _Call) -> list[Output]:
-        assert call.ack is not None
-        return self.transactions.send_stateless_bytes(call.ack, self.config.server)
+        assert call.ack is not None and call.ack_to is not None
+        return self.transactions.send_stateless_bytes(call.ack, call.ack_to, self.next_hop.transport)
 
     def _refused(self, now: float, call: _Call) -> list[Output]:
         response = call.response

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from sip.auth import Challenge, DigestClient, best_challenge
-from sip.core import Core
+from sip.core import DIRECT_UDP, Core, NextHop
 from sip.errors import LocalProtocolError, RemoteProtocolError
 from sip.events import (
     Address,
@@ -63,6 +63,8 @@ class SubscriberConfig:
     retry_base: float = 30.0
     retry_max: float = 1800.0
     user_agent: str | None = None
+    #: transport and outbound proxy (RFC 3261 §8.1.2, §18)
+    next_hop: NextHop = DIRECT_UDP
 
 
 class SubState(MachineEnum):
@@ -161,7 +163,8 @@ class Subscriber(Core):
     def __init__(
         self, config: SubscriberConfig, *, ids: Callable[[], str], timers: TimerConfig | None = None,
     ) -> None:  # fmt: skip
-        super().__init__(local=config.local, ids=ids, timers=timers, user_agent=config.user_agent)
+        super().__init__(local=config.local, ids=ids, timers=timers, user_agent=config.user_agent,
+                         next_hop=config.next_hop)
         self.config = config
         self.state = SubState.IDLE
         self.auth = (
@@ -295,7 +298,7 @@ class Subscriber(Core):
         self.pending[branch] = (purpose, item)
         self._answers[branch] = self._answering
         self._answering = False
-        return self.transactions.send(request, self.config.server, now)
+        return self._send_request(request, self.config.server, now)
 
     def _addresses(self) -> tuple[NameAddr, NameAddr, NameAddr]:
         """From, To and Contact of this dialog's SUBSCRIBEs: made (and their text written) once per

@@ -151,15 +151,16 @@ class PhoneDriver:
 
 
 class ServerDriver:
-    """The application server on the network."""
+    """The application server (or the outbound proxy, under another name) on the network."""
 
-    def __init__(self, env: simpy.Environment, server: Any, address: Address, net: IpNetwork) -> None:
+    def __init__(self, env: simpy.Environment, server: Any, address: Address, net: IpNetwork,
+                 name: str = "server") -> None:
         self.env = env
         self.server = server
         self.address = address
         self.net = net
         self.pacer = Pacer(env, server, self.send)
-        net.attach(address, self._receive, "server")
+        net.attach(address, self._receive, name)
 
     def _receive(self, data: bytes, source: Address) -> None:
         self.send(self.server.receive(self.env.now, data, source))

@@ -37,6 +37,7 @@ from scenarios.world.links import Address, DectAir, IpNetwork, NetworkSettings
 from scenarios.world.log import MessageLog
 from sip.fac import FeatureCodeCaller, FeatureCodeConfig
 from sip.ids import SequentialIds
+from sip.proxy import ProxyConfig, StatelessProxy
 from sip.server.app import ApplicationServer, ServerConfig
 from sip.server.users import User
 from sip.state import FeatureState
@@ -48,6 +49,9 @@ BOOT_TIME = 30.0
 DECT_LATENCY = 0.010
 DOMAIN = "as.example.com"
 SERVER_ADDRESS: Address = ("198.51.100.1", 5060)
+#: A stateless outbound proxy in front of the server; the base uses it when provisioned to
+#: (`SipProvider.1.OutboundProxyMode`/`Address`/`Port`), else it carries nothing.
+PROXY_ADDRESS: Address = ("198.51.100.2", 5060)
 
 
 def dm_address(dm: int) -> Address:
@@ -90,6 +94,8 @@ class World:
         self.out_of_range: set[Ipui] = set()
         self.errors: list[str] = []
         self._server_driver = ServerDriver(self.env, self.server, SERVER_ADDRESS, self.net)
+        self.proxy = StatelessProxy(ProxyConfig(local=PROXY_ADDRESS, upstream=SERVER_ADDRESS))
+        self._proxy_driver = ServerDriver(self.env, self.proxy, PROXY_ADDRESS, self.net, name="proxy")
         self._system_driver = SystemDriver(self.env, self.system, self.net, self._to_handset, self.base_name)
         self.started = False
 

@@ -1,0 +1,46 @@
+"""The SIP provider's servers and transport as the DECT managers' SIP settings (docs/firmware.md,
+"SIP servers and transport")."""
+
+from __future__ import annotations
+
+import pytest
+
+from firmware.nvm import SipProvider, TransportProtocol
+from firmware.system import next_hops
+
+STARTED = ("198.51.100.1", 5060)
+
+
+def test_nothing_provisioned_means_the_server_the_system_was_started_against_over_udp() -> None:
+    registrar, proxy, hop = next_hops(SipProvider(provider_id=1, domain="d"), STARTED)
+    assert registrar == proxy == STARTED
+    assert hop.transport == "UDP" and hop.outbound_proxy is None
+
+
+def test_register_goes_to_the_registrar_and_the_rest_to_the_proxy() -> None:
+    provider = SipProvider(provider_id=1, domain="d", proxy_server_address="10.0.0.1", proxy_server_port=5062,
+                           reg_server_address="10.0.0.2", reg_server_port=5064)
+    assert next_hops(provider, STARTED)[:2] == (("10.0.0.2", 5064), ("10.0.0.1", 5062))
+
+
+def test_an_empty_registrar_is_the_proxy_server() -> None:
+    provider = SipProvider(provider_id=1, domain="d", proxy_server_address="10.0.0.1")
+    assert next_hops(provider, STARTED)[:2] == (("10.0.0.1", 5060), ("10.0.0.1", 5060))
+
+
+@pytest.mark.parametrize(("mode", "address", "expected"), [
+    (0, "10.0.0.9", None),            # never
+    (1, "10.0.0.9", ("10.0.0.9", 5070)),  # always
+    (2, "10.0.0.9", ("10.0.0.9", 5070)),  # automatic: taken as always [choice]
+    (1, "", None),                    # always, but no address: nothing to send to
+])
+def test_outbound_proxy_mode(mode: int, address: str, expected: tuple[str, int] | None) -> None:
+    provider = SipProvider(provider_id=1, domain="d", outbound_proxy_mode=mode, outbound_proxy_address=address,
+                           outbound_proxy_port=5070)
+    assert next_hops(provider, STARTED)[2].outbound_proxy == expected
+
+
+@pytest.mark.parametrize("protocol", list(TransportProtocol))
+def test_transport_protocol(protocol: TransportProtocol) -> None:
+    provider = SipProvider(provider_id=1, domain="d", transport_protocol=protocol)
+    assert next_hops(provider, STARTED)[2].transport == protocol.name
