@@ -122,7 +122,7 @@ class SystemContext(Protocol):
 class SipSettings:
     """Where and how an account talks SIP (from the SIP provider of the NVM): REGISTER goes to the
     registrar `server`, every other request to `proxy`, each through the outbound proxy of
-    `next_hop` when it has one (docs/firmware.md, "SIP servers and transport")."""
+    `next_hop` when it has one (docs/sip.md, "Transports and next hops")."""
 
     aor: SipUri
     server: Address

@@ -52,8 +52,8 @@ class SystemAddresses:
 
 
 def next_hops(provider: SipProvider, started_against: Address) -> tuple[Address, Address, NextHop]:
-    """The SIP provider's servers: (registrar, proxy, next hop) (docs/firmware.md, "SIP servers and
-    transport"). REGISTER goes to `RegServerAddress:Port`, other requests to `ProxyServerAddress:Port`
+    """The SIP provider's servers: (registrar, proxy, next hop) (docs/sip.md, "Transports and next
+    hops"). REGISTER goes to `RegServerAddress:Port`, other requests to `ProxyServerAddress:Port`
     [choice: an empty registrar means the proxy server, an empty proxy the server the system was
     started against]; `OutboundProxyMode` 1 (always) or 2 (automatic, taken as always: the model has
     no NAT to detect) [choice] with an `OutboundProxyAddress` sends every request through the

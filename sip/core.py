@@ -203,6 +203,7 @@ class Core:
             # sans-I/O core cannot do: then the configured server is the next hop [choice].
             top = routes[0].uri
             if isinstance(top, SipUri) and top.param("lr") is not None and _numeric(top.host):
+                # §19.1.2: the default port is 5061 for TLS, 5060 otherwise.
                 default = 5061 if top.scheme == "sips" or top.param("transport") == "tls" else 5060
                 return top.host.strip("[]"), top.port or default
         return server

@@ -1,5 +1,5 @@
-"""The SIP provider's servers and transport as the DECT managers' SIP settings (docs/firmware.md,
-"SIP servers and transport")."""
+"""The SIP provider's servers and transport as the DECT managers' SIP settings (docs/sip.md,
+"Transports and next hops")."""
 
 from __future__ import annotations
 
