@@ -44,3 +44,27 @@ def test_outbound_proxy_mode(mode: int, address: str, expected: tuple[str, int] 
 def test_transport_protocol(protocol: TransportProtocol) -> None:
     provider = SipProvider(provider_id=1, domain="d", transport_protocol=protocol)
     assert next_hops(provider, STARTED)[2].transport == protocol.name
+
+
+def _lint(params: str) -> list[str]:
+    from firmware.provisioning import lint, parse_provisioning
+    from models.profiles import get_profile
+
+    xml = f'<?xml version="1.0"?><provisioning version="1.1" productID="e2"><nvm>{params}</nvm></provisioning>'
+    return [str(d) for d in lint(parse_provisioning(xml, source="p.xml"), get_profile("N870"))]
+
+
+def test_lint_is_silent_on_a_complete_outbound_proxy_and_transport() -> None:
+    assert _lint('<param name="SipProvider.1.OutboundProxyMode" value="1"/>'
+                 '<param name="SipProvider.1.OutboundProxyAddress" value="192.0.2.5"/>'
+                 '<param name="SipProvider.1.OutboundProxyPort" value="5061"/>'
+                 '<param name="SipProvider.1.TransportProtocol" value="3"/>'
+                 '<param name="SipProvider.1.ProxyServerAddress" value="192.0.2.6"/>'
+                 '<param name="SipProvider.1.RegServerAddress" value="192.0.2.7"/>') == []
+
+
+def test_lint_warns_of_an_outbound_proxy_mode_without_address() -> None:
+    found = _lint('<param name="SipProvider.2.OutboundProxyMode" value="2"/>')
+    assert len(found) == 1 and "warning" in found[0]
+    assert "SipProvider.2.OutboundProxyMode=2 takes effect only with a SipProvider.2.OutboundProxyAddress" in found[0]
+    assert _lint('<param name="SipProvider.1.OutboundProxyMode" value="0"/>') == []
