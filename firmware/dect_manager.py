@@ -273,8 +273,9 @@ class DectManager:
             if isinstance(message, Request) and message.method != "ACK":
                 # RFC 6665 §4.1.3 / RFC 3261 §12.2.2: no dialog for this request.
                 response = make_response(message, 481, to_tag=self.ids())
+                # §18.2.2: back the way the request came, which its top Via names.
                 return [SipOut(dm=self.number, data=response.to_bytes(), destination=source,
-                               transport=transport)]
+                               transport=message.top_via.transport.upper())]
             return []
         core, line = owner
         return self._core_outputs(line, core, core.receive_message(now, message, source), now)

@@ -86,8 +86,8 @@ class StatelessProxy:
         routes = request.headers.values("Route")
         if routes and self._is_me(routes[0]):
             routes = routes[1:]   # §16.4: our own loose route is removed before forwarding
-        destination = self._next_hop(request, routes)
-        items: list[tuple[str, object]] = [("Via", self._via(incoming))]
+        destination, transport = self._next_hop(request, routes)
+        items: list[tuple[str, object]] = [("Via", self._via(incoming, transport))]
         record = request.method in DIALOG_CREATING and request.to.tag is None
         for name, value in request.headers:
             if name == "Route":
@@ -101,20 +101,25 @@ class StatelessProxy:
             items.insert(1, ("Route", ", ".join(routes)))
         forwarded = Request(method=request.method, uri=request.uri, headers=Headers(items), body=request.body)
         self.forwarded += 1
-        return [SendDatagram(data=forwarded.to_bytes(), destination=destination)]
+        return [SendDatagram(data=forwarded.to_bytes(), destination=destination, transport=transport)]
 
-    def _next_hop(self, request: Request, routes: list[str]) -> Address:
+    def _next_hop(self, request: Request, routes: list[str]) -> tuple[Address, str]:
+        """The next hop's address and transport: the URI's `transport` parameter, TLS for a `sips:`
+        URI (RFC 3261 §19.1.2, §26.2.2), else UDP; the upstream server is reached over UDP."""
         target = parse_name_addr(routes[0], "Route").uri if routes else request.uri
         if isinstance(target, SipUri) and _numeric(target.host):
-            return target.host.strip("[]"), target.port or 5060
-        return self.config.upstream
+            named = (target.param("transport") or "").upper()
+            transport = "TLS" if target.scheme == "sips" else named if named in ("TCP", "TLS") else "UDP"
+            return (target.host.strip("[]"), target.port or (5061 if transport == "TLS" else 5060)), transport
+        return self.config.upstream, "UDP"
 
-    def _via(self, incoming: Via) -> Via:
+    def _via(self, incoming: Via, transport: str) -> Via:
         # §16.11: a stateless proxy's branch is a function of the incoming request's, so that a
         # retransmission is forwarded with the same branch.
         seed = f"{incoming.branch}|{incoming.host}|{incoming.port}".encode()
         branch = MAGIC_COOKIE + hashlib.blake2b(seed, digest_size=8).hexdigest()
-        return Via(transport="UDP", host=self._host, port=self.config.local[1], params=(("branch", branch),))
+        return Via(transport=transport, host=self._host, port=self.config.local[1],
+                   params=(("branch", branch),))
 
     def _is_me(self, route: str) -> bool:
         try:

@@ -84,7 +84,8 @@ class SystemDriver:
     def send(self, outputs: list[FirmwareOut]) -> None:
         for item in outputs:
             if isinstance(item, SipOut):
-                self.net.send(self.system.addresses.dect_managers[item.dm - 1], item.destination, item.data)
+                self.net.send(self.system.addresses.dect_managers[item.dm - 1], item.destination, item.data,
+                              item.transport)
             elif isinstance(item, AirOut):
                 self.deliver_air(item.dm, item.link, item.data)
         self.pacer.rearm()
@@ -146,7 +147,7 @@ class PhoneDriver:
     def send(self, outputs: list[Any]) -> None:
         for item in outputs:
             if isinstance(item, SendDatagram):
-                self.net.send(self.address, item.destination, item.data)
+                self.net.send(self.address, item.destination, item.data, item.transport)
         self.pacer.rearm()
 
 
@@ -168,5 +169,5 @@ class ServerDriver:
     def send(self, outputs: list[Any]) -> None:
         for item in outputs:
             if isinstance(item, SendDatagram):
-                self.net.send(self.address, item.destination, item.data)
+                self.net.send(self.address, item.destination, item.data, item.transport)
         self.pacer.rearm()

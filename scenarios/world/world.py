@@ -291,7 +291,12 @@ class World:
                 self._server_driver.send(self.server.set_fks(self.env.now, name, fks))
 
     def configure_network(self, **settings: float) -> None:
-        self.net.configure(**settings)
+        """Change the network's impairments; `drop_connections=True` is the fault that breaks every
+        TCP/TLS connection now (scenarios/world/links.py)."""
+        if settings.pop("drop_connections", False):
+            self.net.drop_connections()
+        if settings:
+            self.net.configure(**settings)
 
     # --- state ---------------------------------------------------------------------------------
 

@@ -169,3 +169,20 @@ def test_proxy_drops_a_response_that_is_not_for_it() -> None:
     request = parse_message(_sent(sub.start(0.0)).data)
     assert isinstance(request, Request)
     assert _proxy().receive(0.0, make_response(request, 200, to_tag="x").to_bytes(), SERVER) == []
+
+
+@pytest.mark.parametrize(("contact", "transport", "port"), [
+    ("sip:4001@192.0.2.10:5062;transport=tcp", "TCP", 5062),
+    ("sips:4001@192.0.2.10", "TLS", 5061),
+    ("sip:4001@192.0.2.10", "UDP", 5060),
+])
+def test_proxy_reaches_a_contact_over_the_transport_its_uri_names(contact: str, transport: str, port: int) -> None:
+    notify = (f"NOTIFY {contact} SIP/2.0\r\nVia: SIP/2.0/UDP 198.51.100.1:5060;branch=z9hG4bKn1\r\n"
+              "Route: <sip:198.51.100.2:5070;lr>\r\nFrom: <sip:4001@as.example.com>;tag=a\r\n"
+              "To: <sip:4001@as.example.com>;tag=b\r\nCall-ID: c\r\nCSeq: 1 NOTIFY\r\nMax-Forwards: 70\r\n"
+              "Event: as-feature-event\r\nSubscription-State: active\r\nContent-Length: 0\r\n\r\n").encode()
+    out = _proxy().receive(0.0, notify, SERVER)
+    assert len(out) == 1 and out[0].destination == ("192.0.2.10", port) and out[0].transport == transport
+    forwarded = parse_message(out[0].data)
+    assert isinstance(forwarded, Request) and forwarded.top_via.transport == transport
+    assert forwarded.headers.get("Route") is None
