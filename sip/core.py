@@ -203,9 +203,7 @@ class Core:
             # sans-I/O core cannot do: then the configured server is the next hop [choice].
             top = routes[0].uri
             if isinstance(top, SipUri) and top.param("lr") is not None and _numeric(top.host):
-                # §19.1.2: the default port is 5061 for TLS, 5060 otherwise.
-                default = 5061 if top.scheme == "sips" or top.param("transport") == "tls" else 5060
-                return top.host.strip("[]"), top.port or default
+                return top.host.strip("[]"), _port(top)
         return server
 
     def _build(
@@ -244,7 +242,14 @@ def _same_hop(route: str, outbound: NameAddr) -> bool:
         return False
     target = outbound.uri
     assert isinstance(target, SipUri)
-    return isinstance(uri, SipUri) and uri.host == target.host and (uri.port or 5060) == (target.port or 5060)
+    return isinstance(uri, SipUri) and uri.host == target.host and _port(uri) == _port(target)
+
+
+def _port(uri: SipUri) -> int:
+    """The URI's port; §19.1.2: by default 5061 for TLS (a sips: URI or transport=tls), else 5060."""
+    if uri.port is not None:
+        return uri.port
+    return 5061 if uri.scheme == "sips" or (uri.param("transport") or "").lower() == "tls" else 5060
 
 
 __all__ = ["DIRECT_UDP", "Core", "NextHop"]

@@ -93,6 +93,12 @@ def test_the_whole_fks_flow_goes_through_kamailio_as_outbound_proxy(tmp_path, se
         server.portal("2001", cfa={"active": True, "to": "3001"})
         wait_for(lambda: handset(web.status(), IPUI)["features"]["cfa"] == {"active": True, "to": "3001"},
                  what="the portal change on the twin")
+        # A feature access code dialled on the handset: INVITE, ACK and BYE through Kamailio.
+        for key in ["*", "7", "9", "TALK"]:
+            status_code, screen = web.post_json(f"/api/handsets/{IPUI}/keys", {"key": key})
+            assert status_code == 200, screen
+        wait_for(lambda: server.state("2001")["dnd"] is False, what="DND off by *79 on the server")
+        wait_for(lambda: handset(web.status(), IPUI)["features"]["dnd"] is False, what="DND off on the twin")
         assert base.stop() == 0
     finally:
         kamailio.stop()
@@ -123,6 +129,9 @@ def test_the_whole_fks_flow_goes_through_kamailio_as_outbound_proxy(tmp_path, se
     assert notifies and all("proto=udp" in line for line in notifies)   # server -> Kamailio
     # ... and Kamailio -> base over the base's transport: the base's 200 OKs come back on it.
     assert [line for line in routed if line.startswith(f"FKSIM-ROUTE reply 200 OK proto={lower}")]
+    for method in ("INVITE", "ACK", "BYE"):
+        calls = [line for line in routed if line.startswith(f"FKSIM-ROUTE in {method}")]
+        assert calls and all(f"proto={lower}" in line for line in calls), (method, routed)
     # The shutdown's un-REGISTER went through Kamailio too.
     assert len(registers) >= 2
 
