@@ -183,12 +183,13 @@ class SipTransport:
             self._error(f"{self.name}: no TLS trust anchors to reach {format_address(destination)}")
             return None
         try:
-            sock = socket.socket(address_family(destination[0]), socket.SOCK_STREAM)
-        except (OSError, ConfigError) as err:
-            self._failed(key, f"cannot open a socket: {err}")
+            family, target = _resolve(destination)
+            sock = socket.socket(family, socket.SOCK_STREAM)
+        except OSError as err:
+            self._failed(key, f"cannot open a connection: {err.strerror or err}")
             return None
         sock.setblocking(False)
-        code = sock.connect_ex(destination)
+        code = sock.connect_ex(target)
         if code not in (0, errno.EINPROGRESS, errno.EWOULDBLOCK):
             sock.close()
             self._failed(key, f"connect: {errno.errorcode.get(code, code)}")
@@ -369,6 +370,21 @@ class SipTransport:
             with contextlib.suppress(OSError):
                 self.listener.close()
         self.udp.close()
+
+
+def _resolve(destination: Address) -> tuple[socket.AddressFamily, tuple[str, int]]:
+    """A numeric address as it is; a name through the resolver (blocking, once per connection: a
+    proxy is usually provisioned by name). TLS then checks the certificate against the name."""
+    host, port = destination
+    try:
+        return address_family(host), (host, port)
+    except ConfigError:
+        pass
+    found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    if not found:
+        raise OSError(f"{host} has no address")
+    family, _, _, _, sockaddr = found[0]
+    return family, (str(sockaddr[0]), int(sockaddr[1]))
 
 
 def _stderr(message: str) -> None:

@@ -107,3 +107,21 @@ def test_tls_context_with_a_missing_ca_file_is_a_config_error(tmp_path) -> None:
 def test_tls_context_verifies_by_default() -> None:
     context = tls_context(None)
     assert context.verify_mode is ssl.CERT_REQUIRED and context.check_hostname
+
+
+def test_a_peer_given_by_name_is_resolved_and_reached() -> None:
+    first = str(socket.getaddrinfo("localhost", 0, type=socket.SOCK_STREAM)[0][4][0])  # 127.0.0.1 or ::1
+    server = SipTransport(UdpEndpoint((first, 0), name="server"), tcp_listen=True, log=lambda _m: None)
+    client = SipTransport(UdpEndpoint(("127.0.0.1", 0), name="client"), log=lambda _m: None)
+    try:
+        assert client.send(MESSAGE, ("localhost", server.address[1]), "TCP")
+        got = []
+        deadline = time.monotonic() + 5
+        while not got and time.monotonic() < deadline:
+            list(client.receive_all())
+            got = list(server.receive_all())
+            time.sleep(0.005)
+        assert [(d, t) for d, _, t in got] == [(MESSAGE, "TCP")]
+    finally:
+        client.close()
+        server.close()
