@@ -151,9 +151,11 @@ class LiveTwin:
             self.sockets.append(SipTransport(UdpEndpoint((host, 0), name=f"DECT manager {dm}"),
                                              tcp_listen=listen, tls=tls))
         self.server: ApplicationServer | None = None
-        self.server_socket: UdpEndpoint | None = None
+        self.server_socket: SipTransport | None = None
         if config.server is None:
-            self.server_socket = UdpEndpoint(config.embedded_bind, name="embedded application server")
+            # Over UDP, and over TCP when the base speaks TCP (no TLS: it has no certificate) [choice].
+            embedded = UdpEndpoint(config.embedded_bind, name="embedded application server")
+            self.server_socket = SipTransport(embedded, tcp_listen=listen)
             provider = self.store.provider(1)
             domain = provider.domain if provider is not None and provider.domain else config.domain
             self.server = ApplicationServer(ServerConfig(local=self.server_socket.address, domain=domain),
@@ -270,7 +272,7 @@ class LiveTwin:
         assert self.server_socket is not None and self.server_pacer is not None
         for item in outputs:
             if isinstance(item, SendDatagram):
-                self.server_socket.send(item.data, item.destination)
+                self.server_socket.send(item.data, item.destination, item.transport)
         self.server_pacer.rearm()
 
     def _receive_sip(self, dm: int, data: bytes, source: Address, transport: str = "UDP") -> None:
@@ -310,7 +312,7 @@ class LiveTwin:
             for data, source, transport in endpoint.receive_all():
                 self._guarded(endpoint.name, source, self._receive_sip, dm, data, source, transport)
         if self.server is not None and self.server_socket is not None:
-            for data, source in self.server_socket.receive_all():
+            for data, source, _transport in self.server_socket.receive_all():
                 self._guarded(self.server_socket.name, source, self._server_receive, data, source)
 
     def _server_receive(self, data: bytes, source: Address) -> None:

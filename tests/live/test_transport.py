@@ -125,3 +125,22 @@ def test_a_peer_given_by_name_is_resolved_and_reached() -> None:
     finally:
         client.close()
         server.close()
+
+
+def test_serve_over_tcp_with_the_embedded_server(tmp_path, serve) -> None:
+    from live.kit import WebClient, handset, provisioning, wait_for
+
+    path = provisioning(tmp_path / "prov.xml")
+    text = path.read_text().replace(
+        "<nvm>", '<nvm>\n    <param name="SipProvider.1.Domain" value="as.example.com"/>\n'
+                 '    <param name="SipProvider.1.TransportProtocol" value="2"/>')
+    path.write_text(text)
+    base = serve("--model", "N870", "--provision", str(path))
+    web = WebClient(base.url)
+    web.login()
+    row = wait_for(lambda: (r := handset(web.status(), "029e74a599"))["sip"] == {
+        "registration": "registered", "subscription": "active"} and r, what="registration and subscription over TCP")
+    assert row["features"] is not None
+    assert web.status()["server"].endswith("(embedded) over TCP")
+    assert base.stop() == 0
+    assert "stopped: 2 of 2 requests of the shutdown answered" in base.output, base.output
