@@ -141,6 +141,7 @@ def test_serve_over_tcp_with_the_embedded_server(tmp_path, serve) -> None:
     row = wait_for(lambda: (r := handset(web.status(), "029e74a599"))["sip"] == {
         "registration": "registered", "subscription": "active"} and r, what="registration and subscription over TCP")
     assert row["features"] is not None
-    assert web.status()["server"].endswith("(embedded) over TCP")
+    status = web.status()
+    assert status["server"].endswith("(embedded) over TCP") and status["sip_errors"] == []
     assert base.stop() == 0
     assert "stopped: 2 of 2 requests of the shutdown answered" in base.output, base.output
