@@ -48,7 +48,7 @@ from firmware.fks import (
 from firmware.gating import FksVerdict
 from firmware.nvm import Account, NvmStore
 from firmware.timers import DeadlineHeap
-from sip.core import Core
+from sip.core import DIRECT_UDP, Core, NextHop
 from sip.errors import LocalProtocolError, RemoteProtocolError
 from sip.events import (
     Address,
@@ -85,11 +85,12 @@ LOCATION_AREA_LEVEL = 36
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SipOut:
-    """Send `data` over UDP from DECT manager `dm` to `destination`."""
+    """Send `data` from DECT manager `dm` to `destination` over `transport` (UDP, TCP or TLS)."""
 
     dm: int
     data: bytes
     destination: Address
+    transport: str = "UDP"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -134,12 +135,21 @@ class SystemContext(Protocol):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SipSettings:
-    """Where and how an account talks SIP (from the SIP provider of the NVM)."""
+    """Where and how an account talks SIP (from the SIP provider of the NVM): REGISTER goes to the
+    registrar `server`, every other request to `proxy`, each through the outbound proxy of
+    `next_hop` when it has one (docs/sip.md, "Transports and next hops")."""
 
     aor: SipUri
     server: Address
     expires: int
     subscribe_expires: int = 3600
+    proxy: Address | None = None   # None: the registrar's address
+    next_hop: NextHop = DIRECT_UDP
+
+    @property
+    def request_server(self) -> Address:
+        """Where SUBSCRIBEs and calls are meant to go (the provider's proxy server)."""
+        return self.proxy if self.proxy is not None else self.server
 
 
 @dataclass(eq=False)
@@ -202,7 +212,8 @@ class DectManager:
         settings = self.system.sip_settings(account)
         registration = RegistrationClient(
             RegistrationConfig(aor=settings.aor, registrar=settings.server, local=self.address,
-                               expires=settings.expires, username=account.auth_name or account.user_name,
+                               next_hop=settings.next_hop, expires=settings.expires,
+                               username=account.auth_name or account.user_name,
                                password=account.auth_password, user_agent=self.user_agent),
             ids=self.ids, timers=self.timers)
         kept = self.system.store.local_features(index)
@@ -271,18 +282,22 @@ class DectManager:
 
     # --- SIP ---------------------------------------------------------------------------------
 
-    def receive_sip(self, now: float, data: bytes, source: Address) -> list[FirmwareOut]:
+    def receive_sip(self, now: float, data: bytes, source: Address,
+                    transport: str = "UDP") -> list[FirmwareOut]:
         try:
             message = parse_message(data)
         except RemoteProtocolError as err:
             answer = error_response_bytes(data, err)
-            return [] if answer is None else [SipOut(dm=self.number, data=answer, destination=source)]
+            return [] if answer is None else [SipOut(dm=self.number, data=answer, destination=source,
+                                                     transport=transport)]
         owner = self._by_call_id.get(message.call_id)
         if owner is None:
             if isinstance(message, Request) and message.method != "ACK":
                 # RFC 6665 §4.1.3 / RFC 3261 §12.2.2: no dialog for this request.
                 response = make_response(message, 481, to_tag=self.ids())
-                return [SipOut(dm=self.number, data=response.to_bytes(), destination=source)]
+                # §18.2.2: back the way the request came, which its top Via names.
+                return [SipOut(dm=self.number, data=response.to_bytes(), destination=source,
+                               transport=message.top_via.transport.upper())]
             return []
         core, line = owner
         return self._core_outputs(line, core, core.receive_message(now, message, source), now)
@@ -299,7 +314,8 @@ class DectManager:
         out: list[FirmwareOut] = []
         for item in outputs:
             if isinstance(item, SendDatagram):
-                out.append(SipOut(dm=self.number, data=item.data, destination=item.destination))
+                out.append(SipOut(dm=self.number, data=item.data, destination=item.destination,
+                                  transport=item.transport))
             elif isinstance(item, ForeignRequestRefused):
                 host, port = item.source
                 out.append(Notice(dm=self.number, source=item.source,
@@ -342,7 +358,8 @@ class DectManager:
         if line.subscriber is None:
             settings = line.settings
             line.subscriber = Subscriber(
-                SubscriberConfig(aor=settings.aor, server=settings.server, local=self.address,
+                SubscriberConfig(aor=settings.aor, server=settings.request_server, local=self.address,
+                                 next_hop=settings.next_hop,
                                  expires=settings.subscribe_expires,
                                  username=line.account.auth_name or line.account.user_name,
                                  password=line.account.auth_password, user_agent=self.user_agent),
@@ -459,7 +476,8 @@ class DectManager:
         if line.caller is None:
             settings = line.settings
             line.caller = FeatureCodeCaller(
-                FeatureCodeConfig(aor=settings.aor, server=settings.server, local=self.address,
+                FeatureCodeConfig(aor=settings.aor, server=settings.request_server, local=self.address,
+                                  next_hop=settings.next_hop,
                                   username=line.account.auth_name or line.account.user_name,
                                   password=line.account.auth_password, user_agent=self.user_agent),
                 ids=self.ids, timers=self.timers)

@@ -220,6 +220,8 @@ class _Planner:
         self.internal_telephony_line: int | None = None
         self.fks: dict[int, tuple[int, bool]] = {}
         self.trunk_lines: list[int] = []
+        #: (provider, field) -> (line, value) of the SipProvider parameters this file sets
+        self.provider_values: dict[tuple[int, str], tuple[int, Any]] = {}
         self.actions: list[Action] = []
         self.diagnostics: list[Diagnostic] = list(doc.problems)
 
@@ -401,6 +403,7 @@ class _Planner:
             case "provider":
                 assert name.provider is not None
                 typed = transport(value) if name.field == "transport_protocol" else value
+                self.provider_values[(name.provider, name.field)] = (param.line, value)
                 self.actions.append(SetProviderField(name.provider, name.field, typed))
             case "system":
                 self.actions.append(SetSystemParam(name.field, value))
@@ -475,6 +478,17 @@ class _Planner:
                     line,
                     f"FeatureKeySyncActive=1 will not take effect on {self.profile.id}: "
                     f"{verdict.reason}{where}",
+                    Level.WARNING,
+                )
+        for (provider, field), (line, mode) in self.provider_values.items():
+            # docs/sip.md "Transports and next hops": modes 1 and 2 send every request to the outbound
+            # proxy, which needs an address.
+            if field == "outbound_proxy_mode" and mode in (1, 2) and \
+                    not self.provider_values.get((provider, "outbound_proxy_address"), (0, ""))[1]:
+                self.report(
+                    line,
+                    f"SipProvider.{provider}.OutboundProxyMode={mode} takes effect only with a "
+                    f"SipProvider.{provider}.OutboundProxyAddress (this file sets none)",
                     Level.WARNING,
                 )
         if not self.internal_telephony:

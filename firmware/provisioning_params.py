@@ -123,14 +123,19 @@ ACCOUNT_PARAMS: dict[str, tuple[str, ValueSpec]] = {
 PROVIDER_PARAMS: dict[str, tuple[str, ValueSpec]] = {
     "Name": ("name", text(32)),
     "Domain": ("domain", HOST),
+    # Every request but REGISTER goes here; empty: the server the base was started against [choice].
     "ProxyServerAddress": ("proxy_server_address", HOST),
     "ProxyServerPort": ("proxy_server_port", PORT),
+    # REGISTER goes here; empty: the proxy server [choice] (firmware/system.py `next_hops`).
     "RegServerAddress": ("reg_server_address", HOST),
     "RegServerPort": ("reg_server_port", PORT),
     # Registration refresh in seconds [choice: 60 s .. 1 day].
     "RegServerRefreshTimer": ("reg_server_refresh_timer", ValueSpec("int", 60, 86400)),
-    "TransportProtocol": ("transport_protocol", ValueSpec("int", 1, 3)),  # 1 UDP, 2 TCP, 3 TLS [fact]
-    # 0 never, 1 always, 2 automatic [choice: the values are not published].
+    # 1 UDP, 2 TCP, 3 TLS [fact]: Via `SIP/2.0/<transport>`, Contact `;transport=tcp` or `sips:`.
+    "TransportProtocol": ("transport_protocol", ValueSpec("int", 1, 3)),
+    # 0 never, 1 always, 2 automatic [choice: the values are not published]; 1 and 2 send every
+    # request to OutboundProxyAddress:Port with its loose Route on top (RFC 3261 §8.1.2) [choice:
+    # automatic = always, no NAT is modelled].
     "OutboundProxyMode": ("outbound_proxy_mode", ValueSpec("int", 0, 2)),
     "OutboundProxyAddress": ("outbound_proxy_address", HOST),
     "OutboundProxyPort": ("outbound_proxy_port", PORT),

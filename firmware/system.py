@@ -26,11 +26,12 @@ from dect.ies_var import FixedIdentity
 from firmware.account_rules import account_problem
 from firmware.dect_manager import DectManager, FirmwareOut, Line, SipSettings
 from firmware.gating import FksVerdict, fks_verdict, set_internal_telephony
-from firmware.nvm import Account, NvmStore, RegStatus
+from firmware.nvm import Account, NvmStore, RegStatus, SipProvider
 from firmware.provisioning import Diagnostic, apply, parse_provisioning
 from firmware.timers import DeadlineHeap
 from models.errors import ConfigError
 from models.profiles import ModelProfile
+from sip.core import NextHop
 from sip.events import Address
 from sip.ids import SequentialIds
 from sip.state import Feature
@@ -49,6 +50,22 @@ class SystemAddresses:
 
     dect_managers: tuple[Address, ...]
     server: Address
+
+
+def next_hops(provider: SipProvider, started_against: Address) -> tuple[Address, Address, NextHop]:
+    """The SIP provider's servers: (registrar, proxy, next hop) (docs/sip.md, "Transports and next
+    hops"). REGISTER goes to `RegServerAddress:Port`, other requests to `ProxyServerAddress:Port`
+    [choice: an empty registrar means the proxy server, an empty proxy the server the system was
+    started against]; `OutboundProxyMode` 1 (always) or 2 (automatic, taken as always: the model has
+    no NAT to detect) [choice] with an `OutboundProxyAddress` sends every request through the
+    outbound proxy; `TransportProtocol` 1/2/3 is UDP/TCP/TLS (base-models.md §3)."""
+    proxy = ((provider.proxy_server_address, provider.proxy_server_port) if provider.proxy_server_address
+             else started_against)
+    registrar = ((provider.reg_server_address, provider.reg_server_port) if provider.reg_server_address
+                 else proxy)
+    outbound = ((provider.outbound_proxy_address, provider.outbound_proxy_port)
+                if provider.outbound_proxy_mode in (1, 2) and provider.outbound_proxy_address else None)
+    return registrar, proxy, NextHop(transport=provider.transport_protocol.name, outbound_proxy=outbound)
 
 
 class _Policy(AccessPolicy):
@@ -162,11 +179,12 @@ class BaseSystem:
 
     # --- driver API ----------------------------------------------------------------------------
 
-    def receive_sip(self, now: float, dm: int, data: bytes, source: Address) -> list[FirmwareOut]:
+    def receive_sip(self, now: float, dm: int, data: bytes, source: Address,
+                    transport: str = "UDP") -> list[FirmwareOut]:
         manager = self.dms.get(dm)
         if manager is None:
             return []
-        out = manager.receive_sip(now, data, source)
+        out = manager.receive_sip(now, data, source, transport)
         self._deadlines.touch(manager)
         return out
 
@@ -200,11 +218,9 @@ class BaseSystem:
         provider = self.store.provider(account.provider_id) or self.store.provider(1)
         if provider is None or not provider.domain:
             raise ConfigError(f"SIP provider {account.provider_id} has no domain (SipProvider.<n>.Domain)")
-        # No registrar address provisioned: the server the system was started against.
-        server = ((provider.reg_server_address, provider.reg_server_port) if provider.reg_server_address
-                  else self.addresses.server)
-        return SipSettings(aor=SipUri(user=account.user_name, host=provider.domain), server=server,
-                           expires=provider.reg_server_refresh_timer)
+        registrar, proxy, next_hop = next_hops(provider, self.addresses.server)
+        return SipSettings(aor=SipUri(user=account.user_name, host=provider.domain), server=registrar,
+                           proxy=proxy, next_hop=next_hop, expires=provider.reg_server_refresh_timer)
 
     def _startable(self, ipui: Ipui, account: Account) -> bool:
         """Whether the account may start. Defence in depth: a stored value that `account_rules` refuses

@@ -22,7 +22,7 @@ from dect.identity import Ipui
 KEYS = ("MENU", "UP", "DOWN", "LEFT", "RIGHT", "OK", "BACK", "END", "TALK",
         "0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "#")
 FEATURES = ("dnd", "cfa", "cfb", "cfna")
-NETWORK_KEYS = ("latency", "jitter", "loss", "duplicate", "reorder")
+NETWORK_KEYS = ("latency", "jitter", "loss", "duplicate", "reorder", "drop_connections")
 TIME_KEYS = ("latency", "jitter")
 #: Default extra simulated time after the last step or expectation (contract §2: "+ 60s").
 DEFAULT_TAIL = 60.0

@@ -36,7 +36,7 @@ def sip_details(message: dict[str, Any]) -> str:
     parts = []
     if message.get("cseq") is not None:
         parts.append(f"cseq={message['cseq']} {message['method']}")
-    for key in ("event", "subscription_state", "expires", "body", "error"):
+    for key in ("event", "subscription_state", "expires", "body", "route", "error"):
         if message.get(key) is not None:
             parts.append(f"{key.replace('_', '-')}={message[key]}")
     return " ".join(parts)

@@ -156,6 +156,8 @@ class _Checker:
         for key, child in self.mapping(node, NETWORK_KEYS).items():
             if key in TIME_KEYS:
                 value = self.time(child)
+            elif key == "drop_connections":   # a fault step: every TCP/TLS connection breaks now
+                value = 1.0 if self.boolean(child) else None
             elif isinstance(child.value, int | float) and not isinstance(child.value, bool) \
                     and 0.0 <= child.value <= 1.0:
                 value = float(child.value)
@@ -210,6 +212,9 @@ class _Builder(_Checker):
         self.users |= {u.user for u in server.users}
         base = self.base(top["base"]) if "base" in top else BaseSpec()
         network = self.network(top["network"]) if "network" in top else {}
+        if network.pop("drop_connections", None) is not None:
+            self.fail(top["network"], "drop_connections is a fault step "
+                                      "(steps: - network: {drop_connections: true}), not a starting setting")
         steps = self.steps(top["steps"]) if "steps" in top else ()
         expectations = self.expectations(top["expect"]) if "expect" in top else ()
         if self.problems or title is None or seed is None:

@@ -2,7 +2,8 @@
 
 One responsibility: the vocabulary between the cores and their drivers/applications. Every event
 is a frozen, keyword-only dataclass; things received from the peer are named in the past tense.
-`SendDatagram` is the one instruction to the driver: put these octets on the wire.
+`SendDatagram` is the one instruction to the driver: put these octets on the wire, over its
+`transport` (RFC 3261 §18: UDP, or a TCP/TLS connection the driver opens or reuses).
 """
 
 from __future__ import annotations
@@ -12,16 +13,27 @@ from dataclasses import dataclass
 from sip.feature_event import FeatureEvent, FeatureSet
 from sip.message import Request, Response
 
-#: (host, port) of a UDP peer.
+#: (host, port) of a peer: a UDP socket address, or the far end of a TCP/TLS connection.
 Address = tuple[str, int]
+
+#: RFC 3261 §18 / §20.42 transports, spelled as in a Via's sent-protocol.
+TRANSPORTS = ("UDP", "TCP", "TLS")
+
+
+def is_reliable(transport: str) -> bool:
+    """RFC 3261 §17.1.1.2: TCP and TLS are reliable transports (no retransmission timers)."""
+    return transport != "UDP"
 
 
 @dataclass(frozen=True, kw_only=True)
 class SendDatagram:
-    """Driver: send `data` to `destination` over UDP."""
+    """Driver: send `data` to `destination` over `transport`. Over UDP one datagram; over TCP or TLS
+    the octets go on the connection to `destination` (opened when there is none, RFC 3261 §18.1.1;
+    a response goes on the connection its request came on, §18.2.2)."""
 
     data: bytes
     destination: Address
+    transport: str = "UDP"
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from sip.auth import DigestClient, best_challenge
-from sip.core import Core
+from sip.core import DIRECT_UDP, Core, NextHop
 from sip.errors import LocalProtocolError, RemoteProtocolError
 from sip.events import Address, FeatureCodeAnswered, Output
 from sip.fsm import MachineEnum
@@ -53,6 +53,8 @@ class FeatureCodeConfig:
     username: str | None = None
     password: str | None = None
     user_agent: str | None = None
+    #: transport and outbound proxy (RFC 3261 §8.1.2, §18)
+    next_hop: NextHop = DIRECT_UDP
 
 
 class CallPhase(MachineEnum):
@@ -113,6 +115,7 @@ class _Call:
     hang_up_at: float | None = None
     dialog: list[tuple[str, object]] | None = None
     target: Uri | None = None
+    ack_to: tuple[str, int] | None = None
 
 
 class FeatureCodeCaller(Core):
@@ -121,7 +124,8 @@ class FeatureCodeCaller(Core):
     def __init__(
         self, config: FeatureCodeConfig, *, ids: Callable[[], str], timers: TimerConfig | None = None
     ) -> None:
-        super().__init__(local=config.local, ids=ids, timers=timers, user_agent=config.user_agent)
+        super().__init__(local=config.local, ids=ids, timers=timers, user_agent=config.user_agent,
+                         next_hop=config.next_hop)
         self.config = config
         self.auth = (
             DigestClient(config.username, config.password, cnonce_source=ids)
@@ -141,7 +145,7 @@ class FeatureCodeCaller(Core):
 
     def trusted_peers(self) -> list[Address]:
         """Only the server (or outbound proxy) the INVITEs go to may send a BYE (docs/security.md)."""
-        return [self.config.server]
+        return self._client_peers(self.config.server)
 
     @property
     def busy(self) -> bool:
@@ -185,7 +189,7 @@ class FeatureCodeCaller(Core):
         # The same offer again after a challenge: a new transaction, not a new offer (RFC 3264 §8).
         fields.append(("Content-Type", MEDIA_TYPE))
         call.invite = self._build("INVITE", call.uri, fields, call.offer)
-        return self.transactions.send(call.invite, self.config.server, now)
+        return self._send_request(call.invite, self.config.server, now)
 
     def _invite_with_credentials(self, now: float, call: _Call) -> list[Output]:
         response = call.response
@@ -217,8 +221,8 @@ class FeatureCodeCaller(Core):
                 # RFC 3261 §13.2.2.4: the ACK carries the same credentials as the INVITE.
                 ack_fields.append((name, value))
         ack = self._build("ACK", call.target, ack_fields)
-        call.ack = ack.to_bytes()
-        out = self.transactions.send_stateless(ack, self.config.server)
+        call.ack, call.ack_to = ack.to_bytes(), self._destination(ack, self.config.server)
+        out = self.transactions.send_stateless(ack, call.ack_to)
         out.append(FeatureCodeAnswered(code=call.code, status=response.status, reason=response.reason))
         call.hang_up_at = now + HANGUP_AFTER
         return out
@@ -231,7 +235,7 @@ class FeatureCodeCaller(Core):
         assert call.dialog is not None and call.target is not None
         call.hang_up_at = None
         bye = self._build("BYE", call.target, [*call.dialog, ("CSeq", f"{call.cseq + 1} BYE")])
-        return self.transactions.send(bye, self.config.server, now)
+        return self._send_request(bye, self.config.server, now)
 
     def _linger(self, now: float, call: _Call) -> list[Output]:
         call.hang_up_at = None
@@ -239,8 +243,8 @@ class FeatureCodeCaller(Core):
         return []
 
     def _ack_again(self, now: float, call: _Call) -> list[Output]:
-        assert call.ack is not None
-        return self.transactions.send_stateless_bytes(call.ack, self.config.server)
+        assert call.ack is not None and call.ack_to is not None
+        return self.transactions.send_stateless_bytes(call.ack, call.ack_to, self.next_hop.transport)
 
     def _refused(self, now: float, call: _Call) -> list[Output]:
         response = call.response

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from sip.auth import Challenge, DigestClient, best_challenge
-from sip.core import Core
+from sip.core import DIRECT_UDP, Core, NextHop
 from sip.errors import LocalProtocolError
 from sip.events import Address, Output, Registered, RegistrationFailed
 from sip.fsm import MachineEnum
@@ -37,6 +37,8 @@ class RegistrationConfig:
     retry_base: float = 30.0
     retry_max: float = 1800.0
     user_agent: str | None = None
+    #: transport and outbound proxy (RFC 3261 §8.1.2, §18)
+    next_hop: NextHop = DIRECT_UDP
 
 
 class RegState(MachineEnum):
@@ -89,7 +91,8 @@ class RegistrationClient(Core):
     def __init__(
         self, config: RegistrationConfig, *, ids: Callable[[], str], timers: TimerConfig | None = None,
     ) -> None:  # fmt: skip
-        super().__init__(local=config.local, ids=ids, timers=timers, user_agent=config.user_agent)
+        super().__init__(local=config.local, ids=ids, timers=timers, user_agent=config.user_agent,
+                         next_hop=config.next_hop)
         self.config = config
         self.state = RegState.IDLE
         self.auth = (
@@ -127,8 +130,8 @@ class RegistrationClient(Core):
         return self.local_uri(self.config.aor.user)
 
     def trusted_peers(self) -> list[Address]:
-        """Only the registrar may send this core a request (it takes none but answers 405)."""
-        return [self.config.registrar]
+        """Only the registrar (or the outbound proxy) may send this core a request (it answers 405)."""
+        return self._client_peers(self.config.registrar)
 
     @property
     def registered(self) -> bool:
@@ -170,7 +173,7 @@ class RegistrationClient(Core):
         request = self._build("REGISTER", registrar, fields)
         self._current = request.top_via.branch or ""
         self._sent_answer, self._answering = self._answering, False
-        return self.transactions.send(request, self.config.registrar, now)
+        return self._send_request(request, self.config.registrar, now)
 
     def _send_register(self, now: float) -> list[Output]:
         self.refresh_at = self.retry_at = None

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from sip.auth import Challenge, DigestClient, best_challenge
-from sip.core import Core, route_peer
+from sip.core import DIRECT_UDP, Core, NextHop
 from sip.errors import LocalProtocolError
 from sip.events import (
     Address,
@@ -64,6 +64,8 @@ class SubscriberConfig:
     retry_base: float = 30.0
     retry_max: float = 1800.0
     user_agent: str | None = None
+    #: transport and outbound proxy (RFC 3261 §8.1.2, §18)
+    next_hop: NextHop = DIRECT_UDP
 
 
 class SubState(MachineEnum):
@@ -162,7 +164,8 @@ class Subscriber(Core):
     def __init__(
         self, config: SubscriberConfig, *, ids: Callable[[], str], timers: TimerConfig | None = None,
     ) -> None:  # fmt: skip
-        super().__init__(local=config.local, ids=ids, timers=timers, user_agent=config.user_agent)
+        super().__init__(local=config.local, ids=ids, timers=timers, user_agent=config.user_agent,
+                         next_hop=config.next_hop)
         self.config = config
         self.state = SubState.IDLE
         self.auth = (
@@ -210,12 +213,7 @@ class Subscriber(Core):
 
     def trusted_peers(self) -> list[Address]:
         """The server (or outbound proxy) SUBSCRIBEs go to, and the route set's next hop."""
-        peers = [self.config.server]
-        if self.route_set:
-            first = route_peer(self.route_set[0])
-            if first is not None:
-                peers.append(first)
-        return peers
+        return self._client_peers(self.config.server, self.route_set)
 
     def start(self, now: float) -> list[Output]:
         """Subscribe (again): also the way to resume after a 403 stop or a configuration change."""
@@ -308,7 +306,7 @@ class Subscriber(Core):
         self.pending[branch] = (purpose, item)
         self._answers[branch] = self._answering
         self._answering = False
-        return self.transactions.send(request, self.config.server, now)
+        return self._send_request(request, self.config.server, now)
 
     def _addresses(self) -> tuple[NameAddr, NameAddr, NameAddr]:
         """From, To and Contact of this dialog's SUBSCRIBEs: made (and their text written) once per

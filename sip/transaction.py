@@ -1,6 +1,12 @@
-"""RFC 3261 §17 transactions over UDP: non-INVITE client and server, INVITE client.
+"""RFC 3261 §17 transactions: non-INVITE client and server, INVITE client and server.
 
 One responsibility: retransmission, absorption of duplicates and transaction timeouts.
+
+A transaction's transport is the one its top Via names (`SIP/2.0/UDP`, `TCP` or `TLS`): the client's
+own Via says how the request goes, a request received says how it came (RFC 3261 §18.2.2 sends the
+response back the same way). Over a reliable transport nothing is retransmitted (Timers A, E and G
+are not armed, §17.1.1.2, §17.1.2.2, §17.2.1), the timeouts (Timers B, F, H) still run, and the
+Completed/Confirmed waits (Timers D, K, I, J) are zero.
 
 Theory of operation. Each transaction is a small state machine whose transitions are a table
 `(state, input) -> (action, next state)`; an input with no entry is a `LocalProtocolError` (for
@@ -25,6 +31,7 @@ from sip.events import (
     ResponseReceived,
     SendDatagram,
     TransactionTimedOut,
+    is_reliable,
 )
 from sip.fsm import MachineEnum
 from sip.headers import Via
@@ -174,8 +181,8 @@ class ClientTransaction:
     built), so the request and its bytes are let go for Timer K/D: after a base's boot, thousands
     of completed REGISTER and SUBSCRIBE transactions wait out their timer at the same time."""
 
-    __slots__ = ("ack", "data", "deadlines", "destination", "interval", "invite", "key", "request",
-                 "scheduled", "state", "table", "timers")
+    __slots__ = ("ack", "data", "deadlines", "destination", "interval", "invite", "key", "reliable",
+                 "request", "scheduled", "state", "table", "timers", "transport")
 
     def __init__(self, request: Request, destination: Address, now: float, timers: TimerConfig) -> None:
         self.request: Request | None = request
@@ -189,11 +196,13 @@ class ClientTransaction:
         self.data = request.to_bytes()
         self.ack: bytes | None = None
         self.interval = timers.t1
-        # Timer E/A starts at T1; Timer F/B = 64*T1 (RFC 3261 §17.1.1.2, §17.1.2.2).
-        self.deadlines: dict[Input, float] = {
-            In.TIMER_RETRANSMIT: now + timers.t1,
-            In.TIMER_TIMEOUT: now + 64 * timers.t1,
-        }
+        self.transport = _transport_of(request)
+        self.reliable = is_reliable(self.transport)
+        # Timer F/B = 64*T1; Timer E/A starts at T1, "if an unreliable transport is in use" only
+        # (RFC 3261 §17.1.1.2, §17.1.2.2).
+        self.deadlines: dict[Input, float] = {In.TIMER_TIMEOUT: now + 64 * timers.t1}
+        if not self.reliable:
+            self.deadlines[In.TIMER_RETRANSMIT] = now + timers.t1
 
     def next_deadline(self) -> float | None:
         return min(self.deadlines.values()) if self.deadlines else None
@@ -218,7 +227,7 @@ class ClientTransaction:
             if self.ack is None:
                 assert request is not None   # the first final response: not Completed before it
                 self.ack = build_ack(request, response).to_bytes()
-            out.append(SendDatagram(data=self.ack, destination=self.destination))
+            out.append(SendDatagram(data=self.ack, destination=self.destination, transport=self.transport))
         if action in (A.DELIVER, A.DELIVER_AND_ACK):
             assert request is not None   # delivered only before Completed, or in Accepted
             out.append(ResponseReceived(request=request, response=response))
@@ -231,8 +240,10 @@ class ClientTransaction:
             # §17.1.1.2: a provisional response stops retransmissions (and Timer B).
             self.deadlines.clear()
         elif self.state is S.COMPLETED:
-            # Timer K = T4 (non-INVITE), Timer D >= 32 s (INVITE) over UDP.
-            self.deadlines = {In.TIMER_WAIT: now + (32.0 if self.invite else self.timers.t4)}
+            # Timer K = T4 (non-INVITE), Timer D >= 32 s (INVITE) over UDP; both zero over a reliable
+            # transport (§17.1.1.2, §17.1.2.2): no retransmitted response can follow.
+            wait = 0.0 if self.reliable else 32.0 if self.invite else self.timers.t4
+            self.deadlines = {In.TIMER_WAIT: now + wait}
             self.request, self.data = None, b""
         elif self.state is S.ACCEPTED:
             self.deadlines = {In.TIMER_WAIT: now + 64 * self.timers.t1}  # Timer M (RFC 6026 §8.4)
@@ -247,7 +258,8 @@ class ClientTransaction:
                 continue
             action = self._step(timer)
             if action is A.RETRANSMIT:
-                out.append(SendDatagram(data=self.data, destination=self.destination))
+                out.append(SendDatagram(data=self.data, destination=self.destination,
+                                        transport=self.transport))
                 # Timer A doubles without bound; Timer E doubles up to T2 (§17.1.2.2: MIN(2*T1, T2)...).
                 self.interval = self.interval * 2 if self.invite else min(self.interval * 2, self.timers.t2)
                 self.deadlines[In.TIMER_RETRANSMIT] = when + self.interval
@@ -264,10 +276,16 @@ def _when(entry: tuple[Input, float]) -> float:
     return entry[1]
 
 
+def _transport_of(request: Request) -> str:
+    """The transport the top Via names (RFC 3261 §18.1.1 writes it there), upper case."""
+    return request.top_via.transport.upper()
+
+
 class ServerTransaction:
     """A non-INVITE server transaction: answers retransmissions with the last response."""
 
-    __slots__ = ("deadline", "key", "last", "request", "scheduled", "source", "state", "timers")
+    __slots__ = ("deadline", "key", "last", "reliable", "request", "scheduled", "source", "state", "timers",
+                 "transport")
 
     def __init__(self, request: Request, source: Address, timers: TimerConfig, key: ServerKey) -> None:
         #: The request, until the final response is sent; then only its key and the response's bytes
@@ -281,6 +299,8 @@ class ServerTransaction:
         self.state = S.TRYING
         self.last: bytes | None = None
         self.deadline: float | None = None
+        self.transport = _transport_of(request)
+        self.reliable = is_reliable(self.transport)
 
     def _step(self, event: Input) -> Action:
         try:
@@ -296,15 +316,16 @@ class ServerTransaction:
         assert action is A.SEND
         self.last = response.to_bytes()
         if self.state is S.COMPLETED:
-            # Timer J = 64*T1 for UDP (§17.2.2): absorb request retransmissions that long.
-            self.deadline = now + 64 * self.timers.t1
+            # Timer J = 64*T1 for UDP (§17.2.2): absorb request retransmissions that long; zero for
+            # reliable transports, where the client retransmits nothing.
+            self.deadline = now + (0.0 if self.reliable else 64 * self.timers.t1)
             self.request = None
-        return [SendDatagram(data=self.last, destination=self.source)]
+        return [SendDatagram(data=self.last, destination=self.source, transport=self.transport)]
 
     def on_request(self) -> list[Output]:
         action = self._step(In.REQUEST)
         if action is A.RESEND and self.last is not None:
-            return [SendDatagram(data=self.last, destination=self.source)]
+            return [SendDatagram(data=self.last, destination=self.source, transport=self.transport)]
         return []
 
     def on_timer(self, now: float) -> list[Output]:
@@ -333,6 +354,8 @@ class InviteServerTransaction:
         self.last: bytes | None = None
         self.interval = timers.t1
         self.deadlines: dict[Input, float] = {}
+        self.transport = _transport_of(request)
+        self.reliable = is_reliable(self.transport)
 
     def _step(self, event: Input) -> Action:
         try:
@@ -353,18 +376,19 @@ class InviteServerTransaction:
         self._step(event)
         self.last = response.to_bytes()
         if self.state is not before:
-            # Timer G (or the 2xx retransmission) starts at T1; Timer H / L = 64*T1.
+            # Timer G (or the 2xx retransmission) starts at T1; Timer H / L = 64*T1. Timer G is armed
+            # only over an unreliable transport (§17.2.1); the 2xx is retransmitted over every
+            # transport, as the UAS core does it end to end (§13.3.1.4).
             self.interval = self.timers.t1
-            self.deadlines = {
-                In.TIMER_RETRANSMIT: now + self.timers.t1,
-                In.TIMER_TIMEOUT: now + 64 * self.timers.t1,
-            }
-        return [SendDatagram(data=self.last, destination=self.source)]
+            self.deadlines = {In.TIMER_TIMEOUT: now + 64 * self.timers.t1}
+            if not self.reliable or self.state is S.ACCEPTED:
+                self.deadlines[In.TIMER_RETRANSMIT] = now + self.timers.t1
+        return [SendDatagram(data=self.last, destination=self.source, transport=self.transport)]
 
     def on_request(self) -> list[Output]:
         action = self._step(In.REQUEST)
         if action is A.RESEND and self.last is not None:
-            return [SendDatagram(data=self.last, destination=self.source)]
+            return [SendDatagram(data=self.last, destination=self.source, transport=self.transport)]
         return []
 
     def on_ack(self, ack: Request, now: float = 0.0) -> list[Output]:
@@ -372,7 +396,8 @@ class InviteServerTransaction:
         action = self._step(In.ACK)
         self.deadlines.pop(In.TIMER_RETRANSMIT, None)  # the ACK stops retransmissions
         if before is S.COMPLETED:
-            self.deadlines = {In.TIMER_WAIT: now + self.timers.t4}  # Timer I
+            # Timer I = T4, zero over a reliable transport (§17.2.1).
+            self.deadlines = {In.TIMER_WAIT: now + (0.0 if self.reliable else self.timers.t4)}
         elif before is S.ACCEPTED:
             self.deadlines = {In.TIMER_WAIT: self.deadlines.get(In.TIMER_TIMEOUT, now)}  # rest of Timer L
         if action is A.DELIVER:
@@ -386,7 +411,7 @@ class InviteServerTransaction:
                 continue
             action = self._step(timer)
             if action is A.RESEND and self.last is not None:
-                out.append(SendDatagram(data=self.last, destination=self.source))
+                out.append(SendDatagram(data=self.last, destination=self.source, transport=self.transport))
                 # Timer G: MIN(2*previous, T2) (§17.2.1); the same schedule for the 2xx (§13.3.1.4).
                 self.interval = min(self.interval * 2, self.timers.t2)
                 self.deadlines[timer] = when + self.interval
@@ -457,7 +482,8 @@ Transaction = ClientTransaction | ServerTransaction | InviteServerTransaction
 
 
 class TransactionLayer:
-    """All transactions of one UDP endpoint. `branch_source()` gives unique branch suffixes.
+    """All transactions of one SIP endpoint (one local address, whatever the transports).
+    `branch_source()` gives unique branch suffixes.
 
     Deadlines live in a heap of (deadline, sequence, transaction); after every input a transaction's
     current deadline is pushed when it changed (`_schedule`), and entries that no longer match
@@ -484,15 +510,16 @@ class TransactionLayer:
         txn = ClientTransaction(request, destination, now, self.timers)
         self.clients[txn.key] = txn
         self._schedule(txn)
-        out: list[Output] = [SendDatagram(data=txn.data, destination=destination)]
+        out: list[Output] = [SendDatagram(data=txn.data, destination=destination, transport=txn.transport)]
         return out
 
     def send_stateless(self, request: Request, destination: Address) -> list[Output]:
         """ACK for a 2xx is sent by the TU outside any transaction (RFC 3261 §13.2.2.4)."""
-        return [SendDatagram(data=request.to_bytes(), destination=destination)]
+        return [SendDatagram(data=request.to_bytes(), destination=destination,
+                             transport=_transport_of(request))]
 
-    def send_stateless_bytes(self, data: bytes, destination: Address) -> list[Output]:
-        return [SendDatagram(data=data, destination=destination)]
+    def send_stateless_bytes(self, data: bytes, destination: Address, transport: str = "UDP") -> list[Output]:
+        return [SendDatagram(data=data, destination=destination, transport=transport)]
 
     def receive_response(self, response: Response, now: float) -> list[Output]:
         """§17.1.3: match by top Via branch and CSeq method; unmatched responses are dropped."""

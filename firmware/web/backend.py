@@ -105,6 +105,8 @@ class RuntimeView:
     handsets: Mapping[Ipui, HandsetRuntime] = field(default_factory=dict)
     #: Free text about the SIP side, e.g. ``server 127.0.0.1:5070 (embedded)``.
     server: str | None = None
+    #: Transport errors worth an operator's eye (a TLS certificate that does not verify), newest last.
+    sip_errors: tuple[str, ...] = ()
 
 
 RuntimeProvider = Callable[[], RuntimeView]

@@ -212,6 +212,7 @@ class StoreBackend:
             },
             "running": view.running,
             "server": view.server,
+            "sip_errors": list(view.sip_errors),
             "internal_telephony": internal,
             "fks": {"supported": base.supported, "reason": base.reason},
             "counts": {

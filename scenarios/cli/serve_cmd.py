@@ -1,6 +1,7 @@
 """`fksim serve`: a live base in real time (contract: scenarios-and-cli.md §1; docs/live.md).
 
-The same firmware as the simulation, on simpy's real-time clock, with SIP over real UDP to a server
+The same firmware as the simulation, on simpy's real-time clock, with SIP over real UDP, TCP or TLS
+(as provisioned: `SipProvider.1.TransportProtocol`; `--tls-ca` names the trust anchors) to a server
 (the embedded application server on loopback by default), the base's web interface on HTTP and its
 JSON status at `/api/status`. Runs until interrupted (Ctrl-C, SIGTERM) or `--run-for` has passed;
 then unsubscribes and un-REGISTERs every account, waits briefly for the answers, and exits 0.
@@ -49,16 +50,18 @@ EXIT_BAD_INPUT = 2
               help="SIP domain when the NVM has no SipProvider.1.Domain.")
 @click.option("--shutdown-wait", "shutdown_wait", type=click.FloatRange(0, 60), default=3.0,
               show_default=True, help="Seconds to wait for the answers to the unsubscribes at shutdown.")
+@click.option("--tls-ca", "tls_ca", type=click.Path(dir_okay=False, path_type=str),
+              help="PEM file of the CAs a TLS server's certificate must chain to (default: the system's).")
 @click.option("--run-for", "run_for", type=click.FloatRange(0, min_open=True),
               help="Stop by itself after this many seconds (as if interrupted).")
 @click.pass_context
 def serve(ctx: click.Context, model_id: str, provision_file: str | None, http: str, sip_bind: str,
           server: str, embedded_bind: str, state: str | None, dect_managers: int, domain: str,
-          shutdown_wait: float, run_for: float | None) -> None:
-    """Run a live base: web interface, SIP over UDP, JSON status at /api/status."""
+          shutdown_wait: float, tls_ca: str | None, run_for: float | None) -> None:
+    """Run a live base: web interface, SIP over UDP, TCP or TLS, JSON status at /api/status."""
     try:
         twin, web = _build(model_id, provision_file, http, sip_bind, server, embedded_bind, state,
-                           dect_managers, domain, shutdown_wait)
+                           dect_managers, domain, shutdown_wait, tls_ca)
     except ProvisioningSyntaxError as err:
         click.echo(f"fksim: {err.diagnostic}", err=True)
         ctx.exit(EXIT_BAD_INPUT)
@@ -91,7 +94,7 @@ def serve(ctx: click.Context, model_id: str, provision_file: str | None, http: s
 
 def _build(model_id: str, provision_file: str | None, http: str, sip_bind: str, server: str,
            embedded_bind: str, state: str | None, dect_managers: int, domain: str,
-           shutdown_wait: float) -> tuple[LiveTwin, WebServer]:
+           shutdown_wait: float, tls_ca: str | None = None) -> tuple[LiveTwin, WebServer]:
     profile = get_profile(model_id)
     maximum = profile.capacities.per_system.dect_managers.value
     if dect_managers > maximum:
@@ -111,6 +114,7 @@ def _build(model_id: str, provision_file: str | None, http: str, sip_bind: str, 
         dect_managers=dect_managers,
         domain=domain,
         shutdown_wait=shutdown_wait,
+        tls_ca=tls_ca,
     )
     http_address = parse_address(http, what="--http")
     twin = LiveTwin(config)

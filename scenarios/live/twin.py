@@ -7,8 +7,10 @@ runs a `simpy.rt.RealtimeEnvironment`; `Pacer` (the world's generic timer driver
 `handle_timer` when its deadline passes, and a poll process every `TICK` seconds reads the sockets
 and carries out calls handed in from other threads (`call`, used by the web interface's backend).
 
-- SIP: one UDP socket per DECT manager (the first at `--sip-bind`), to an external server, or to the
-  embedded `ApplicationServer` on its own loopback socket, with one demo user per handset account.
+- SIP: one endpoint per DECT manager (the first at `--sip-bind`): a UDP socket, TCP and TLS
+  connections as the provider's `TransportProtocol` asks (`SipTransport`; a TCP listener on the same
+  port for TCP), to an external server or outbound proxy, or to the embedded `ApplicationServer` on
+  its own loopback UDP socket, with one demo user per handset account.
 - DECT: in-process, as in the world (`DectAir`, `HandsetDriver`): an emulated handset for every
   handset of the NVM with an IPUI, powered on at start; one still waiting to register (`ToReg`)
   registers itself with its PIN, as a user would.
@@ -42,6 +44,7 @@ from models.handset_types import get_handset_type
 from models.profiles import ModelProfile, get_profile
 from scenarios.live.ratelog import RateLimitedLog
 from scenarios.live.recorder import RecordedHandset, Recording
+from scenarios.live.transport import SipTransport, tls_context
 from scenarios.live.udp import UdpEndpoint, format_address
 from scenarios.world.drivers import HandsetDriver, Pacer
 from scenarios.world.links import DectAir
@@ -77,6 +80,8 @@ class LiveConfig:
     dect_managers: int = 1
     domain: str = DEFAULT_DOMAIN
     shutdown_wait: float = 3.0
+    #: PEM file of the CAs a TLS server's certificate must chain to; None: the system's trust store.
+    tls_ca: str | None = None
 
 
 @dataclass
@@ -101,7 +106,7 @@ class LiveTwin:
         self.profile: ModelProfile = get_profile(config.model)
         self.store = NvmStore(config.state)
         self.diagnostics: list[Diagnostic] = []
-        self.sockets: list[UdpEndpoint] = []
+        self.sockets: list[SipTransport] = []
         try:
             self._prepare_store()
             self._open(config)
@@ -138,14 +143,22 @@ class LiveTwin:
     def _open(self, config: LiveConfig) -> None:
         # Call-IDs, tags and branches: 64 unpredictable bits each, from a seed of the OS (issue 11).
         run_id = random_seed()
-        self.sockets.append(UdpEndpoint(config.sip_bind, name="DECT manager 1"))
+        tls = tls_context(config.tls_ca)
+        provider = self.store.provider(1)
+        self.transport = provider.transport_protocol.name if provider is not None else "UDP"
+        listen = self.transport == "TCP"   # a TCP peer may open its own connection to our Contact
+        self.sockets.append(SipTransport(UdpEndpoint(config.sip_bind, name="DECT manager 1"),
+                                         tcp_listen=listen, tls=tls))
         host = config.sip_bind[0]
         for dm in range(2, config.dect_managers + 1):
-            self.sockets.append(UdpEndpoint((host, 0), name=f"DECT manager {dm}"))
+            self.sockets.append(SipTransport(UdpEndpoint((host, 0), name=f"DECT manager {dm}"),
+                                             tcp_listen=listen, tls=tls))
         self.server: ApplicationServer | None = None
-        self.server_socket: UdpEndpoint | None = None
+        self.server_socket: SipTransport | None = None
         if config.server is None:
-            self.server_socket = UdpEndpoint(config.embedded_bind, name="embedded application server")
+            # Over UDP, and over TCP when the base speaks TCP (no TLS: it has no certificate) [choice].
+            embedded = UdpEndpoint(config.embedded_bind, name="embedded application server")
+            self.server_socket = SipTransport(embedded, tcp_listen=listen)
             provider = self.store.provider(1)
             domain = provider.domain if provider is not None and provider.domain else config.domain
             self.server = ApplicationServer(ServerConfig(local=self.server_socket.address, domain=domain),
@@ -179,7 +192,13 @@ class LiveTwin:
     @property
     def server_text(self) -> str:
         where = format_address(self.server_address)
-        return f"{where} (embedded)" if self.server is not None else where
+        text = f"{where} (embedded)" if self.server is not None else where
+        provider = self.store.provider(1)
+        if provider is not None and provider.outbound_proxy_mode in (1, 2) \
+                and provider.outbound_proxy_address:
+            proxy = format_address((provider.outbound_proxy_address, provider.outbound_proxy_port))
+            text += f" via outbound proxy {proxy}"
+        return text if self.transport == "UDP" else f"{text} over {self.transport}"
 
     @property
     def now(self) -> float:
@@ -244,7 +263,7 @@ class LiveTwin:
     def send(self, outputs: Iterable[FirmwareOut]) -> None:
         for item in outputs:
             if isinstance(item, SipOut):
-                self.sockets[item.dm - 1].send(item.data, item.destination)
+                self.sockets[item.dm - 1].send(item.data, item.destination, item.transport)
                 if self._shutdown is not None and not item.data.startswith(b"SIP/2.0"):
                     self._shutdown.requests += 1
                     self._shutdown.last = self.now
@@ -264,17 +283,17 @@ class LiveTwin:
         assert self.server_socket is not None and self.server_pacer is not None
         for item in outputs:
             if isinstance(item, SendDatagram):
-                self.server_socket.send(item.data, item.destination)
+                self.server_socket.send(item.data, item.destination, item.transport)
         self.server_pacer.rearm()
 
-    def _receive_sip(self, dm: int, data: bytes, source: Address) -> None:
+    def _receive_sip(self, dm: int, data: bytes, source: Address, transport: str = "UDP") -> None:
         if self._shutdown is not None and data.startswith(b"SIP/2.0"):
             status = data[8:11]
             if status.isdigit() and int(status) >= 200:
                 self._shutdown.answers += 1
             self._shutdown.last = self.now
         before = self._feature_snapshot() if self.recording is not None else None
-        self.send(self.system.receive_sip(self.now, dm, data, source))
+        self.send(self.system.receive_sip(self.now, dm, data, source, transport))
         if before is not None:
             self._record_server_changes(before)
 
@@ -301,33 +320,31 @@ class LiveTwin:
 
     def _poll_sockets(self) -> None:
         for dm, endpoint in enumerate(self.sockets, start=1):
-            for data, source in endpoint.receive_all():
-                self._guarded(endpoint, source, self._receive_sip, dm, data, source)
+            for data, source, transport in endpoint.receive_all():
+                self._guarded(endpoint.name, source, self._receive_sip, dm, data, source, transport)
         if self.server is not None and self.server_socket is not None:
-            for data, source in self.server_socket.receive_all():
-                self._guarded(self.server_socket, source, self._server_receive, data, source)
+            for data, source, _transport in self.server_socket.receive_all():
+                self._guarded(self.server_socket.name, source, self._server_receive, data, source)
 
     def _server_receive(self, data: bytes, source: Address) -> None:
         assert self.server is not None
         self._server_send(self.server.receive(self.now, data, source))
 
-    def _guarded(self, endpoint: UdpEndpoint, source: Address, deliver: Callable[..., None],
-                 *args: Any) -> None:
-        """A real network delivers anything. A datagram a core refuses with a protocol error is
-        reported and dropped; so is one that trips anything else (an error of ours that the datagram
+    def _guarded(self, endpoint: str, source: Address, deliver: Callable[..., None], *args: Any) -> None:
+        """A real network delivers anything. A message a core refuses with a protocol error is
+        reported and dropped; so is one that trips anything else (an error of ours that the message
         provoked): the twin logs it, at most once per source in a window, and goes on serving."""
         try:
             deliver(*args)
         except FksimError as err:
             self._dropped(endpoint, source, str(err))
-        except Exception as err:  # one datagram must never stop the base
+        except Exception as err:  # one message must never stop the base
             self._dropped(endpoint, source, f"internal error {type(err).__name__}: {err}"[:300])
 
-    def _dropped(self, endpoint: UdpEndpoint, source: Address, why: str) -> None:
+    def _dropped(self, endpoint: str, source: Address, why: str) -> None:
         self.dropped += 1
-        self.netlog.log(time.monotonic(), ("dropped", endpoint.name, source),
-                        f"fksim serve: {endpoint.name}: datagram from {format_address(source)} "
-                        f"dropped: {why}")
+        self.netlog.log(time.monotonic(), ("dropped", endpoint, source),
+                        f"fksim serve: {endpoint}: message from {format_address(source)} dropped: {why}")
 
     # --- runtime changes (from the web interface, on this thread) -------------------------------
 
@@ -366,8 +383,9 @@ class LiveTwin:
             handsets[ipui] = HandsetRuntime(dect=self._dect_text(driver), sip_registration=registration,
                                             subscription=subscription, features=features,
                                             handset_type=emulator.type.name, handset_firmware=None)
+        errors = tuple(error for endpoint in self.sockets for error in endpoint.errors)
         return RuntimeView(running=self.running and self.system.powered, handsets=handsets,
-                           server=self.server_text)
+                           server=self.server_text, sip_errors=errors)
 
     def _dect_text(self, driver: HandsetDriver) -> str:
         emulator = driver.handset

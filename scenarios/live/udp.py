@@ -52,7 +52,7 @@ def format_address(address: Address) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
-def _family(host: str) -> socket.AddressFamily:
+def address_family(host: str) -> socket.AddressFamily:
     try:
         return socket.AF_INET6 if ipaddress.ip_address(host).version == 6 else socket.AF_INET
     except ValueError:
@@ -64,7 +64,7 @@ class UdpEndpoint:
 
     def __init__(self, bind: Address, *, name: str) -> None:
         self.name = name
-        self.sock = socket.socket(_family(bind[0]), socket.SOCK_DGRAM)
+        self.sock = socket.socket(address_family(bind[0]), socket.SOCK_DGRAM)
         try:
             self.sock.bind(bind)
         except OSError as err:

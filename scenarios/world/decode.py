@@ -57,6 +57,9 @@ def sip_fields(data: bytes) -> dict[str, Any]:
         fields["subscription_state"] = str(state)
     if message.expires is not None:
         fields["expires"] = message.expires
+    routes = message.headers.values("Route") if isinstance(message, Request) else []
+    if routes:
+        fields["route"] = ", ".join(routes)   # where a proxy sends it on (RFC 3261 §16.12)
     return fields
 
 

@@ -87,7 +87,8 @@ class SystemDriver:
     def send(self, outputs: list[FirmwareOut]) -> None:
         for item in outputs:
             if isinstance(item, SipOut):
-                self.net.send(self.system.addresses.dect_managers[item.dm - 1], item.destination, item.data)
+                self.net.send(self.system.addresses.dect_managers[item.dm - 1], item.destination, item.data,
+                              item.transport)
             elif isinstance(item, AirOut):
                 self.deliver_air(item.dm, item.link, item.data)
             elif isinstance(item, Notice):
@@ -151,20 +152,21 @@ class PhoneDriver:
     def send(self, outputs: list[Any]) -> None:
         for item in outputs:
             if isinstance(item, SendDatagram):
-                self.net.send(self.address, item.destination, item.data)
+                self.net.send(self.address, item.destination, item.data, item.transport)
         self.pacer.rearm()
 
 
 class ServerDriver:
-    """The application server on the network."""
+    """The application server (or the outbound proxy, under another name) on the network."""
 
-    def __init__(self, env: simpy.Environment, server: Any, address: Address, net: IpNetwork) -> None:
+    def __init__(self, env: simpy.Environment, server: Any, address: Address, net: IpNetwork,
+                 name: str = "server") -> None:
         self.env = env
         self.server = server
         self.address = address
         self.net = net
         self.pacer = Pacer(env, server, self.send)
-        net.attach(address, self._receive, "server")
+        net.attach(address, self._receive, name)
 
     def _receive(self, data: bytes, source: Address) -> None:
         self.send(self.server.receive(self.env.now, data, source))
@@ -172,5 +174,5 @@ class ServerDriver:
     def send(self, outputs: list[Any]) -> None:
         for item in outputs:
             if isinstance(item, SendDatagram):
-                self.net.send(self.address, item.destination, item.data)
+                self.net.send(self.address, item.destination, item.data, item.transport)
         self.pacer.rearm()

@@ -39,6 +39,7 @@ from sip.fac import FeatureCodeCaller, FeatureCodeConfig
 from sip.headers import parse_media_type
 from sip.ids import SequentialIds
 from sip.multipart import BodyPart
+from sip.proxy import ProxyConfig, StatelessProxy
 from sip.server.app import ApplicationServer, ServerConfig
 from sip.server.users import User, preset_part
 from sip.state import Feature, FeatureState
@@ -50,6 +51,9 @@ BOOT_TIME = 30.0
 DECT_LATENCY = 0.010
 DOMAIN = "as.example.com"
 SERVER_ADDRESS: Address = ("198.51.100.1", 5060)
+#: A stateless outbound proxy in front of the server; the base uses it when provisioned to
+#: (`SipProvider.1.OutboundProxyMode`/`Address`/`Port`), else it carries nothing.
+PROXY_ADDRESS: Address = ("198.51.100.2", 5060)
 
 
 def dm_address(dm: int) -> Address:
@@ -92,6 +96,8 @@ class World:
         self.out_of_range: set[Ipui] = set()
         self.errors: list[str] = []
         self._server_driver = ServerDriver(self.env, self.server, SERVER_ADDRESS, self.net)
+        self.proxy = StatelessProxy(ProxyConfig(local=PROXY_ADDRESS, upstream=SERVER_ADDRESS))
+        self._proxy_driver = ServerDriver(self.env, self.proxy, PROXY_ADDRESS, self.net, name="proxy")
         self._system_driver = SystemDriver(self.env, self.system, self.net, self._to_handset, self.base_name)
         #: (time, user, text) of what the base reported (e.g. NOTIFY parts it left out), in order.
         self.started = False
@@ -321,7 +327,12 @@ class World:
             self._server_driver.send(server.set_services(self.env.now, user, [Feature(s) for s in services]))
 
     def configure_network(self, **settings: float) -> None:
-        self.net.configure(**settings)
+        """Change the network's impairments; `drop_connections=True` is the fault that breaks every
+        TCP/TLS connection now (scenarios/world/links.py)."""
+        if settings.pop("drop_connections", False):
+            self.net.drop_connections()
+        if settings:
+            self.net.configure(**settings)
 
     # --- state ---------------------------------------------------------------------------------
 

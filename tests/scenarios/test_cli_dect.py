@@ -138,7 +138,7 @@ def test_a_run_capture_decodes_frame_by_frame(library_capture) -> None:  # type:
     assert result.exit_code == 0, result.output
     decoded = json.loads(result.output)
     sent = [m for m in run_json["messages"] if m["layer"] == "dect"]
-    assert len(decoded) == len(sent) > 20
+    assert len(decoded) == len(sent) > 8
     assert [d["message"] for d in decoded] == [m["name"] for m in sent]
     assert [d["hex"] for d in decoded] == [m["hex"] for m in sent]
     assert [d["t"] for d in decoded] == [m["t"] for m in sent]
