@@ -161,6 +161,9 @@ class FacServer(Core):
         except RemoteProtocolError as err:
             status, reason, headers, body, changed, user = err.status, err.reason, [], b"", (), ""
         tag = self.ids()
+        if 200 <= status < 300:
+            # RFC 3261 §12.1.1: a response that creates a dialog copies the request's Record-Route.
+            headers = [*headers, *(("Record-Route", rr) for rr in invite.record_routes)]
         out = self._answer(now, invite, status, reason, to_tag=tag, headers=headers, body=body)
         if 200 <= status < 300:
             dialog = _Dialog(
@@ -250,7 +253,10 @@ class FacServer(Core):
     def _bye(self, now: float, dialog: _Dialog) -> list[Output]:
         invite = dialog.invite
         target = invite.contacts[0].uri if invite.contacts else invite.from_.uri
-        fields: list[tuple[str, object]] = [
+        # RFC 3261 §12.1.1: the UAS's route set is the INVITE's Record-Route, in order; its requests
+        # carry it as Route and go where the INVITE came from (the proxy that record-routed).
+        fields: list[tuple[str, object]] = [("Route", rr) for rr in invite.record_routes]
+        fields += [
             ("From", invite.to.with_tag(dialog.local_tag)), ("To", invite.from_), ("Call-ID", invite.call_id),
             ("CSeq", "1 BYE"),
         ]  # fmt: skip
