@@ -322,3 +322,26 @@ def test_sip_parse_reads_no_more_than_a_datagram(tmp_path: Path) -> None:
     result = fksim_sip_parse(path)
     assert result.returncode == 2
     assert f"{path}: 513 Message Too Large" in result.stderr
+
+
+# --- found by the fuzz harness ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("which", ["nonce", "response"])
+def test_digest_credentials_with_non_ascii_text_fail_cleanly(which: str) -> None:
+    # hmac.compare_digest raises TypeError on str with non-ASCII characters (fuzz target sip-server).
+    from sip.auth import Credentials, DigestServer, Verdict
+
+    digest = DigestServer("as.example.com", secret=b"k")
+    nonce = digest.challenge(0.0).nonce
+    fields = {"nonce": nonce, "response": "0" * 32} | {which: "é" if which == "response" else nonce + "é"}
+    credentials = Credentials(username="2001", realm="as.example.com", uri="sip:as.example.com", **fields)
+    request = parse_message(REGISTER.encode())
+    assert isinstance(request, Request)
+    assert digest.verify(request, credentials, "pw", 1.0) is Verdict.FAILED
+    answer = mutate("Expires: 3600", f'Expires: 3600\r\nAuthorization: Digest username="2001", '
+                    f'realm="as.example.com", nonce="{fields["nonce"]}", uri="sip:as.example.com", '
+                    f'response="{fields["response"]}"')
+    guarded = ApplicationServer(ServerConfig(local=AS), [User(name="2001", password="pw")], ids=SequentialIds("as"))
+    (reply,) = answers(guarded.receive(1.0, answer, BASE))
+    assert reply.status in (401, 403)
