@@ -6,12 +6,15 @@ read as RFC 3261 asks), by the parser, by `Core.receive` of the server and of a 
 from __future__ import annotations
 
 import contextlib
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from fuzz.guard import finishes_within
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sip.errors import RemoteProtocolError, SipError
 from sip.events import Registered, SendDatagram
@@ -23,7 +26,7 @@ from sip.server import ApplicationServer, ServerConfig, User
 from sip.server.codes import FacTable
 from sip.state import FeatureState
 from sip.subscriber import Subscriber, SubscriberConfig
-from sip.uri import SipUri, parse_name_addr
+from sip.uri import _NAME_ADDR_RE, QUOTED, TOKEN, SipUri, parse_name_addr
 
 BIG = "9" * 5000
 AS = ("192.0.2.1", 5060)
@@ -345,3 +348,28 @@ def test_digest_credentials_with_non_ascii_text_fail_cleanly(which: str) -> None
     guarded = ApplicationServer(ServerConfig(local=AS), [User(name="2001", password="pw")], ids=SequentialIds("as"))
     (reply,) = answers(guarded.receive(1.0, answer, BASE))
     assert reply.status in (401, 403)
+
+
+# The name-addr expression before issue 11: exponential on long token runs, but it defines the
+# language the linear one must keep; compared on texts short enough for it.
+_OLD_NAME_ADDR_RE = re.compile(rf"\s*(?:({QUOTED})|((?:{TOKEN}\s*)*?))\s*<([^<>\s]+)>(.*)", re.DOTALL)
+
+
+@settings(max_examples=300, derandomize=True, database=None, deadline=None)
+@given(
+    st.one_of(
+        st.text(alphabet='a b\t"\\<>:@;=.-', max_size=14),
+        st.builds(
+            lambda display, uri, rest: f"{display}<{uri}>{rest}",
+            st.text(alphabet='a b\t"\\.-!', max_size=12),
+            st.text(alphabet="sip:a@b.", min_size=1, max_size=8),
+            st.text(alphabet="; =a", max_size=6),
+        ),
+    )
+)
+def test_the_linear_name_addr_expression_accepts_what_the_old_one_did(text: str) -> None:
+    old, new = _OLD_NAME_ADDR_RE.fullmatch(text), _NAME_ADDR_RE.fullmatch(text)
+    assert (old is None) == (new is None)
+    if old is not None and new is not None:
+        quoted, tokens, uri, rest = old.groups()
+        assert new.groups() == (quoted, tokens.strip() or None if quoted is None else None, uri, rest)
