@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from sip.errors import LocalProtocolError, RemoteProtocolError
 from sip.numbers import PORT_MAX, read_uint
@@ -180,9 +180,33 @@ class AbsoluteUri:
 Uri = SipUri | AbsoluteUri
 
 
+#: Texts longer than this are parsed without the cache [choice]: a peer sending distinct long values
+#: would otherwise keep 16384 of them (16 KiB a line: some 270 MB) alive in each cache.
+CACHED_TEXT_MAX = 512
+
+_Parse = TypeVar("_Parse", bound=Callable[..., Any])
+
+
+def short_text_cache(maxsize: int) -> Callable[[_Parse], _Parse]:
+    """`lru_cache` for parsers of frozen values keyed by text, for texts up to `CACHED_TEXT_MAX`."""
+
+    def wrap(parse: _Parse) -> _Parse:
+        cached = lru_cache(maxsize=maxsize)(parse)
+
+        @functools.wraps(parse)
+        def call(text: str, *args: Any, **kwargs: Any) -> Any:
+            if len(text) <= CACHED_TEXT_MAX:
+                return cached(text, *args, **kwargs)
+            return parse(text, *args, **kwargs)
+
+        return cast(_Parse, call)
+
+    return wrap
+
+
 # The parsed values are frozen, so the same text (a dialog's From, To, Contact, Request-URI: every
 # message of a dialog repeats them) is parsed once; failures raise and are not cached.
-@lru_cache(maxsize=16384)
+@short_text_cache(maxsize=16384)
 def parse_uri(text: str, *, what: str = "URI", request_uri: bool = False) -> Uri:
     """Parse a URI; sip/sips are fully parsed, other schemes kept opaque but checked for shape."""
     m = _SIP_URI_RE.fullmatch(text)
@@ -252,7 +276,7 @@ class NameAddr:
         return f"{name}<{uri}>{format_params(self.params)}"
 
 
-@lru_cache(maxsize=16384)
+@short_text_cache(maxsize=16384)
 def parse_name_addr(text: str, what: str) -> NameAddr:
     """Parse one name-addr or addr-spec with its header parameters (RFC 3261 §20.10 rule on ';')."""
     if text[:1] == "<":

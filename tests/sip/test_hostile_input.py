@@ -26,7 +26,7 @@ from sip.server import ApplicationServer, ServerConfig, User
 from sip.server.codes import FacTable
 from sip.state import FeatureState
 from sip.subscriber import Subscriber, SubscriberConfig
-from sip.uri import _NAME_ADDR_RE, QUOTED, TOKEN, SipUri, parse_name_addr
+from sip.uri import _NAME_ADDR_RE, CACHED_TEXT_MAX, QUOTED, TOKEN, SipUri, parse_name_addr
 
 BIG = "9" * 5000
 AS = ("192.0.2.1", 5060)
@@ -373,3 +373,12 @@ def test_the_linear_name_addr_expression_accepts_what_the_old_one_did(text: str)
     if old is not None and new is not None:
         quoted, tokens, uri, rest = old.groups()
         assert new.groups() == (quoted, tokens.strip() or None if quoted is None else None, uri, rest)
+
+
+def test_long_texts_are_parsed_but_not_kept_in_the_caches() -> None:
+    # 16384 cached 16 KiB values per cache would keep hundreds of MB alive for a hostile peer.
+    long = f"<sip:{'a' * CACHED_TEXT_MAX}@example.com>;tag=1"
+    assert parse_name_addr(long, "From") == parse_name_addr(long, "From")
+    assert parse_name_addr(long, "From") is not parse_name_addr(long, "From")
+    short = "<sip:a@example.com>;tag=1"
+    assert parse_name_addr(short, "From") is parse_name_addr(short, "From")
