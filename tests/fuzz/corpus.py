@@ -240,6 +240,23 @@ def dect_messages() -> tuple[bytes, ...]:
 # --- provisioning ---------------------------------------------------------------------------------
 
 
+def _provisioning_param(name: str, value: str) -> bytes:
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?>\n<provisioning version="1.1" productID="e2"><nvm>'
+        f'<param name="{name}" value="{value}"/></nvm></provisioning>'
+    ).encode()
+
+
+#: Seeds that fail in code other parts of the project own (reported to them): left out of the short
+#: run, kept in the long one. firmware/provisioning_params.py int()s the provider number of
+#: "SipProvider.<n>.<field>" unbounded: ValueError (digit limit) escapes lint.
+PROVISIONING_KNOWN_FAILURES: frozenset[bytes] = frozenset(
+    {_provisioning_param("SipProvider." + "9" * 5000 + ".Name", "x")}
+)
+#: The fragments that cause the same failure when spliced into a number: not in its short run.
+PROVISIONING_KNOWN_FRAGMENTS: frozenset[str] = frozenset({"9" * 5000, "0" * 5000 + "1"})
+
+
 @functools.cache
 def provisioning_documents() -> tuple[bytes, ...]:
     folder = ROOT / "tests" / "firmware" / "data"
@@ -250,13 +267,12 @@ def provisioning_documents() -> tuple[bytes, ...]:
         good.replace(b'"1"', b'"' + b"9" * 5000 + b'"'),
         b'<?xml version="1.0" encoding="x-unknown"?><a/>',
         good.decode("utf-8", "replace").encode("utf-16"),
+        _provisioning_param("SipAccount." + "9" * 5000 + ".AuthName", "x"),
+        _provisioning_param("hs." + "9" * 5000 + ".RegStatus", "ToReg"),
+        _provisioning_param("SipProvider.1.Name", "x" * 100_000),
+        *sorted(PROVISIONING_KNOWN_FAILURES),
     ]
     return tuple(out)
-
-
-#: Seeds that fail in code other parts of the project own (reported to them): left out of the short
-#: run, kept in the long one.
-PROVISIONING_KNOWN_FAILURES: frozenset[bytes] = frozenset()
 
 
 # --- scenarios ------------------------------------------------------------------------------------

@@ -71,9 +71,10 @@ _WORD = re.compile(rb"[^\s:;,<>=\"/@]+")
 _HEADER_VALUE = re.compile(rb"(?<=:)[^\r\n]*")
 _XML_SLOTS = (re.compile(rb'"[^"<>]*"'), re.compile(rb">[^<]*<"))
 _YAML_VALUE = re.compile(rb"(?<=: )[^\n]*")
-SIP_SLOTS = (_WORD, _HEADER_VALUE)
-XML_SLOTS = (_WORD, *_XML_SLOTS)
-YAML_SLOTS = (_WORD, _YAML_VALUE)
+_DIGITS = re.compile(rb"[0-9]+")  # numbers inside words too: "SipProvider.1.Name", "tag=1"
+SIP_SLOTS = (_WORD, _HEADER_VALUE, _DIGITS)
+XML_SLOTS = (_WORD, *_XML_SLOTS, _DIGITS)
+YAML_SLOTS = (_WORD, _YAML_VALUE, _DIGITS)
 
 
 def fragments(exclude: frozenset[str] = frozenset()) -> st.SearchStrategy[bytes]:
@@ -269,8 +270,9 @@ def _model_ids() -> tuple[str, ...]:
 
 def _provisioning_inputs(short: bool) -> st.SearchStrategy[tuple[bytes, str, bool]]:
     seeds = [Seed(d, short=d not in corpus.PROVISIONING_KNOWN_FAILURES) for d in corpus.provisioning_documents()]
+    pieces = fragments(corpus.PROVISIONING_KNOWN_FRAGMENTS) if short else _ALL_FRAGMENTS
     return st.tuples(
-        _seeds(seeds, short).flatmap(lambda s: mutated(s, XML_SLOTS)),
+        _seeds(seeds, short).flatmap(lambda s: mutated(s, XML_SLOTS, pieces=pieces)),
         st.sampled_from(_model_ids()),
         st.booleans(),
     )
@@ -341,6 +343,6 @@ TARGETS: tuple[Target, ...] = (
            lambda short: [(d, m, it) for d in corpus.provisioning_documents()
                           if not short or d not in corpus.PROVISIONING_KNOWN_FAILURES
                           for m in _model_ids() for it in (False, True)], short_examples=100),
-    Target("scenario", _scenario_inputs, check_scenario, _scenario_seeds, short_examples=25),
+    Target("scenario", _scenario_inputs, check_scenario, _scenario_seeds, short_examples=15),
 )  # fmt: skip
 BY_NAME = {t.name: t for t in TARGETS}
