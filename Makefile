@@ -7,7 +7,7 @@ PYTHON ?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || echo pyth
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test lint bench diagrams clean
+.PHONY: run test lint bench diagrams fuzz clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,12 @@ diagrams: $(BIN)/.installed
 
 bench: $(BIN)/.installed
 	for b in benchmarks/*.py; do $(BIN)/python $$b || exit 1; done
+
+# The long fuzz run over every parser of untrusted input (tests/fuzz/run.py): FUZZ_SECONDS in all,
+# random seeds, the inputs tried and the seeds printed per target. The short run is part of `test`.
+FUZZ_SECONDS ?= 600
+fuzz: $(BIN)/.installed
+	FUZZ_SECONDS=$(FUZZ_SECONDS) $(BIN)/python tests/fuzz/run.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

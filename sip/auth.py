@@ -212,14 +212,16 @@ class DigestServer:
         if password is None or credentials.realm != self.realm or credentials.algorithm not in _HASHES:
             return Verdict.FAILED
         stamp, _, mac = credentials.nonce.rpartition(".")
-        if not stamp or not hmac.compare_digest(mac, self._mac(stamp)):
+        # compare_digest refuses str with non-ASCII characters (TypeError): compare the octets, as a
+        # received nonce or response may hold any UTF-8 the header grammar lets through.
+        if not stamp or not hmac.compare_digest(mac.encode(), self._mac(stamp).encode()):
             return Verdict.FAILED
         expected = digest_response(
             algorithm=credentials.algorithm, username=credentials.username, realm=self.realm,
             password=password, method=request.method, uri=credentials.uri, nonce=credentials.nonce,
             qop=credentials.qop, nc=credentials.nc, cnonce=credentials.cnonce,
         )  # fmt: skip
-        if not hmac.compare_digest(expected, credentials.response):
+        if not hmac.compare_digest(expected.encode(), credentials.response.encode()):
             return Verdict.FAILED
         issued = float(stamp.split(".", 2)[0] + "." + stamp.split(".", 2)[1])
         if now - issued > self.nonce_lifetime:

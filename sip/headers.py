@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 from sip.errors import RemoteProtocolError
+from sip.numbers import PORT_MAX, UINT32_MAX, read_uint
 from sip.uri import QUOTED, TOKEN, Params, format_params, param, parse_params, unquote, wire_text
 
 #: RFC 3261 §7.3.3 and RFC 6665 §8.2.1 compact forms -> canonical names.
@@ -128,24 +129,14 @@ SINGLE_HEADERS = frozenset(
     }
 )
 
-_MAX_UINT32 = 2**32 - 1
-
-
 def canonical_name(name: str) -> str:
     return CANONICAL.get(name.lower(), name)
 
 
-def parse_uint(value: str, what: str, *, limit: int = _MAX_UINT32, clamp: bool = False) -> int:
-    """1*DIGIT (leading zeros allowed, RFC 4475 §3.1.1.1); above `limit` is an error unless clamped."""
-    if not value.isdigit() or not value.isascii():
-        raise RemoteProtocolError(f"Malformed {what} header")
-    number = int(value)
-    if number > limit:
-        if clamp:
-            # RFC 3261 §20.19 / RFC 6665: a delta-seconds too large is taken as 2**32-1.
-            return limit
-        raise RemoteProtocolError(f"{what} value out of range")
-    return number
+def parse_uint(value: str, what: str, *, limit: int = UINT32_MAX, clamp: bool = False) -> int:
+    """1*DIGIT of header `what` (leading zeros allowed, RFC 4475 §3.1.1.1), through the bounded reader
+    `sip.numbers.read_uint`; above `limit` is an error unless clamped."""
+    return read_uint(value, f"{what} header", limit=limit, clamp=clamp)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -180,7 +171,7 @@ class Via:
 # transport, SLASH = SWS "/" SWS (so LWS around the slashes is legal, RFC 4475 §3.1.1.1).
 _VIA_RE = re.compile(
     rf"\s*SIP\s*/\s*2\.0\s*/\s*({TOKEN})\s+([A-Za-z0-9][A-Za-z0-9\-.]*|\[[0-9A-Fa-f:.]+\])"
-    rf"(?:\s*:\s*([0-9]{{1,5}}))?(.*)",
+    rf"(?:\s*:\s*([0-9]+))?(.*)",
     re.DOTALL,
 )
 
@@ -191,7 +182,12 @@ def parse_via(value: str) -> Via:
         raise RemoteProtocolError("Malformed Via header")
     transport, host, port, rest = m.groups()
     params = parse_params(rest, "Via")
-    return Via(transport=transport.upper(), host=host, port=int(port) if port else None, params=params)
+    return Via(
+        transport=transport.upper(),
+        host=host,
+        port=read_uint(port, "port in Via header", limit=PORT_MAX) if port else None,
+        params=params,
+    )
 
 
 @dataclass(frozen=True, kw_only=True)

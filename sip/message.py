@@ -9,7 +9,6 @@ Parsing is strict: anything malformed raises `RemoteProtocolError` carrying the 
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -36,7 +35,7 @@ from sip.headers import (
     parse_uint,
     parse_via,
 )
-from sip.uri import TOKEN_RE, NameAddr, Uri, parse_name_addr, parse_uri, split_commas
+from sip.uri import TOKEN_RE, NameAddr, Uri, parse_name_addr, parse_uri, short_text_cache, split_commas
 
 #: Bounds (choices): a UDP datagram is at most 65535 octets; 128 header lines; 16 KiB per line.
 MAX_MESSAGE_SIZE = 65535
@@ -389,8 +388,9 @@ def _parse_max_forwards(v: str) -> int:
 def _memo(parse: Any) -> Any:
     # These values repeat across messages and users ("1 REGISTER", "as-feature-event", "70",
     # "active;expires=3600", the Content-Type); their parsed forms are immutable. Failures raise
-    # and are not cached. From and To are cached in parse_name_addr; Call-IDs do not repeat.
-    return functools.lru_cache(maxsize=1024)(parse)
+    # and are not cached. From and To are cached in parse_name_addr; Call-IDs do not repeat. Long
+    # texts are not kept (sip.uri.CACHED_TEXT_MAX).
+    return short_text_cache(maxsize=1024)(parse)
 
 
 _SINGLE_PARSERS: dict[str, Any] = {

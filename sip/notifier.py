@@ -161,7 +161,8 @@ class Notifier(Core):
         sub.expires_at = now + pending.expires
         heapq.heappush(self._expiries, (sub.expires_at, sub.id))
         # RFC 3261 §12.1.1: the 2xx that creates the dialog copies the SUBSCRIBE's Record-Route.
-        record_routes = [("Record-Route", rr) for rr in pending.request.record_routes] if pending.initial else []
+        request = pending.request
+        record_routes = [("Record-Route", rr) for rr in request.record_routes] if pending.initial else []
         out = self._answer(
             now, pending.request, status, to_tag=sub.local_tag,
             headers=[("Expires", pending.expires), ("Contact", self._contact_address), *record_routes],

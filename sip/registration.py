@@ -14,10 +14,11 @@ from dataclasses import dataclass
 
 from sip.auth import Challenge, DigestClient, best_challenge
 from sip.core import DIRECT_UDP, Core, NextHop
-from sip.errors import LocalProtocolError
+from sip.errors import LocalProtocolError, RemoteProtocolError
 from sip.events import Address, Output, Registered, RegistrationFailed
 from sip.fsm import MachineEnum
 from sip.message import Request, Response
+from sip.numbers import read_uint
 from sip.transaction import TimerConfig
 from sip.uri import NameAddr, SipUri
 
@@ -258,8 +259,12 @@ class RegistrationClient(Core):
         for contact in response.contacts:
             if isinstance(contact.uri, SipUri) and (contact.uri.host, contact.uri.port) == self.local[:2]:
                 value = contact.param("expires")
-                if value and value.isdigit():
-                    return int(value)
+                if value:
+                    try:
+                        # RFC 3261 §20.19: delta-seconds, a value too large taken as 2**32-1.
+                        return read_uint(value, "expires parameter in Contact", clamp=True)
+                    except RemoteProtocolError:
+                        pass  # [choice] a malformed parameter is ignored: the Expires header decides
         return response.expires
 
     def _on_timeout(self, now: float, request: Request) -> list[Output]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sip.errors import LocalProtocolError
+from sip.errors import LocalProtocolError, SipError
 from sip.feature_event import (
     DoNotDisturbEvent,
     FeatureEvent,
@@ -41,6 +41,14 @@ FORWARDING_FEATURE = {
 }
 FEATURE_FORWARDING = {feature: ftype for ftype, feature in FORWARDING_FEATURE.items()}
 ALL_FEATURES = tuple(Feature)
+
+
+def _stored_rings(value: Any) -> int:
+    # The stored JSON holds what as_json wrote: an int. Anything else (a string, a bool, a number no
+    # handset can ring) is a damaged store, named as such rather than left to int().
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 99:
+        raise SipError(f"stored feature state: rings is not a ring count 0-99 ({type(value).__name__})")
+    return value
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -141,7 +149,7 @@ class FeatureState:
 
         def fwd(item: dict[str, Any], with_rings: bool) -> Forwarding:
             return Forwarding(active=bool(item["active"]), to=str(item["to"]),
-                              rings=int(item["rings"]) if with_rings else None)
+                              rings=_stored_rings(item["rings"]) if with_rings else None)
 
         return cls(dnd=bool(data["dnd"]), cfa=fwd(data["cfa"], False), cfb=fwd(data["cfb"], False),
                    cfna=fwd(data["cfna"], True))

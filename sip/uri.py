@@ -11,9 +11,10 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from sip.errors import LocalProtocolError, RemoteProtocolError
+from sip.numbers import PORT_MAX, read_uint
 
 #: RFC 3261 §25.1: token = 1*(alphanum / "-" / "." / "!" / "%" / "*" / "_" / "+" / "`" / "'" / "~")
 TOKEN = r"[A-Za-z0-9\-.!%*_+`'~]+"
@@ -33,7 +34,7 @@ _HOST = r"[A-Za-z0-9][A-Za-z0-9\-.]*|\[[0-9A-Fa-f:.]+\]"
 _PARAMCHARS = r"[A-Za-z0-9\-_.!~*'()\[\]/:&+$%]"
 _HEADERCHARS = r"[A-Za-z0-9\-_.!~*'()\[\]/?:+$%&=]"
 _SIP_URI_RE = re.compile(
-    rf"(sips?):(?:({_USER})(?::({_PASSWORD}))?@)?({_HOST})(?::([0-9]{{1,5}}))?"
+    rf"(sips?):(?:({_USER})(?::({_PASSWORD}))?@)?({_HOST})(?::([0-9]+))?"
     rf"((?:;{_PARAMCHARS}+(?:={_PARAMCHARS}*)?)*)(?:\?({_HEADERCHARS}*))?",
     re.IGNORECASE,
 )
@@ -179,9 +180,33 @@ class AbsoluteUri:
 Uri = SipUri | AbsoluteUri
 
 
+#: Texts longer than this are parsed without the cache [choice]: a peer sending distinct long values
+#: would otherwise keep 16384 of them (16 KiB a line: some 270 MB) alive in each cache.
+CACHED_TEXT_MAX = 512
+
+_Parse = TypeVar("_Parse", bound=Callable[..., Any])
+
+
+def short_text_cache(maxsize: int) -> Callable[[_Parse], _Parse]:
+    """`lru_cache` for parsers of frozen values keyed by text, for texts up to `CACHED_TEXT_MAX`."""
+
+    def wrap(parse: _Parse) -> _Parse:
+        cached = lru_cache(maxsize=maxsize)(parse)
+
+        @functools.wraps(parse)
+        def call(text: str, *args: Any, **kwargs: Any) -> Any:
+            if len(text) <= CACHED_TEXT_MAX:
+                return cached(text, *args, **kwargs)
+            return parse(text, *args, **kwargs)
+
+        return cast(_Parse, call)
+
+    return wrap
+
+
 # The parsed values are frozen, so the same text (a dialog's From, To, Contact, Request-URI: every
 # message of a dialog repeats them) is parsed once; failures raise and are not cached.
-@lru_cache(maxsize=16384)
+@short_text_cache(maxsize=16384)
 def parse_uri(text: str, *, what: str = "URI", request_uri: bool = False) -> Uri:
     """Parse a URI; sip/sips are fully parsed, other schemes kept opaque but checked for shape."""
     m = _SIP_URI_RE.fullmatch(text)
@@ -190,14 +215,12 @@ def parse_uri(text: str, *, what: str = "URI", request_uri: bool = False) -> Uri
         if request_uri and headers is not None:
             # RFC 3261 §19.1.1 table: header components are not allowed in a Request-URI.
             raise RemoteProtocolError("Request-URI carries escaped headers")
-        if port is not None and int(port) > 65535:
-            raise RemoteProtocolError(f"Port out of range in {what}")
         return SipUri(
             scheme=scheme.lower(),
             user=user,
             password=password,
             host=host,
-            port=int(port) if port is not None else None,
+            port=read_uint(port, f"port in {what}", limit=PORT_MAX) if port is not None else None,
             params=tuple((p.group(1).lower(), p.group(2)) for p in _URI_PARAM_RE.finditer(params))
             if params
             else (),
@@ -212,7 +235,12 @@ def parse_uri(text: str, *, what: str = "URI", request_uri: bool = False) -> Uri
 
 # RFC 3261 §25.1: name-addr = [ display-name ] LAQUOT addr-spec RAQUOT,
 # display-name = *(token LWS) / quoted-string. RFC 4475 §3.1.1.6 asks to accept "caller<sip:...>".
-_NAME_ADDR_RE = re.compile(rf"\s*(?:({QUOTED})|((?:{TOKEN}\s*)*?))\s*<([^<>\s]+)>(.*)", re.DOTALL)
+# Written so that every character has one way to match (tokens are separated by at least one
+# whitespace, no two adjacent repeats share a character): `(?:{TOKEN}\s*)*` would let a run of
+# token characters without "<" be split in 2**n ways, each tried before the match fails.
+_NAME_ADDR_RE = re.compile(
+    rf"\s*(?:({QUOTED})\s*|({TOKEN}(?:\s+{TOKEN})*)\s*)?<([^<>\s]+)>(.*)", re.DOTALL
+)
 _ADDR_SPEC_RE = re.compile(r"\s*([^\s;<>\"]+)(.*)", re.DOTALL)
 
 
@@ -248,7 +276,7 @@ class NameAddr:
         return f"{name}<{uri}>{format_params(self.params)}"
 
 
-@lru_cache(maxsize=16384)
+@short_text_cache(maxsize=16384)
 def parse_name_addr(text: str, what: str) -> NameAddr:
     """Parse one name-addr or addr-spec with its header parameters (RFC 3261 §20.10 rule on ';')."""
     if text[:1] == "<":
@@ -259,7 +287,7 @@ def parse_name_addr(text: str, what: str) -> NameAddr:
     m = _NAME_ADDR_RE.fullmatch(text)
     if m is not None:
         quoted, tokens, uri_text, rest = m.groups()
-        display = unquote(quoted) if quoted is not None else (tokens.strip() or None)
+        display = unquote(quoted) if quoted is not None else tokens
         return NameAddr(
             uri=parse_uri(uri_text, what=what),
             display=display,

@@ -3,19 +3,23 @@
 
 Each file holds one SIP message (`-` reads standard input). For each, the start line and the
 headers as understood are printed (canonical names, one line per value); exit 0 when all are
-well-formed, 2 when any is not, naming the file and the 400 (or 505/513) reason phrase.
+well-formed, 2 when any is not, naming the file and the 400 (or 505/513) reason phrase. No input
+gives a traceback: a file is read up to one octet past the largest datagram, and control characters
+of received text are printed escaped, so a hostile message cannot drive the terminal.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import sys
 from typing import Any
 
 import click
 
+from models.errors import FksimError
 from sip.errors import ProtocolError
-from sip.message import Request, Response, parse_message, understood_headers
+from sip.message import MAX_MESSAGE_SIZE, Request, Response, parse_message, understood_headers
 
 EXIT_BAD_INPUT = 2
 
@@ -37,10 +41,20 @@ def _describe(message: Request | Response) -> dict[str, Any]:
 
 
 def _read(path: str) -> bytes:
+    # One octet more than a datagram can hold is enough for the parser to answer 513; a huge file
+    # (or /dev/zero) is never read whole.
     if path == "-":
-        return sys.stdin.buffer.read()
+        return sys.stdin.buffer.read(MAX_MESSAGE_SIZE + 1)
     with open(path, "rb") as handle:
-        return handle.read()
+        return handle.read(MAX_MESSAGE_SIZE + 1)
+
+
+#: C0 controls but TAB, DEL and C1 controls: printed as \xNN in text output.
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
+
+
+def _printable(text: str) -> str:
+    return _CONTROL_RE.sub(lambda m: f"\\x{ord(m.group(0)):02x}", text)
 
 
 @sip.command()
@@ -60,11 +74,16 @@ def parse(files: tuple[str, ...], as_json: bool) -> None:
             continue
         try:
             message = parse_message(data)
+            described = _describe(message)
         except ProtocolError as err:
             results.append({"file": name, "ok": False, "error": {"status": err.status, "reason": err.reason}})
             failed = True
             continue
-        results.append({"file": name, "ok": True, **_describe(message)})
+        except FksimError as err:
+            results.append({"file": name, "ok": False, "error": {"status": None, "reason": str(err)}})
+            failed = True
+            continue
+        results.append({"file": name, "ok": True, **described})
     if as_json:
         click.echo(json.dumps(results if len(results) > 1 else results[0], indent=2, ensure_ascii=False))
     else:
@@ -72,13 +91,13 @@ def parse(files: tuple[str, ...], as_json: bool) -> None:
             if index:
                 click.echo("")
             if result["ok"]:
-                click.echo(f"{result['file']}: {result['start_line']}")
+                click.echo(f"{result['file']}: {_printable(result['start_line'])}")
                 for header, value in result["headers"]:
-                    click.echo(f"  {header}: {value}")
+                    click.echo(f"  {header}: {_printable(value)}")
                 click.echo(f"  ({result['body_length']} body octets)")
             else:
                 error = result["error"]
                 status = f"{error['status']} " if error["status"] is not None else ""
-                click.echo(f"{result['file']}: {status}{error['reason']}", err=True)
+                click.echo(f"{result['file']}: {status}{_printable(error['reason'])}", err=True)
     if failed:
         sys.exit(EXIT_BAD_INPUT)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from urllib.parse import unquote
 
 from sip.errors import RemoteProtocolError
+from sip.numbers import read_uint
 from sip.state import Feature
 
 
@@ -96,9 +97,10 @@ class FacTable:
             raise RemoteProtocolError(f"Invalid number after {code.prefix}", status=484)
         rings: int | None = None
         if rings_text or rest.endswith("*"):
-            if code.feature is not Feature.CFNA or not rings_text.isdigit() or len(rings_text) > 2:
+            if code.feature is not Feature.CFNA:
                 raise RemoteProtocolError("Invalid ring count", status=484)
-            rings = int(rings_text)
+            # ASCII digits only: the user part is percent-decoded, and "%C2%B2" ("²") passes isdigit().
+            rings = read_uint(rings_text, "ring count", limit=99, status=484)
             if not (rings == 0 or 2 <= rings <= 20):
                 # feature-key-sync.md §3: BroadWorks accepts 0 or 2-20 rings.
                 raise RemoteProtocolError("Ring count outside 0 or 2-20", status=484)

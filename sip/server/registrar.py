@@ -16,6 +16,7 @@ from sip.core import Core
 from sip.errors import RemoteProtocolError
 from sip.events import Address, Output
 from sip.message import Request
+from sip.numbers import read_uint
 from sip.server.faults import Faults
 from sip.server.guard import AuthResult, Guard
 from sip.server.users import Directory
@@ -126,9 +127,8 @@ class Registrar(Core):
         # RFC 3261 §10.2.1.1: the contact's expires parameter, else the Expires header, else default.
         value = contact.param("expires")
         if value is not None:
-            if not value.isdigit() or not value.isascii():
-                raise RemoteProtocolError("Malformed expires parameter in Contact")
-            return int(value)
+            # RFC 3261 §20.19: delta-seconds, a value too large taken as 2**32-1.
+            return read_uint(value, "expires parameter in Contact", clamp=True)
         return request.expires if request.expires is not None else self.config.default_expires
 
     def _ok(self, now: float, request: Request, user: str) -> list[Output]:
