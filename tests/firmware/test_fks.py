@@ -119,9 +119,24 @@ def test_subscription_loss_fails_pending_and_refuses_new_requests():
     assert indication.text == TEXT_UNAVAILABLE and app.fks is FksState.UNAVAILABLE
     (refusal,) = app.request(DND_ON)
     assert refusal.signal is Signal.NEGATIVE
-    # Back up when the server's NOTIFY arrives (a NOTIFY may come before the 200 OK).
+    # A NOTIFY's state is shown, but only the subscriber core says the dialog is back (issue 18).
     app.state_received((DoNotDisturbEvent(device="2001", on=True),))
-    assert app.fks is FksState.SYNCED and app.state.dnd
+    assert app.fks is FksState.UNAVAILABLE and app.state.dnd
+    app.subscription_up()
+    assert app.fks is FksState.SYNCED
+
+
+def test_resubscribing_fails_pending_and_refuses_as_connecting():
+    """Issue 18: the core subscribes again (a 481 to a Set after a server restart): the application
+    is CONNECTING, refuses requests, and never hands the core a Set it cannot carry."""
+    app = _synced()
+    app.request(DND_ON)
+    (indication,) = app.subscription_connecting()
+    assert indication.text == TEXT_UNAVAILABLE and app.fks is FksState.CONNECTING and not app.pending
+    (refusal,) = app.request(DND_ON)
+    assert refusal.signal is Signal.NEGATIVE and refusal.text == TEXT_UNAVAILABLE
+    app.subscription_up()
+    assert app.request(DND_ON) == [SendSet(item=SetDoNotDisturb(device="2001", on=True))]
 
 
 def test_disable_unsubscribes_and_keeps_the_server_state_locally():
