@@ -34,7 +34,7 @@ from sip.ids import SequentialIds
 from sip.message import Request, Response, make_response, parse_message
 from sip.notifier import Notifier, NotifierConfig
 from sip.pair import FeatureServer, Wire
-from sip.subscriber import Subscriber, SubscriberConfig, SubState
+from sip.subscriber import TABLE, SubInput, Subscriber, SubscriberConfig, SubState
 from sip.uri import SipUri
 
 BASE = ("192.0.2.10", 5060)
@@ -663,3 +663,50 @@ def test_notifier_indexes_follow_subscriptions_through_refresh_and_end() -> None
     assert notifier._own_deadline() == pytest.approx(notifier.subscriptions[first].expires_at)
     wire.run(wire.now + 7200.0)  # refreshed in time: the old expiry entries never end it
     assert notifier.subscriptions_of("4001") == [first] and sub.active
+
+
+def test_start_and_stop_have_a_row_in_every_state() -> None:
+    """The application's calls are total: start() and stop() may come in any state (issue 18)."""
+    assert {(s, i) for s in SubState for i in (SubInput.START, SubInput.STOP)} <= set(TABLE)
+
+
+def test_every_transition_into_another_state_is_reported_last() -> None:
+    wire, sub, _, _ = world()
+    start(wire, sub)
+    changes = [e for e in wire.take(BASE) if isinstance(e, SubscriptionStateChanged)]
+    assert changes == [SubscriptionStateChanged(state="subscribing"), SubscriptionStateChanged(state="active")]
+
+
+def test_start_while_unsubscribing_abandons_that_dialog_and_subscribes_anew() -> None:
+    """FKS switched off and on again, or a registration regained, before the final NOTIFY."""
+    wire, sub, _, _ = world()
+    start(wire, sub)
+    old = sub.call_id
+    wire.feed(BASE, sub.stop(wire.now))
+    assert sub.state is SubState.UNSUBSCRIBING
+    out = sub.start(wire.now)
+    assert sub.state is SubState.SUBSCRIBING and sub.call_id != old
+    assert out[-1] == SubscriptionStateChanged(state="subscribing")
+    wire.feed(BASE, out)
+    wire.settle()
+    assert sub.state is SubState.ACTIVE
+
+
+def test_a_481_to_a_set_reports_subscribing_before_any_new_set() -> None:
+    """Issue 18: after a server restart the core subscribes again on its own; the application learns
+    it from the events (in this order) and set() in that window is a local error, never sent."""
+    wire, sub, _, _ = world()
+    start(wire, sub)
+    wire.take(BASE)
+    _, _, fresh, server2 = world()
+    wire.cores[AS], wire.apps[AS] = fresh, server2
+    item = SetDoNotDisturb(device="4001", on=True)
+    wire.feed(BASE, sub.set(wire.now, item))
+    wire.run(wire.now + 0.03)      # the 481 is in, the new SUBSCRIBE not yet answered
+    events = [e for e in wire.take(BASE) if not isinstance(e, SendDatagram)]
+    assert events == [SetRequestAnswered(item=item, status=481), SubscriptionStateChanged(state="subscribing")]
+    assert sub.state is SubState.SUBSCRIBING
+    with pytest.raises(LocalProtocolError, match="subscribing"):
+        sub.set(wire.now, item)
+    wire.settle()
+    assert wire.take(BASE)[-1] == SubscriptionStateChanged(state="active")
