@@ -7,7 +7,7 @@ PYTHON ?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || echo pyth
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test lint bench diagrams fuzz clean
+.PHONY: run test lint bench diagrams fuzz soak clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,16 @@ test: lint
 # The state diagrams in docs/diagrams, drawn from the machines' tables (needs Graphviz's `dot`).
 diagrams: $(BIN)/.installed
 	$(BIN)/python -m scenarios.diagrams
+
+# The convergence property at 10,000 schedules, not derandomized: a fresh Hypothesis seed each run,
+# printed first; `make soak SEED=n` replays a run. Takes about 10 minutes or more.
+soak: $(BIN)/.installed
+	@seed=$${SEED:-$$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}; \
+	echo "soak: Hypothesis seed $$seed (replay: make soak SEED=$$seed)"; \
+	FKSIM_CONVERGENCE_EXAMPLES=10000 FKSIM_CONVERGENCE_DERANDOMIZE=0 \
+	$(BIN)/pytest tests/scenarios/test_convergence.py -q --hypothesis-seed=$$seed \
+	  --hypothesis-show-statistics; \
+	status=$$?; echo "soak: Hypothesis seed $$seed, exit status $$status"; exit $$status
 
 bench: $(BIN)/.installed
 	for b in benchmarks/*.py; do $(BIN)/python $$b || exit 1; done

@@ -3,8 +3,16 @@ registration, an `as-feature-event` subscription, a FAC caller and the FKS appli
 
 One responsibility: route. DECT events from the endpoint and SIP events from the cores go to the
 account's `FksApplication` (firmware.fks), whose commands come back here to be carried out on the
-SIP cores, the endpoint or the NVM. Everything it must send is returned as `SipOut` / `AirOut`,
-tagged with this DECT manager's number so a driver knows which address or radio sends it.
+SIP cores, the endpoint or the NVM.
+
+An account's life cycle (docs/firmware.md "Registration first"): the REGISTER goes out when the
+account starts; its subscription is started only once a REGISTER got a 2xx, and ended (unsubscribe)
+when the registration is lost (a refresh or retry failed: 403, no answer, 5xx), to be created anew
+after the next 2xx. The FKS application learns every state change of the subscriber core
+(`SubscriptionStateChanged`), so it never hands a Set to a core that has no active dialog.
+
+Everything it must send is returned as `SipOut` / `AirOut`, tagged with this DECT manager's number
+so a driver knows which address or radio sends it.
 
 A SIP datagram is parsed once and routed by Call-ID to the core that owns the dialog or transaction
 (every core keeps its own Call-ID). A request for no known Call-ID is answered 481 (RFC 6665 §4.1.3:
@@ -63,13 +71,14 @@ from sip.events import (
     SetRequestAnswered,
     SubscriptionActivated,
     SubscriptionFailed,
+    SubscriptionStateChanged,
     SubscriptionTerminated,
 )
 from sip.fac import FeatureCodeCaller, FeatureCodeConfig
 from sip.message import Request, error_response_bytes, make_response, parse_message
 from sip.registration import RegistrationClient, RegistrationConfig
 from sip.state import ALL_FEATURES, Feature, FeatureState
-from sip.subscriber import Subscriber, SubscriberConfig
+from sip.subscriber import Subscriber, SubscriberConfig, SubState
 from sip.transaction import TimerConfig
 from sip.uri import SipUri
 
@@ -132,6 +141,8 @@ class SystemContext(Protocol):
 
     def synced_features(self) -> frozenset[Feature]: ...
 
+    def registration_answered(self, dm: int, ipui: Ipui, now: float) -> list[FirmwareOut]: ...
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SipSettings:
@@ -170,6 +181,10 @@ class Line:
     fac_calls: dict[str, list[TransactionRef]] = field(default_factory=dict)
     sip_status: str = "registering"
     subscription_status: str = "none"
+    #: A REGISTER got a 2xx and no refresh or retry has failed since: only then may it subscribe.
+    registered: bool = False
+    #: Whether the REGISTER has had a final answer yet (the first one ends a roaming hand-over).
+    answered: bool = False
     cores: list[Core] = field(default_factory=list)
     #: FKS commands held until the account's turn to start (see `DectManager.add_line`).
     deferred: list[Command] = field(default_factory=list)
@@ -200,6 +215,9 @@ class DectManager:
         self._links: dict[Ipui, Link] = {}
         self._starts: deque[tuple[float, Line]] = deque()   # accounts waiting for their turn, in order
         self._next_start = 0.0
+        #: Accounts that roamed away: their REGISTER binding stays until the new DECT manager's
+        #: REGISTER is answered (`release`).
+        self._handed_over: dict[Ipui, Line] = {}
 
     # --- accounts ----------------------------------------------------------------------------
 
@@ -216,6 +234,11 @@ class DectManager:
                                username=account.auth_name or account.user_name,
                                password=account.auth_password, user_agent=self.user_agent),
             ids=self.ids, timers=self.timers)
+        stale = self._handed_over.pop(ipui, None)
+        if stale is not None:
+            # Back before the hand-over ended: the new REGISTER (same Contact) replaces this binding,
+            # so it is dropped without an un-REGISTER that would remove the new one.
+            self._drop(stale.registration)
         kept = self.system.store.local_features(index)
         line = Line(ipui=ipui, index=index, account=account, registration=registration,
                     fks=FksApplication(account.user_name, kept or FeatureState(),
@@ -250,6 +273,37 @@ class DectManager:
         self._retired.extend(line.cores)
         return out
 
+    def hand_over(self, ipui: Ipui, now: float) -> list[FirmwareOut]:
+        """The handset roamed to another DECT manager: stop serving it here (unsubscribe at once) but
+        keep its REGISTER binding until the new DECT manager's REGISTER is answered (`release`).
+        Gigaset's documented order: register at the new DECT manager first, then remove the old
+        binding (some platforms refuse a second contact otherwise)."""
+        line = self.lines.pop(ipui, None)
+        if line is None:
+            return []
+        out: list[FirmwareOut] = []
+        if line.fks.fks is not FksState.LOCAL:
+            out += self._commands(line, line.fks.disable(), now)
+        self._retired.extend(core for core in line.cores if core is not line.registration)
+        self._handed_over[ipui] = line
+        return out
+
+    def release(self, ipui: Ipui, now: float) -> list[FirmwareOut]:
+        """The end of a hand-over: remove the binding this DECT manager kept (Expires: 0)."""
+        line = self._handed_over.pop(ipui, None)
+        if line is None:
+            return []
+        out = self._core_outputs(None, line.registration, line.registration.stop(now), now)
+        self._retired.append(line.registration)
+        return out
+
+    def _drop(self, core: Core) -> None:
+        """Forget a core at once, without anything more on the wire."""
+        self._heap.forget(core)
+        for call_id in _call_ids(core):
+            if self._by_call_id.get(call_id, (None, None))[0] is core:
+                del self._by_call_id[call_id]
+
     def _forget_idle_retired(self) -> None:
         """A retired core whose last transaction is over (no deadline left) is dropped, with the
         Call-IDs that routed to it: a base that runs for days must not keep every account it gave up."""
@@ -278,6 +332,8 @@ class DectManager:
         out: list[FirmwareOut] = []
         for ipui in list(self.lines):
             out += self.remove_line(ipui, now)
+        for ipui in list(self._handed_over):
+            out += self.release(ipui, now)
         return out
 
     # --- SIP ---------------------------------------------------------------------------------
@@ -329,28 +385,66 @@ class DectManager:
 
     def _sip_event(self, line: Line, event: Output, now: float) -> list[FirmwareOut]:
         fks = line.fks
-        if isinstance(event, Registered):
-            line.sip_status = "registered"
-        elif isinstance(event, RegistrationFailed):
-            line.sip_status = f"failed ({event.status} {event.reason})"
-        elif isinstance(event, SubscriptionActivated):
+        if isinstance(event, SubscriptionStateChanged):
+            # The subscriber core is the one source of truth for "can a Set go out now" (issue 18).
+            state = SubState(event.state)
+            if state is SubState.ACTIVE:
+                return self._commands(line, fks.subscription_up(), now)
+            if state is SubState.SUBSCRIBING:
+                return self._commands(line, fks.subscription_connecting(), now)
+            return self._commands(line, fks.subscription_down(), now)
+        if isinstance(event, Registered | RegistrationFailed):
+            return self._registration_event(line, event, now)
+        if isinstance(event, SubscriptionActivated):
             line.subscription_status = event.state
-            return self._commands(line, fks.subscription_up(), now)
         elif isinstance(event, FeatureStateReceived):
             return self._commands(line, fks.state_received(event.items, full=event.full), now)
         elif isinstance(event, NotifyPartIgnored):
             return [Notice(dm=self.number, user=line.account.user_name, text=f"NOTIFY: {event.reason}")]
         elif isinstance(event, SubscriptionFailed):
             line.subscription_status = f"failed ({event.status} {event.reason})"
-            return self._commands(line, fks.subscription_down(), now)
         elif isinstance(event, SubscriptionTerminated):
             line.subscription_status = f"terminated ({event.reason})" if event.reason else "terminated"
-            return self._commands(line, fks.subscription_down(), now)
         elif isinstance(event, SetRequestAnswered):
             return self._commands(line, fks.set_answered(event.item, event.status), now)
         elif isinstance(event, FeatureCodeAnswered):
             return self._fac_answered(line, event, now)
         return []
+
+    def _registration_event(self, line: Line, event: Registered | RegistrationFailed,
+                            now: float) -> list[FirmwareOut]:
+        """Registration first: a 2xx (after none, or after a loss) lets the account subscribe; a failed
+        refresh or retry ends its subscription until the next 2xx [choice: docs/firmware.md]."""
+        out: list[FirmwareOut] = []
+        if not line.answered:
+            line.answered = True
+            # The first answer at this DECT manager ends a roaming hand-over elsewhere.
+            out += self.system.registration_answered(self.number, line.ipui, now)
+        if isinstance(event, Registered):
+            line.sip_status = "registered"
+            if not line.registered:
+                line.registered = True
+                if line.fks.fks is not FksState.LOCAL:
+                    out += self._subscribe(line, now) + self._air()
+            return out
+        line.sip_status = f"failed ({event.status} {event.reason})"
+        line.registered = False
+        sub = line.subscriber
+        if sub is not None and sub.state not in (SubState.IDLE, SubState.STOPPED, SubState.UNSUBSCRIBING):
+            line.subscription_status = "unsubscribing (registration lost)"
+            out += self._core_outputs(line, sub, sub.stop(now), now) + self._air()
+        return out
+
+    def _subscribe(self, line: Line, now: float) -> list[FirmwareOut]:
+        """Start the subscription if the account is registered and it is not already under way."""
+        if not line.registered:
+            line.subscription_status = "waiting for registration"
+            return []
+        sub = self._subscriber(line)
+        if sub.state in (SubState.SUBSCRIBING, SubState.ACTIVE):
+            return []
+        line.subscription_status = "subscribing"
+        return self._core_outputs(line, sub, sub.start(now), now)
 
     # --- FKS commands ------------------------------------------------------------------------
 
@@ -371,9 +465,7 @@ class DectManager:
         out: list[FirmwareOut] = []
         for command in commands:
             if isinstance(command, Subscribe):
-                sub = self._subscriber(line)
-                line.subscription_status = "subscribing"
-                out += self._core_outputs(line, sub, sub.start(now), now)
+                out += self._subscribe(line, now)
             elif isinstance(command, Unsubscribe):
                 if line.subscriber is not None:
                     line.subscription_status = "unsubscribing"

@@ -6,8 +6,9 @@ Theory of operation. The account is in one of four states:
 - LOCAL: FKS is not active for this handset (gated off, or FeatureKeySyncActive=0). The base keeps
   DND and forwarding itself: a request is applied and confirmed at once, persisted, and no
   as-feature-event traffic is sent (feature-key-sync.md §1: off by default, per handset).
-- CONNECTING: FKS is active and the subscription is being set up. Requests are refused: the base
-  must not change the handset's state without the server (never optimistic).
+- CONNECTING: FKS is active and the subscription is being set up (or set up again: a 481, an
+  expired dialog, a registration regained), or waits for the account's registration. Requests are
+  refused: the base must not change the handset's state without the server (never optimistic).
 - SYNCED: a subscription is active. A request becomes an in-dialog SUBSCRIBE with a Set body
   (feature-key-sync.md §2 step 4); the handset shows it as pending until a NOTIFY reports the
   feature. Every NOTIFY, partial or full, updates the handset; a full state settles every pending
@@ -19,6 +20,13 @@ Theory of operation. The account is in one of four states:
 - UNAVAILABLE: the subscription failed or ended (server unreachable, 489, 403, 5xx, terminated);
   the SIP subscriber core retries on its own schedule. Requests are refused with a display message
   and the handset keeps its state.
+
+The SIP subscriber core is the one source of truth for whether a subscription is there: this
+application moves between CONNECTING, SYNCED and UNAVAILABLE only on SUBSCRIPTION_CONNECTING /
+SUBSCRIPTION_UP / SUBSCRIPTION_DOWN, which the DECT manager feeds it from every state change the
+core reports (`SubscriptionStateChanged`: subscribing / active / anything else). SYNCED therefore
+holds exactly while the core is ACTIVE, and a Set is only ever handed to a core that can carry it
+(issue 18); a NOTIFY's state alone never makes the account SYNCED.
 
 Transitions are one table `(state, input) -> (action, next state)` (conventions point 3). It is
 total: every input that can arrive in a state (late answers included) has its row, and a test
@@ -72,6 +80,7 @@ class FksInput(MachineEnum):
     ENABLED = "enabled"
     DISABLED = "disabled"
     HANDSET_REQUEST = "handset request"
+    SUBSCRIPTION_CONNECTING = "subscription connecting"
     SUBSCRIPTION_UP = "subscription up"
     SUBSCRIPTION_DOWN = "subscription down"
     STATE_RECEIVED = "state received"
@@ -193,6 +202,9 @@ class FksApplication:
 
     def subscription_down(self) -> list[Command]:
         return self.handle(FksInput.SUBSCRIPTION_DOWN)
+
+    def subscription_connecting(self) -> list[Command]:
+        return self.handle(FksInput.SUBSCRIPTION_CONNECTING)
 
     def state_received(self, items: tuple[FeatureEvent, ...], *, full: bool = False) -> list[Command]:
         """A NOTIFY's feature states; `full`: a full state, which names every feature the server
@@ -352,13 +364,16 @@ def _transitions() -> dict[tuple[FksState, FksInput], tuple[str, FksState]]:
         # Late news of a subscription being wound down after FKS was switched off: the base
         # keeps its own state now and ignores it.
         (S.LOCAL, I.SUBSCRIPTION_UP): ("_nothing", S.LOCAL),
+        (S.LOCAL, I.SUBSCRIPTION_CONNECTING): ("_nothing", S.LOCAL),
         (S.LOCAL, I.SUBSCRIPTION_DOWN): ("_nothing", S.LOCAL),
         (S.LOCAL, I.STATE_RECEIVED): ("_nothing", S.LOCAL),
         (S.LOCAL, I.SET_ACCEPTED): ("_nothing", S.LOCAL),
         (S.LOCAL, I.SET_REFUSED): ("_nothing", S.LOCAL),
         (S.CONNECTING, I.HANDSET_REQUEST): ("_refuse_unavailable", S.CONNECTING),
         (S.CONNECTING, I.SUBSCRIPTION_UP): ("_nothing", S.SYNCED),
-        (S.CONNECTING, I.STATE_RECEIVED): ("_take_state", S.SYNCED),
+        (S.CONNECTING, I.SUBSCRIPTION_CONNECTING): ("_nothing", S.CONNECTING),
+        # A NOTIFY's state is shown, but only the core says whether a Set can go out (issue 18).
+        (S.CONNECTING, I.STATE_RECEIVED): ("_take_state", S.CONNECTING),
         (S.CONNECTING, I.SUBSCRIPTION_DOWN): ("_nothing", S.UNAVAILABLE),
         # The answer to a Set sent before FKS was switched off and on again: nothing is pending.
         (S.CONNECTING, I.SET_ACCEPTED): ("_nothing", S.CONNECTING),
@@ -369,9 +384,13 @@ def _transitions() -> dict[tuple[FksState, FksInput], tuple[str, FksState]]:
         (S.SYNCED, I.SET_ACCEPTED): ("_nothing", S.SYNCED),
         (S.SYNCED, I.SET_REFUSED): ("_refuse_pending", S.SYNCED),
         (S.SYNCED, I.SUBSCRIPTION_DOWN): ("_fail_all_pending", S.UNAVAILABLE),
+        # The core subscribes again (481 to a refresh or Set, dialog expired, terminated NOTIFY):
+        # no dialog carries a Set until it is active again; what was sent is reported unavailable.
+        (S.SYNCED, I.SUBSCRIPTION_CONNECTING): ("_fail_all_pending", S.CONNECTING),
         (S.UNAVAILABLE, I.HANDSET_REQUEST): ("_refuse_unavailable", S.UNAVAILABLE),
         (S.UNAVAILABLE, I.SUBSCRIPTION_UP): ("_nothing", S.SYNCED),
-        (S.UNAVAILABLE, I.STATE_RECEIVED): ("_take_state", S.SYNCED),
+        (S.UNAVAILABLE, I.SUBSCRIPTION_CONNECTING): ("_nothing", S.CONNECTING),
+        (S.UNAVAILABLE, I.STATE_RECEIVED): ("_take_state", S.UNAVAILABLE),
         (S.UNAVAILABLE, I.SUBSCRIPTION_DOWN): ("_nothing", S.UNAVAILABLE),
         # A Set answer that arrives after the subscription went down settles nothing new.
         (S.UNAVAILABLE, I.SET_ACCEPTED): ("_nothing", S.UNAVAILABLE),

@@ -4,9 +4,10 @@ One responsibility: what is decided for the system as a whole. It boots and powe
 managers, answers their questions (`SystemContext`: the FKS verdict of a handset, where an account
 talks SIP, a handset located somewhere), moves a handset's account when it roams to another DECT
 manager (base-models.md §1: REGISTER moves, the old DECT manager de-registers; the subscription is
-re-created from the new one [likely]), enforces the profile's capacities at registration, and carries
-runtime configuration changes (FKS per handset, internal telephony, provisioning) to the DECT
-managers at once.
+re-created from the new one [likely]; Gigaset's order: REGISTER at the new DECT manager first, the
+old binding removed once that REGISTER is answered), enforces the profile's capacities at
+registration, and carries runtime configuration changes (FKS per handset, internal telephony,
+provisioning) to the DECT managers at once.
 
 A driver talks to the system only: `receive_sip(now, dm, data, source)`, `receive_dect(now, dm, link,
 data)`, `handle_timer(now)`, `next_deadline()`, and sends each `SipOut` / `AirOut` from the DECT manager
@@ -253,19 +254,37 @@ class BaseSystem:
         if handset is None:
             return []
         out: list[FirmwareOut] = []
+        old = self.dms.get(handset.dect_manager) if handset.dect_manager != dm else None
         if handset.dect_manager != dm:
-            # Roaming: the old DECT manager gives the account up, the new one takes it on.
-            old = self.dms.get(handset.dect_manager)
-            if old is not None:
-                out += old.remove_line(ipui, now)
-                self._deadlines.touch(old)
             self.store.set_dect_manager(handset.index, dm)
         manager = self.dms[dm]
         account = self.store.account(handset.index)
         if (ipui not in manager.lines and account is not None and account.user_name
                 and self._startable(ipui, account)):
+            # Roaming: the new DECT manager REGISTERs first; the old one stops serving the handset
+            # (unsubscribes) at once and removes its binding when that REGISTER is answered
+            # (`registration_answered`): Gigaset's documented order, some platforms refuse a
+            # second contact otherwise.
             out += manager.add_line(ipui, handset.index, account, now)
+            if old is not None:
+                out += old.hand_over(ipui, now)
+                self._deadlines.touch(old)
+        elif old is not None:
+            out += old.remove_line(ipui, now)
+            self._deadlines.touch(old)
         return out + manager.resynchronise(ipui)
+
+    def registration_answered(self, dm: int, ipui: Ipui, now: float) -> list[FirmwareOut]:
+        """An account's REGISTER at DECT manager `dm` had its first final answer: every other DECT
+        manager still keeping a binding for it (a roaming hand-over) removes that binding now."""
+        out: list[FirmwareOut] = []
+        for number, manager in self.dms.items():
+            if number != dm:
+                released = manager.release(ipui, now)
+                if released:
+                    out += released
+                    self._deadlines.touch(manager)
+        return out
 
     # --- runtime configuration (web interface, provisioning, scenario steps) -------------------
 

@@ -121,6 +121,15 @@ class SubscriptionTerminated:
 
 
 @dataclass(frozen=True, kw_only=True)
+class SubscriptionStateChanged:
+    """The subscriber core moved to another state (a `sip.subscriber.SubState` value), reported after
+    that transition's other outputs. The one source of truth for "can a Set go out now": only while
+    `state` is "active"; an application mirrors it and never keeps its own guess."""
+
+    state: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class SetRequestAnswered:
     """The server answered an in-dialog Set request; status 0 = no answer (the transaction timed out
     or the subscription ended before the answer came)."""
@@ -206,6 +215,7 @@ Output = (
     | NotifyPartIgnored
     | SubscriptionFailed
     | SubscriptionTerminated
+    | SubscriptionStateChanged
     | SetRequestAnswered
     | SubscribeReceived
     | SetRequestReceived

@@ -6,8 +6,13 @@ Theory of operation. One state machine, `TABLE`, maps `(SubState, SubInput)` to 
 and the next state. `start()` sends the initial SUBSCRIBE; the dialog is created by its 2xx or by
 a NOTIFY that arrives first (RFC 6665 §4.1.2.4); refreshes go in-dialog before expiry; `set()`
 sends an in-dialog SUBSCRIBE with one Set body; `stop()` unsubscribes (Expires: 0) and waits for
-the final NOTIFY. Failures are turned into a retry time by `_retry_delay` (values in
-`SubscriberConfig`, documented as choices in docs/sip.md). A received NOTIFY never causes a Set.
+the final NOTIFY. Failures are turned into a retry time by `_failure_input` and `_backoff` (values
+in `SubscriberConfig`, documented as choices in docs/sip.md). A received NOTIFY never causes a Set.
+
+Every transition into another state is reported, after that transition's other outputs, as
+`SubscriptionStateChanged`: the application learns from it alone whether a Set can go out (only in
+ACTIVE), so it never believes a dialog exists while this core is subscribing again (issue 18: a 481
+to a Set, an expired dialog). The API inputs START and STOP have a row in every state.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from sip.events import (
     SetRequestAnswered,
     SubscriptionActivated,
     SubscriptionFailed,
+    SubscriptionStateChanged,
     SubscriptionTerminated,
 )
 from sip.feature_event import (
@@ -58,8 +64,10 @@ class SubscriberConfig:
     refresh_margin: float = 60.0
     #: 489 Bad Event: real phones retry about every 60 s [fact]
     retry_bad_event: float = 60.0
-    #: 403: long back-off; None = stop until start() (a configuration change) [choice]
-    retry_forbidden: float | None = 3600.0
+    #: 401/403/407 that credentials cannot answer: first retry after this many seconds, doubling per
+    #: consecutive failure up to `retry_max`; None = stop until start() (a configuration change)
+    #: [choice: FKS may be switched on for the user on the server at any time]
+    retry_forbidden: float | None = 60.0
     #: timeouts and other failures: base doubling per failure up to max [choice]
     retry_base: float = 30.0
     retry_max: float = 1800.0
@@ -102,6 +110,12 @@ TABLE: dict[tuple[SubState, SubInput], tuple[str, SubState]] = {
     (St.WAITING, In.START): ("_send_initial", St.SUBSCRIBING),
     (St.WAITING, In.RETRY_DUE): ("_send_initial", St.SUBSCRIBING),
     (St.WAITING, In.STOP): ("_forget", St.STOPPED),
+    # start() while a subscription is being set up or is active changes nothing [choice]; while an
+    # unsubscribe waits for its final NOTIFY it abandons that dialog and subscribes anew (FKS
+    # switched off and on again, a registration regained).
+    (St.SUBSCRIBING, In.START): ("_nothing", St.SUBSCRIBING),
+    (St.ACTIVE, In.START): ("_nothing", St.ACTIVE),
+    (St.UNSUBSCRIBING, In.START): ("_send_initial", St.SUBSCRIBING),
     (St.SUBSCRIBING, In.ACCEPTED): ("_established", St.ACTIVE),
     (St.SUBSCRIBING, In.NOTIFY_ACTIVE): ("_established", St.ACTIVE),
     (St.SUBSCRIBING, In.CHALLENGED): ("_resend_with_auth", St.SUBSCRIBING),
@@ -241,8 +255,10 @@ class Subscriber(Core):
             raise LocalProtocolError(
                 f"{event.value} in subscriber state {self.state.value}", status=500
             ) from None
-        self.state = next_state
+        previous, self.state = self.state, next_state
         out: list[Output] = getattr(self, action)(now)
+        if next_state is not previous:
+            out.append(SubscriptionStateChanged(state=next_state.value))
         return out
 
     def _nothing(self, now: float) -> list[Output]:
@@ -468,7 +484,10 @@ class Subscriber(Core):
         if status in (401, 403, 407):
             if self.config.retry_forbidden is None:
                 return In.REJECTED_FINAL
-            self._input_delay = self.config.retry_forbidden
+            # Not parked for an hour: 60 s, 120 s, ... up to retry_max (docs/sip.md) [choice].
+            self.failures += 1
+            self._input_delay = min(self.config.retry_forbidden * 2 ** (self.failures - 1),
+                                    self.config.retry_max)
             return In.REJECTED
         retry_after = response.retry_after
         if retry_after is not None and (status >= 500 or status in (404, 408, 480, 486, 600, 603)):

@@ -2,6 +2,7 @@
 
 import pytest
 
+from dect.identity import Ipui
 from firmware.fks import (
     TEXT_INVALID,
     TEXT_REFUSED,
@@ -18,7 +19,11 @@ from firmware.fks import (
     Subscribe,
     Unsubscribe,
 )
+from firmware.nvm import Account, NvmStore, RegStatus, SipProvider
+from firmware.system import BaseSystem, SystemAddresses
+from models.profiles import get_profile
 from sip.errors import LocalProtocolError
+from sip.events import Registered, RegistrationFailed
 from sip.feature_event import (
     DoNotDisturbEvent,
     ForwardingEvent,
@@ -27,6 +32,8 @@ from sip.feature_event import (
     SetForwarding,
 )
 from sip.state import Feature, FeatureState, Forwarding
+from sip.subscriber import TABLE as SUB_TABLE
+from sip.subscriber import SubInput, SubState
 
 DND_ON = FeatureChange(feature=Feature.DND, active=True)
 CFA_ON = FeatureChange(feature=Feature.CFA, active=True, to="3000")
@@ -121,9 +128,24 @@ def test_subscription_loss_fails_pending_and_refuses_new_requests():
     assert indication.text == TEXT_UNAVAILABLE and app.fks is FksState.UNAVAILABLE
     (refusal,) = app.request(DND_ON)
     assert refusal.signal is Signal.NEGATIVE
-    # Back up when the server's NOTIFY arrives (a NOTIFY may come before the 200 OK).
+    # A NOTIFY's state is shown, but only the subscriber core says the dialog is back (issue 18).
     app.state_received((DoNotDisturbEvent(device="2001", on=True),))
-    assert app.fks is FksState.SYNCED and app.state.dnd
+    assert app.fks is FksState.UNAVAILABLE and app.state.dnd
+    app.subscription_up()
+    assert app.fks is FksState.SYNCED
+
+
+def test_resubscribing_fails_pending_and_refuses_as_connecting():
+    """Issue 18: the core subscribes again (a 481 to a Set after a server restart): the application
+    is CONNECTING, refuses requests, and never hands the core a Set it cannot carry."""
+    app = _synced()
+    app.request(DND_ON)
+    (indication,) = app.subscription_connecting()
+    assert indication.text == TEXT_UNAVAILABLE and app.fks is FksState.CONNECTING and not app.pending
+    (refusal,) = app.request(DND_ON)
+    assert refusal.signal is Signal.NEGATIVE and refusal.text == TEXT_UNAVAILABLE
+    app.subscription_up()
+    assert app.request(DND_ON) == [SendSet(item=SetDoNotDisturb(device="2001", on=True))]
 
 
 def test_disable_unsubscribes_and_keeps_the_server_state_locally():
@@ -180,3 +202,99 @@ def test_features_the_profile_does_not_sync_stay_with_the_base():
     assert app.state_received((ForwardingEvent(device="d", forwarding_type=ForwardingType.CFA,
                                                status=False),)) == []
     assert app.state.cfa.active is True
+
+
+# --- the FKS application, the subscriber core and the registration, driven together (issue 18) ----
+
+ACCOUNT_IPUI = Ipui.parse("0aa0000001")
+NOW = 100.0
+
+
+def _account_line():  # type: ignore[no-untyped-def]
+    """A booted single-cell system serving one FKS-active account (nothing is on the wire)."""
+    store = NvmStore(":memory:")
+    store.put_provider(SipProvider(provider_id=1, domain="as.example.com"))
+    store.add_handset(ipui=ACCOUNT_IPUI, reg_status=RegStatus.REGISTERED)
+    store.put_account(ACCOUNT_IPUI, Account(user_name="2001", auth_password="x",
+                                            feature_key_sync_active=True))
+    system = BaseSystem(get_profile("N870"), store, addresses=SystemAddresses(
+        dect_managers=(("192.0.2.10", 5060),), server=("192.0.2.1", 5060)))
+    system.boot(0.0)
+    dm = system.dms[1]
+    line = dm.lines[ACCOUNT_IPUI]
+    return dm, line, dm._subscriber(line)
+
+
+def _consistent(fks: FksState, sub: SubState, registered: bool) -> bool:
+    """What the FKS application may believe about the core, and the registration gate:
+    SYNCED exactly while the core is ACTIVE; CONNECTING while it subscribes; LOCAL only with no
+    subscription under way; a subscription (being) set up only while registered."""
+    if (fks is FksState.SYNCED) != (sub is SubState.ACTIVE):
+        return False
+    if sub is SubState.SUBSCRIBING and fks is not FksState.CONNECTING:
+        return False
+    if fks is FksState.LOCAL and sub not in (SubState.IDLE, SubState.STOPPED, SubState.UNSUBSCRIBING):
+        return False
+    return registered or sub in (SubState.IDLE, SubState.STOPPED, SubState.UNSUBSCRIBING)
+
+
+TRIPLES = [(f, s, r) for f in FksState for s in SubState for r in (False, True) if _consistent(f, s, r)]
+REGISTRATION_INPUTS = ("registered", "registration lost")
+#: The inputs from outside the pair: the handset and gating (FKS), the network and timers (core), the
+#: registration. The core's START and STOP come only from the DECT manager carrying out FKS
+#: commands and registration events, so they are driven through those.
+PAIR_INPUTS = [FksInput.ENABLED, FksInput.DISABLED, FksInput.HANDSET_REQUEST,
+               *(i for i in SubInput if i not in (SubInput.START, SubInput.STOP)), *REGISTRATION_INPUTS]
+
+
+def _deliver(dm, line, sub, event) -> None:  # type: ignore[no-untyped-def]
+    """One input, through the DECT manager's real routing (commands to the core, its events back)."""
+    if event is FksInput.ENABLED:
+        dm._commands(line, line.fks.enable(), NOW)
+    elif event is FksInput.DISABLED:
+        dm._commands(line, line.fks.disable(), NOW)
+    elif event is FksInput.HANDSET_REQUEST:
+        dm._commands(line, line.fks.request(DND_ON), NOW)
+    elif event == "registered":
+        dm._core_outputs(line, line.registration, [Registered(expires_at=NOW + 3600)], NOW)
+    elif event == "registration lost":
+        dm._core_outputs(line, line.registration,
+                         [RegistrationFailed(status=403, reason="Forbidden", retry_at=NOW + 60)], NOW)
+    else:
+        dm._core_outputs(line, sub, sub._fire(NOW, event), NOW)
+
+
+@pytest.mark.parametrize(("fks", "sub_state", "registered"), TRIPLES,
+                         ids=[f"{f.value}-{s.value}-{'reg' if r else 'unreg'}" for f, s, r in TRIPLES])
+def test_every_state_pair_and_every_input_of_both_machines_keeps_them_agreeing(fks, sub_state, registered):
+    """As h2 tests its stream machine: every consistent (FKS state, subscriber state, registered)
+    and every input of either machine (and of the registration). Nothing raises, a Set is only
+    handed to an ACTIVE core, and both machines still agree afterwards. A subscriber input with no
+    row is one its core filters out before the table in that state (no transaction pending, a
+    NOTIFY outside an attempt gets 481, timers are state-guarded); the table refuses it loudly."""
+    assert len(TRIPLES) >= 12
+    for event in PAIR_INPUTS:
+        dm, line, sub = _account_line()
+        line.fks.fks, sub.state, line.registered = fks, sub_state, registered
+        sub._reset_dialog()
+        if isinstance(event, SubInput) and (sub_state, event) not in SUB_TABLE:
+            with pytest.raises(LocalProtocolError):
+                sub._fire(NOW, event)
+            continue
+        _deliver(dm, line, sub, event)
+        after = (line.fks.fks, sub.state, line.registered)
+        assert _consistent(*after), f"{event}: {(fks, sub_state, registered)} -> {after}"
+
+
+def test_issue_18_a_request_while_the_core_resubscribes_is_refused_not_raised():
+    """The core gets a 481 to a Set (the server restarted) and subscribes again; a second request
+    from the handset in that window is refused as CONNECTING refuses it."""
+    dm, line, sub = _account_line()
+    line.fks.fks, sub.state, line.registered = FksState.SYNCED, SubState.ACTIVE, True
+    sub._reset_dialog()
+    dm._commands(line, line.fks.request(DND_ON), NOW)
+    assert line.fks.pending
+    dm._core_outputs(line, sub, sub._fire(NOW, SubInput.GONE), NOW)
+    assert sub.state is SubState.SUBSCRIBING and line.fks.fks is FksState.CONNECTING
+    (refusal,) = line.fks.request(DND_ON)
+    assert isinstance(refusal, Indicate) and refusal.text == TEXT_UNAVAILABLE

@@ -152,7 +152,7 @@ def test_a_run_capture_as_text(library_capture) -> None:  # type: ignore[no-unty
     path, _ = library_capture
     result = run(str(path))
     assert result.exit_code == 0, result.output
-    assert result.output.startswith("frame 5  t=0.000000  dect-dm1  handset:029e74a599 -> dm1\nLOCATE-REQUEST")
+    assert result.output.startswith("frame 3  t=0.000000  dect-dm1  handset:029e74a599 -> dm1\nLOCATE-REQUEST")
     assert "proprietary=" in result.output
 
 
@@ -161,7 +161,7 @@ def test_a_capture_and_hex_together(library_capture) -> None:  # type: ignore[no
     result = run("--json", "83 02", str(path))
     assert result.exit_code == 0
     decoded = json.loads(result.output)
-    assert decoded[0]["message"] == "CC-CALL-PROC" and "frame" not in decoded[0] and decoded[1]["frame"] == 5
+    assert decoded[0]["message"] == "CC-CALL-PROC" and "frame" not in decoded[0] and decoded[1]["frame"] == 3
 
 
 @pytest.mark.parametrize(

@@ -34,14 +34,16 @@ def test_489_makes_fks_unavailable_and_retries_about_every_minute(model):
     assert 4 <= len(attempts) <= 6 and all(55 <= g <= 65 for g in gaps), attempts  # never a flood
 
 
-def test_403_stops_until_a_long_back_off():
+def test_403_is_retried_on_a_doubling_back_off():
+    """Issue 12: 60 s, 120 s, 240 s, ... (at most 30 min), never a flood and never parked for an hour."""
     w = world(start=False)
     w.configure_server(fks=False)
     w.start()
     w.at(10, lambda: w.menu(IPUI, DND_ON))
     w.run(3000)
     assert [m["status"] for m in sip(w, method="SUBSCRIBE") if m["status"] and m["status"] >= 300][-1] == 403
-    assert len(_initial_attempts(w)) == 1
+    gaps = [round(b - a) for a, b in itertools.pairwise(_initial_attempts(w))]
+    assert gaps == [60, 120, 240, 480, 960], gaps
     assert "unavailable" in w.handset_display(IPUI) and w.handset_state(IPUI)["dnd"] is False
 
 
@@ -59,16 +61,19 @@ def test_503_with_retry_after_is_retried_after_that_time():
 
 
 def test_no_answer_times_out_after_32s_and_backs_off_exponentially():
+    """No answer to REGISTER: it times out and backs off; without a registration no SUBSCRIBE goes
+    out at all (issue 12: registration first)."""
     w = world(start=False, network=None)
     w.configure_network(loss=1.0)
     w.start()
     w.at(10, lambda: w.menu(IPUI, DND_ON))
     w.run(400)
-    attempts = _initial_attempts(w)
+    registers = [m["t"] for m in sip(w, name="REGISTER")]
+    assert registers[:4] == pytest.approx([0.0, 0.5, 1.5, 3.5])  # T1 doubling (RFC 3261 §17.1.2.2)
+    attempts = registers[::11]   # each attempt is 11 transmissions over 32 s (Timer F)
     gaps = [b - a for a, b in itertools.pairwise(attempts)]
     assert gaps and all(later > earlier for earlier, later in itertools.pairwise(gaps)), gaps
-    first = [m["t"] for m in _subscribes(w) if m["call_id"] == sip(w, name="SUBSCRIBE")[0]["call_id"]]
-    assert first[:4] == pytest.approx([0.0, 0.5, 1.5, 3.5])  # T1 doubling (RFC 3261 §17.1.2.2)
+    assert not sip(w, name="SUBSCRIBE")
     assert "unavailable" in w.handset_display(IPUI)
     # The network comes back: the base subscribes on its next try and the handset works again.
     w.at(401, lambda: w.configure_network(loss=0.0))

@@ -212,8 +212,7 @@ def test_a_subscriber_drops_a_response_with_a_5000_digit_cseq() -> None:
         SubscriberConfig(aor=SipUri(user="4001", host="as.example.com"), server=AS, local=BASE),
         ids=SequentialIds("base"),
     )
-    (sent,) = sub.start(0.0)
-    assert isinstance(sent, SendDatagram)
+    (sent,) = [o for o in sub.start(0.0) if isinstance(o, SendDatagram)]   # and its state report
     request = parse_message(sent.data)
     ok = (
         f"SIP/2.0 200 OK\r\nVia: {request.headers.get('Via')}\r\nFrom: {request.headers.get('From')}\r\n"

@@ -21,6 +21,7 @@ from sip.events import (
     SubscriptionActivated,
     SubscriptionEnded,
     SubscriptionFailed,
+    SubscriptionStateChanged,
     SubscriptionTerminated,
 )
 from sip.feature_event import (
@@ -34,7 +35,7 @@ from sip.ids import SequentialIds
 from sip.message import Request, Response, make_response, parse_message
 from sip.notifier import Notifier, NotifierConfig
 from sip.pair import FeatureServer, Wire
-from sip.subscriber import Subscriber, SubscriberConfig, SubState
+from sip.subscriber import TABLE, SubInput, Subscriber, SubscriberConfig, SubState
 from sip.uri import SipUri
 
 BASE = ("192.0.2.10", 5060)
@@ -88,6 +89,11 @@ def is_status(status: int):  # type: ignore[no-untyped-def]
     return lambda data, src, dst: data.startswith(b"SIP/2.0 %d " % status)
 
 
+def take(wire: Wire, address: tuple[str, int]) -> list[object]:
+    """The core's events without its state reports (`SubscriptionStateChanged`, tested on their own)."""
+    return [e for e in wire.take(address) if not isinstance(e, SubscriptionStateChanged)]
+
+
 def start(wire: Wire, sub: Subscriber) -> None:
     wire.feed(BASE, sub.start(wire.now))
     wire.settle()
@@ -96,7 +102,7 @@ def start(wire: Wire, sub: Subscriber) -> None:
 def test_subscribe_200_full_state_in_four_parts() -> None:
     wire, sub, notifier, _ = world()
     start(wire, sub)
-    events = wire.take(BASE)
+    events = take(wire, BASE)
     assert isinstance(events[0], SubscriptionActivated)
     state = events[1]
     assert isinstance(state, FeatureStateReceived) and len(state.items) == 4
@@ -134,7 +140,7 @@ def test_unknown_user_gets_404_not_a_challenge_it_could_never_answer() -> None:
     wire, sub, _, _ = world(auth=True, sub_cfg={"aor": SipUri(user="4999", host="as.example.com")})
     start(wire, sub)
     assert [r.status for r in (parse_message(d) for *_, d in wire.log) if isinstance(r, Response)] == [404]
-    failed = [e for e in wire.take(BASE) if isinstance(e, SubscriptionFailed)]
+    failed = [e for e in take(wire, BASE) if isinstance(e, SubscriptionFailed)]
     assert failed and failed[0].status == 404
 
 
@@ -142,15 +148,15 @@ def test_wrong_password_is_not_retried_in_a_loop() -> None:
     wire, sub, _, _ = world(auth=True, sub_cfg={"password": "wrong"})
     start(wire, sub)
     assert len(sent(wire, "SUBSCRIBE")) == 2  # one answer to the challenge, then give up for now
-    failed = [e for e in wire.take(BASE) if isinstance(e, SubscriptionFailed)]
-    assert failed and failed[0].status == 401 and failed[0].retry_at == pytest.approx(wire.now + 3600, abs=1)
+    failed = [e for e in take(wire, BASE) if isinstance(e, SubscriptionFailed)]
+    assert failed and failed[0].status == 401 and failed[0].retry_at == pytest.approx(wire.now + 60, abs=1)
 
 
 def test_notify_before_200_creates_the_dialog() -> None:
     wire, sub, _, _ = world()
     wire.drop(is_status(200), count=1)  # the 200 to the SUBSCRIBE is lost; NOTIFY arrives first
     start(wire, sub)
-    events = wire.take(BASE)
+    events = take(wire, BASE)
     assert isinstance(events[0], SubscriptionActivated) and isinstance(events[1], FeatureStateReceived)
     assert sub.state is SubState.ACTIVE and sub.remote_tag is not None
     wire.run(wire.now + 1.0)  # SUBSCRIBE retransmission -> the server repeats its 200
@@ -161,14 +167,14 @@ def test_notify_before_200_creates_the_dialog() -> None:
 def test_refresh_before_expiry_in_dialog_with_full_state() -> None:
     wire, sub, _, _ = world()
     start(wire, sub)
-    wire.take(BASE)
+    take(wire, BASE)
     wire.run(3539.0)
     assert len(sent(wire, "SUBSCRIBE")) == 1
     wire.run(3541.0)
     first, refresh = sent(wire, "SUBSCRIBE")
     assert refresh.call_id == first.call_id and refresh.to.tag is not None and not refresh.body
     assert refresh.cseq.seq == first.cseq.seq + 1
-    assert [type(e) for e in wire.take(BASE)] == [FeatureStateReceived]
+    assert [type(e) for e in take(wire, BASE)] == [FeatureStateReceived]
     wire.run(3 * 3600.0)
     assert len(sent(wire, "SUBSCRIBE")) == 4 and sub.state is SubState.ACTIVE
 
@@ -196,7 +202,7 @@ def test_set_from_handset_notifies_every_subscription_of_the_user() -> None:
     start(wire, sub)
     wire.feed(BASE2, other.start(wire.now))
     wire.settle()
-    wire.take(BASE), wire.take(BASE2)
+    take(wire, BASE), wire.take(BASE2)
     item = SetForwarding(device="4001", forwarding_type=ForwardingType.CFNA, activate=True, forward_dn="200",
                          ring_count=3)  # fmt: skip
     wire.feed(BASE, sub.set(wire.now, item))
@@ -205,7 +211,7 @@ def test_set_from_handset_notifies_every_subscription_of_the_user() -> None:
     assert set_request.to.tag is not None and set_request.content_type is not None
     assert set_request.content_type.mime == "application/x-as-feature-event+xml"
     assert server.sets == [item]
-    mine = wire.take(BASE)
+    mine = take(wire, BASE)
     assert SetRequestAnswered(item=item, status=200) in mine
     change = ForwardingEvent(device="4001", forwarding_type=ForwardingType.CFNA, status=True, forward_to="200",
                              ring_count=3)  # fmt: skip
@@ -219,11 +225,11 @@ def test_set_from_handset_notifies_every_subscription_of_the_user() -> None:
 def test_change_on_the_server_is_notified() -> None:
     wire, sub, notifier, _ = world()
     start(wire, sub)
-    wire.take(BASE)
+    take(wire, BASE)
     for sid in notifier.subscriptions_of("4001"):
         wire.feed(AS, notifier.notify(wire.now, sid, [DoNotDisturbEvent(device="4001", on=True)]))
     wire.settle()
-    assert wire.take(BASE) == [FeatureStateReceived(items=(DoNotDisturbEvent(device="4001", on=True),))]
+    assert take(wire, BASE) == [FeatureStateReceived(items=(DoNotDisturbEvent(device="4001", on=True),))]
 
 
 def test_set_needs_an_active_subscription() -> None:
@@ -235,14 +241,14 @@ def test_set_needs_an_active_subscription() -> None:
 def test_unsubscribe_with_final_notify() -> None:
     wire, sub, _, _ = world()
     start(wire, sub)
-    wire.take(BASE)
+    take(wire, BASE)
     wire.feed(BASE, sub.stop(wire.now))
     wire.settle()
     unsubscribe = sent(wire, "SUBSCRIBE")[-1]
     assert unsubscribe.expires == 0
     final = sent(wire, "NOTIFY")[-1]
     assert final.subscription_state is not None and final.subscription_state.state == "terminated"
-    assert wire.take(BASE) == [SubscriptionTerminated(reason="unsubscribed", retry_at=None)]
+    assert take(wire, BASE) == [SubscriptionTerminated(reason="unsubscribed", retry_at=None)]
     assert [type(e) for e in wire.take(AS)][-1] is SubscriptionEnded
     assert sub.state is SubState.STOPPED
     wire.run(wire.now + 10000)
@@ -253,7 +259,7 @@ def test_489_retries_every_60s_and_never_floods() -> None:
     wire, sub, _, server = world()
     server.reject_status = 489
     start(wire, sub)
-    failed = wire.take(BASE)[0]
+    failed = take(wire, BASE)[0]
     assert isinstance(failed, SubscriptionFailed) and failed.status == 489
     assert failed.retry_at == pytest.approx(wire.now + 60, abs=0.1)
     (refusal,) = [m for m in (parse_message(d) for *_, d in wire.log) if isinstance(m, Response)]
@@ -264,16 +270,27 @@ def test_489_retries_every_60s_and_never_floods() -> None:
     assert all(b - a >= 59.9 for a, b in itertools.pairwise(times))
 
 
-def test_403_long_backoff_or_stop_until_start() -> None:
+def test_403_backs_off_from_60_s_doubling_to_30_min_or_stops_until_start() -> None:
+    """Issue 12: a 403 is retried on a documented back-off (60 s, doubling, at most retry_max), not
+    parked for an hour; the first 2xx resets it."""
     wire, sub, _, server = world()
     server.reject_status = 403
     start(wire, sub)
-    failed = wire.take(BASE)[0]
-    assert isinstance(failed, SubscriptionFailed) and failed.retry_at == pytest.approx(3600, abs=0.1)
+    delays, sent_at = [], 0.0
+    for _ in range(8):
+        (failed,) = [e for e in take(wire, BASE) if isinstance(e, SubscriptionFailed)]
+        assert failed.status == 403 and failed.retry_at is not None
+        delays.append(round(failed.retry_at - sent_at))   # the 403 comes one round trip after sending
+        sent_at = failed.retry_at
+        wire.run(failed.retry_at + 1.0)
+    assert delays == [60, 120, 240, 480, 960, 1800, 1800, 1800]
+    server.reject_status = None
+    wire.run(wire.now + 1800.0)
+    assert sub.state is SubState.ACTIVE and sub.failures == 0
     wire, sub, _, server = world(sub_cfg={"retry_forbidden": None})
     server.reject_status = 403
     start(wire, sub)
-    assert wire.take(BASE) == [SubscriptionFailed(status=403, reason="Forbidden", retry_at=None)]
+    assert take(wire, BASE) == [SubscriptionFailed(status=403, reason="Forbidden", retry_at=None)]
     wire.run(100000.0)
     assert len(sent(wire, "SUBSCRIBE")) == 1 and sub.state is SubState.STOPPED
     server.reject_status = None  # the configuration changed: the application starts again
@@ -285,7 +302,7 @@ def test_503_retry_after_is_honoured() -> None:
     wire, sub, _, server = world()
     server.reject_status, server.retry_after = 503, 120
     start(wire, sub)
-    failed = wire.take(BASE)[0]
+    failed = take(wire, BASE)[0]
     assert isinstance(failed, SubscriptionFailed) and failed.status == 503
     assert failed.retry_at == pytest.approx(120.02, abs=0.1)
     server.reject_status = None
@@ -300,7 +317,7 @@ def test_timeouts_back_off_exponentially() -> None:
     wire.drop(lambda d, s, t: t == AS, count=10_000)  # the server is unreachable
     wire.feed(BASE, sub.start(0.0))
     wire.run(1000.0)
-    failures = [e for e in wire.take(BASE) if isinstance(e, SubscriptionFailed)]
+    failures = [e for e in take(wire, BASE) if isinstance(e, SubscriptionFailed)]
     assert all(f.status == 0 for f in failures)
     starts = [0.0] + [f.retry_at for f in failures[:-1]]
     gaps = [f.retry_at - s for f, s in zip(failures, starts, strict=False)]  # type: ignore[operator]
@@ -331,7 +348,7 @@ def test_481_to_set_starts_a_new_subscription() -> None:
     item = SetDoNotDisturb(device="4001", on=True)
     wire.feed(BASE, sub.set(wire.now, item))
     wire.settle()
-    assert SetRequestAnswered(item=item, status=481) in wire.take(BASE)
+    assert SetRequestAnswered(item=item, status=481) in take(wire, BASE)
     assert sub.state is SubState.ACTIVE and fresh.subscriptions_of("4001")
 
 
@@ -345,7 +362,7 @@ def test_terminated_reasons_follow_rfc6665(
 ) -> None:
     wire, sub, notifier, _ = world()
     start(wire, sub)
-    wire.take(BASE)
+    take(wire, BASE)
     t0 = wire.now
     wire.feed(AS, notifier.terminate(wire.now, 1, reason, retry_after=retry_after))
     wire.run(t0 + 1000.0)
@@ -355,7 +372,7 @@ def test_terminated_reasons_follow_rfc6665(
     else:
         assert resubscribes and resubscribes[0] - t0 == pytest.approx(resubscribe_after, abs=0.1)
         assert sub.state is SubState.ACTIVE
-    terminated = [e for e in wire.take(BASE) if isinstance(e, SubscriptionTerminated)]
+    terminated = [e for e in take(wire, BASE) if isinstance(e, SubscriptionTerminated)]
     assert terminated and terminated[0].reason == reason
 
 
@@ -376,7 +393,7 @@ def _notify_like(wire: Wire, *, call_id: str | None = None, body: bytes | None =
 def test_notify_matching_no_dialog_gets_481_and_notifier_drops_on_481() -> None:
     wire, sub, notifier, _ = world()
     start(wire, sub)
-    wire.take(BASE)
+    take(wire, BASE)
     out = sub.receive(wire.now, _notify_like(wire, call_id="nobody"), AS)
     answer = parse_message(out[0].data)  # type: ignore[union-attr]
     assert isinstance(answer, Response) and answer.status == 481
@@ -398,7 +415,7 @@ def test_unreadable_notify_body_gets_200_is_reported_and_changes_nothing(body: b
     # that is not understood is left out and reported instead.
     wire, sub, _, _ = world()
     start(wire, sub)
-    wire.take(BASE)
+    take(wire, BASE)
     before = sub.state
     out = sub.receive(wire.now, _notify_like(wire, body=body), AS)
     answer = parse_message(out[0].data)  # type: ignore[union-attr]
@@ -412,7 +429,7 @@ def test_duplicated_notify_is_delivered_once() -> None:
     wire, sub, _, _ = world()
     wire.duplicate(is_method("NOTIFY"))
     start(wire, sub)
-    assert [type(e) for e in wire.take(BASE)] == [SubscriptionActivated, FeatureStateReceived]
+    assert [type(e) for e in take(wire, BASE)] == [SubscriptionActivated, FeatureStateReceived]
 
 
 def test_wrong_event_package_gets_489() -> None:
@@ -479,7 +496,8 @@ def test_subscriber_answers_stale_challenges_but_not_a_plain_second_401() -> Non
     third = sub.receive(0.2, challenge(second, stale=True), AS)[0].data  # type: ignore[union-attr]
     assert b"Authorization: Digest" in third and parse_message(third).cseq.seq == 3
     out = sub.receive(0.3, challenge(third, stale=False), AS)
-    assert [type(o) for o in out] == [SubscriptionFailed] and out[0].status == 401  # type: ignore[union-attr]
+    assert [type(o) for o in out] == [SubscriptionFailed, SubscriptionStateChanged]
+    assert out[0].status == 401 and out[1] == SubscriptionStateChanged(state="waiting to retry")  # type: ignore[union-attr]
 
 
 def test_unparseable_request_gets_400_naming_the_defect() -> None:
@@ -564,7 +582,7 @@ def test_accept_after_the_subscription_ended_answers_481() -> None:
     wire.settle()
     assert responses(wire, 481)
     # the base gave the subscription up on the NOTIFY and reported the Set as unanswered
-    assert SetRequestAnswered(item=SetDoNotDisturb(device="4001", on=True), status=0) in wire.take(BASE)
+    assert SetRequestAnswered(item=SetDoNotDisturb(device="4001", on=True), status=0) in take(wire, BASE)
 
 
 def test_refresh_carries_credentials_and_a_stale_nonce_is_answered() -> None:
@@ -649,3 +667,50 @@ def test_notifier_indexes_follow_subscriptions_through_refresh_and_end() -> None
     assert notifier._own_deadline() == pytest.approx(notifier.subscriptions[first].expires_at)
     wire.run(wire.now + 7200.0)  # refreshed in time: the old expiry entries never end it
     assert notifier.subscriptions_of("4001") == [first] and sub.active
+
+
+def test_start_and_stop_have_a_row_in_every_state() -> None:
+    """The application's calls are total: start() and stop() may come in any state (issue 18)."""
+    assert {(s, i) for s in SubState for i in (SubInput.START, SubInput.STOP)} <= set(TABLE)
+
+
+def test_every_transition_into_another_state_is_reported_last() -> None:
+    wire, sub, _, _ = world()
+    start(wire, sub)
+    changes = [e for e in wire.take(BASE) if isinstance(e, SubscriptionStateChanged)]
+    assert changes == [SubscriptionStateChanged(state="subscribing"), SubscriptionStateChanged(state="active")]
+
+
+def test_start_while_unsubscribing_abandons_that_dialog_and_subscribes_anew() -> None:
+    """FKS switched off and on again, or a registration regained, before the final NOTIFY."""
+    wire, sub, _, _ = world()
+    start(wire, sub)
+    old = sub.call_id
+    wire.feed(BASE, sub.stop(wire.now))
+    assert sub.state is SubState.UNSUBSCRIBING
+    out = sub.start(wire.now)
+    assert sub.state is SubState.SUBSCRIBING and sub.call_id != old
+    assert out[-1] == SubscriptionStateChanged(state="subscribing")
+    wire.feed(BASE, out)
+    wire.settle()
+    assert sub.state is SubState.ACTIVE
+
+
+def test_a_481_to_a_set_reports_subscribing_before_any_new_set() -> None:
+    """Issue 18: after a server restart the core subscribes again on its own; the application learns
+    it from the events (in this order) and set() in that window is a local error, never sent."""
+    wire, sub, _, _ = world()
+    start(wire, sub)
+    wire.take(BASE)
+    _, _, fresh, server2 = world()
+    wire.cores[AS], wire.apps[AS] = fresh, server2
+    item = SetDoNotDisturb(device="4001", on=True)
+    wire.feed(BASE, sub.set(wire.now, item))
+    wire.run(wire.now + 0.03)      # the 481 is in, the new SUBSCRIBE not yet answered
+    events = [e for e in wire.take(BASE) if not isinstance(e, SendDatagram)]
+    assert events == [SetRequestAnswered(item=item, status=481), SubscriptionStateChanged(state="subscribing")]
+    assert sub.state is SubState.SUBSCRIBING
+    with pytest.raises(LocalProtocolError, match="subscribing"):
+        sub.set(wire.now, item)
+    wire.settle()
+    assert wire.take(BASE)[-1] == SubscriptionStateChanged(state="active")
