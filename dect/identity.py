@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from dect.errors import IdentityError
 
 _HEX_IPUI = re.compile(r"[0-9a-fA-F]{10}")
-_PRINTED_IPEI = re.compile(r"(\d{5})\s*(\d{7})\s*([0-9*])")
+_PRINTED_IPEI = re.compile(r"([0-9]{5})\s*([0-9]{7})\s*([0-9*])")
 
 EMC_MAX = 0xFFFF
 PSN_MAX = 0xFFFFF

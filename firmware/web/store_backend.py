@@ -170,7 +170,7 @@ class StoreBackend:
     def _find(self, ref: str) -> Handset:
         text = str(ref).strip()
         found: Handset | None
-        if text.isdigit() and len(text) <= 5:
+        if text.isascii() and text.isdigit() and len(text) <= 5:
             found = self._store.handset(int(text))
         else:
             try:

@@ -80,9 +80,13 @@ def _content_length(head: bytes) -> int:
         name, sep, value = line.partition(b":")
         if sep and name.strip().lower() in (b"content-length", b"l"):
             text = value.strip()
-            if not text.isdigit():
-                raise FramingError(f"Content-Length {text.decode(errors='replace')!r} is not a number")
-            return int(text)
+            digits = text.lstrip(b"0") or b"0"
+            if not text.isdigit() or len(digits) > 5:
+                # At most 65535 octets in a message (sip.message.MAX_MESSAGE_SIZE): 5 digits, checked
+                # before int() so that no number of digits can raise anything but a framing error.
+                shown = text[:20].decode(errors="replace")
+                raise FramingError(f"Content-Length {shown!r} is not a number up to 65535")
+            return int(digits)
     raise FramingError("a message without Content-Length on a stream (RFC 3261 §18.3)")
 
 

@@ -33,6 +33,7 @@ from sip.feature_event import (
 from sip.message import Request, Response, error_response_bytes, parse_message
 from sip.multipart import BodyPart
 from sip.notifier import Notifier, NotifierConfig, NotifierSubscription
+from sip.numbers import read_uint
 from sip.server.codes import FacTable
 from sip.server.fac import FacServer, apply_code
 from sip.server.faults import Faults
@@ -383,7 +384,14 @@ def _forwarding(state: FeatureState, ftype: ForwardingType, change: ForwardingCh
         active = bool(change.get("active", old.active))
         to = str(change.get("to", old.to) or "")
         raw = change.get("rings")
-        rings = int(raw) if isinstance(raw, int | str) and str(raw).isdigit() else None
+        rings = None
+        if isinstance(raw, int) and not isinstance(raw, bool) and 0 <= raw <= 999:
+            rings = raw
+        elif isinstance(raw, str):
+            try:
+                rings = read_uint(raw, "rings", limit=999)
+            except RemoteProtocolError:
+                rings = None
         if raw is not None and rings is None:
             raise LocalProtocolError("rings must be a number")
     if rings is not None and not (rings == 0 or 2 <= rings <= 20):

@@ -38,6 +38,7 @@ def test_every_prefix_waits_for_more() -> None:
 @pytest.mark.parametrize(("stream", "why"), [
     (b"OPTIONS sip:a SIP/2.0\r\nVia: x\r\n\r\n", "without Content-Length"),
     (b"OPTIONS sip:a SIP/2.0\r\nContent-Length: ten\r\n\r\n", "not a number"),
+    (b"OPTIONS sip:a SIP/2.0\r\nContent-Length: " + b"9" * 5000 + b"\r\n\r\n", "not a number up to 65535"),
     (b"OPTIONS sip:a SIP/2.0\r\nContent-Length: 99999\r\n\r\n", "more than"),
     (b"X" * 70000, "no end of header"),
 ])
