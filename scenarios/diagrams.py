@@ -170,9 +170,9 @@ def diagrams() -> list[Diagram]:
     """Every diagram, its tables imported when drawn."""
     def transactions(name: str) -> Callable[[], str]:
         def make() -> str:
-            from sip import transaction
+            from sip import transaction_tables as transaction
             return _machine(f"SIP {name.lower().replace('_', ' ')} transaction (RFC 3261 §17)",
-                            f"sip/transaction.py {name}", getattr(transaction, name))
+                            f"sip/transaction_tables.py {name}", getattr(transaction, name))
         return make
 
     def subscriber() -> str:

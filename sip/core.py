@@ -30,7 +30,8 @@ from sip.events import (
     TransactionTimedOut,
 )
 from sip.headers import Via
-from sip.message import Headers, Request, Response, error_response_bytes, make_response, parse_message
+from sip.message import Headers, Request, Response, make_response, parse_message
+from sip.readback import error_response_bytes
 from sip.transaction import TimerConfig, TransactionLayer
 from sip.uri import NameAddr, SipUri, Uri, host_of, parse_name_addr
 

@@ -24,7 +24,8 @@ from dataclasses import dataclass
 from sip.errors import RemoteProtocolError
 from sip.events import Address, SendDatagram
 from sip.headers import Via
-from sip.message import Headers, Request, Response, error_response_bytes, make_response, parse_message
+from sip.message import Headers, Request, Response, make_response, parse_message
+from sip.readback import error_response_bytes
 from sip.transaction import MAGIC_COOKIE, stamp_received
 from sip.uri import NameAddr, SipUri, host_of, parse_name_addr, split_commas
 

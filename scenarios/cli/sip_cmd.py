@@ -19,7 +19,8 @@ import click
 
 from models.errors import FksimError
 from sip.errors import ProtocolError
-from sip.message import MAX_MESSAGE_SIZE, Request, Response, parse_message, understood_headers
+from sip.message import MAX_MESSAGE_SIZE, Request, Response, parse_message
+from sip.readback import understood_headers
 
 EXIT_BAD_INPUT = 2
 

@@ -30,10 +30,11 @@ from sip.feature_event import (
     SetDoNotDisturb,
     build_body,
 )
-from sip.message import Request, Response, error_response_bytes, parse_message
+from sip.message import Request, Response, parse_message
 from sip.multipart import BodyPart
 from sip.notifier import Notifier, NotifierConfig, NotifierSubscription
 from sip.numbers import read_uint
+from sip.readback import error_response_bytes
 from sip.server.codes import FacTable
 from sip.server.fac import FacServer, apply_code
 from sip.server.faults import Faults

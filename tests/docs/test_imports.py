@@ -40,3 +40,13 @@ def test_no_module_imports_itself_through_others() -> None:
             if graph.chain_exists(importer=imported, imported=module):
                 circles.append(f"{module} <-> {imported}")
     assert circles == []
+
+
+def test_no_module_runs_past_600_lines() -> None:
+    """The house rule (conventions): a module that grows past 600 lines is split along its seams."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    long = {str(p.relative_to(root)): n for package in PACKAGES for p in sorted((root / package).rglob("*.py"))
+            if (n := len(p.read_text(encoding="utf-8").splitlines())) > 600}
+    assert long == {}

@@ -144,7 +144,8 @@ def _sip_parse_inputs(short: bool) -> st.SearchStrategy[bytes]:
 
 
 def check_sip_parse(data: bytes) -> None:
-    from sip.message import parse_message, understood_headers
+    from sip.message import parse_message
+    from sip.readback import understood_headers
 
     message = parse_message(data)
     understood_headers(message)  # what `fksim sip parse` prints

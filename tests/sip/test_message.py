@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 from sip.errors import ProtocolError, RemoteProtocolError
 from sip.headers import CSeq, MediaType, SubscriptionState, Via, parse_subscription_state
-from sip.message import Headers, Request, Response, error_response_bytes, make_response, parse_message
+from sip.message import Headers, Request, Response, make_response, parse_message
+from sip.readback import error_response_bytes
 from sip.uri import AbsoluteUri, NameAddr, SipUri, parse_name_addr, parse_uri
 
 SUBSCRIBE = (
