@@ -24,6 +24,7 @@ COMMANDS: dict[str, str] = {
     "run": "scenarios.cli.run_cmd:run",
     "check": "scenarios.cli.run_cmd:check",
     "serve": "scenarios.cli.serve_cmd:serve",
+    "fleet": "scenarios.cli.fleet_cmd:fleet",
 }
 
 #: exit status for bad input, as the contract fixes it for every command.
