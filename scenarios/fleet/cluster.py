@@ -15,6 +15,7 @@ dashboard. Connecting to a scheduler gives up after `CONNECT_TIMEOUT` seconds wi
 from __future__ import annotations
 
 import importlib
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -47,8 +48,12 @@ def dask_client(*, workers: int = 1, scheduler: str | None = None) -> Iterator[A
         finally:
             client.close()
         return
-    with dask.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, memory_limit=0,
-                           dashboard_address=None) as cluster, dask.Client(cluster) as client:
+    with warnings.catch_warnings():
+        # The scheduler's HTTP endpoint moves to a free port when 8787 is taken (another cluster): fine.
+        warnings.filterwarnings("ignore", message="Port .* is already in use", category=UserWarning)
+        cluster = dask.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, memory_limit=0,
+                                    dashboard_address=None)
+    with cluster, dask.Client(cluster) as client:
         yield client
 
 
