@@ -88,14 +88,18 @@ def summary_tables(study: dict[str, Any], console: Console) -> None:
 
 
 def _run(spec: FleetSpec, parts: int | None, workers: int, scheduler: str | None,
-         progress: Progress) -> dict[str, Any]:
+         progress: Progress, pcap_dir: Path | None) -> dict[str, Any]:
     from scenarios.fleet.part import run_part
     from scenarios.fleet.study import run_study
 
+    if pcap_dir is not None and (scheduler is not None or workers > 1):
+        raise ConfigError("captures are written by a run in one part (no --workers or --scheduler)",
+                          where="--pcap")
     if scheduler is None and workers <= 1:
         count = parts or 1
         task = progress.add_task("simulating", total=round(count * spec.duration))
-        return run_study(spec, count, progress=lambda t: progress.update(task, completed=round(t)))
+        pcap = None if pcap_dir is None else (pcap_dir, f"fleet-{spec.model}-{spec.handsets}-seed{spec.seed}")
+        return run_study(spec, count, progress=lambda t: progress.update(task, completed=round(t)), pcap=pcap)
     from scenarios.fleet.cluster import dask_client, run_on, worker_count
 
     with dask_client(workers=workers, scheduler=scheduler) as client:
@@ -129,10 +133,13 @@ def _run(spec: FleetSpec, parts: int | None, workers: int, scheduler: str | None
               help="Write the figures and the time series to this file.")
 @click.option("--plot", "plot_file", type=click.Path(path_type=Path, dir_okay=False),
               help="Draw messages/s and subscriptions over time, events marked (.png or .svg).")
+@click.option("--pcap", "pcap_dir", type=click.Path(path_type=Path, file_okay=False),
+              help="A small fleet (at most 1,000 handsets, one part): also write its SIP and DECT captures.")
 @click.option("--quiet", is_flag=True, help="No progress bar and no tables.")
 def fleet(model: str, handsets: int, duration: str, seed: int, events: tuple[str, ...],
           dect_managers: int | None, resolution: str, workers: int, scheduler: str | None,
-          parts: int | None, json_file: Path | None, plot_file: Path | None, quiet: bool) -> None:
+          parts: int | None, json_file: Path | None, plot_file: Path | None, pcap_dir: Path | None,
+          quiet: bool) -> None:
     """A fleet capacity study: load on the application server over time, and recovery from events."""
     try:
         spec = FleetSpec(model=model, handsets=handsets, duration=_time(duration, "--duration"), seed=seed,
@@ -145,7 +152,7 @@ def fleet(model: str, handsets: int, duration: str, seed: int, events: tuple[str
         with Progress(TextColumn("[progress.description]{task.description}"), BarColumn(),
                       MofNCompleteColumn(), TimeElapsedColumn(), console=err_console, transient=True,
                       disable=quiet) as progress:
-            study = _run(spec, parts, workers, scheduler, progress)
+            study = _run(spec, parts, workers, scheduler, progress, pcap_dir)
         if json_file is not None:
             try:
                 json_file.write_text(json.dumps(study, indent=1) + "\n")

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from scenarios.fleet.spec import FleetSpec, Layout, burst_users, check_spec, handset_ipui, handset_user
 from scenarios.fleet.traffic import Key, TrafficCounter
 from scenarios.world.collector import collector_for_bounded_run
-from scenarios.world.log import MessageLog
+from scenarios.world.log import LogEntry, MessageLog
 from scenarios.world.world import SERVER_ADDRESS, World
 
 Progress = Callable[[float], None]
@@ -37,6 +37,8 @@ class PartJob:
 
     spec: FleetSpec
     dms: tuple[int, ...]
+    #: keep every message too (a small fleet's captures, one part only)
+    keep_messages: bool = False
 
 
 @dataclass(slots=True, kw_only=True)
@@ -52,6 +54,8 @@ class PartResult:
     reconverged: list[dict[int, int]] = field(default_factory=list)
     #: per event: handsets not back in sync by the end of the study
     not_reconverged: list[int] = field(default_factory=list)
+    #: every message, in send order, when the job asked to keep them
+    entries: list[LogEntry] = field(default_factory=list)
 
 
 def bins_of(spec: FleetSpec) -> int:
@@ -133,7 +137,8 @@ def run_part(job: PartJob, progress: Progress | None = None) -> PartResult:
     spec = job.spec
     layout = check_spec(spec)
     handsets = layout.handsets_of(job.dms)
-    counter = TrafficCounter(server=SERVER_ADDRESS, resolution=spec.resolution)
+    counter = TrafficCounter(server=SERVER_ADDRESS, resolution=spec.resolution,
+                             keep_messages=job.keep_messages)
     with collector_for_bounded_run():   # a run with an end: see scenarios/world/collector.py
         world = build_world(spec, layout, handsets, counter)
         schedule_events(world, spec, handsets)
@@ -157,7 +162,7 @@ def run_part(job: PartJob, progress: Progress | None = None) -> PartResult:
                 progress(t)
     return PartResult(handsets=len(handsets), traffic=dict(counter.bins), dect_frames=counter.counts["dect"],
                       subscriptions=subscriptions, reconverged=reconverged,
-                      not_reconverged=[len(p) for p in pending])
+                      not_reconverged=[len(p) for p in pending], entries=counter.entries)
 
 
 __all__ = ["PartJob", "PartResult", "bin_end", "bins_of", "build_world", "run_part", "schedule_events"]

@@ -21,8 +21,11 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
+from models.errors import ConfigError
+from scenarios.capture import write_captures
 from scenarios.fleet.part import PartJob, PartResult, bin_end, bins_of, run_part
 from scenarios.fleet.spec import FleetSpec, Layout, check_spec, partition
 from scenarios.fleet.traffic import Key
@@ -131,12 +134,22 @@ def describe(spec: FleetSpec, layout: Layout, total: PartResult) -> dict[str, An
 Runner = Callable[[Sequence[PartJob]], Iterable[PartResult]]
 
 
+#: The largest fleet whose messages are kept for captures (`--pcap`) [choice]: about 35,000 messages
+#: per simulated hour.
+PCAP_MAX_HANDSETS = 1000
+
+
 def run_study(spec: FleetSpec, parts: int = 1, runner: Runner | None = None,
-              progress: Callable[[float], None] | None = None) -> dict[str, Any]:
+              progress: Callable[[float], None] | None = None,
+              pcap: tuple[Path, str] | None = None) -> dict[str, Any]:
     """Run the study cut into `parts` (in this process one after the other unless a `runner`, such as
-    `scenarios.fleet.cluster.DaskRunner`, runs them elsewhere) and describe it."""
+    `scenarios.cluster.run_on`, runs them elsewhere) and describe it. `pcap` (folder, stem): a
+    small fleet, in one part, also writes its captures."""
     layout = check_spec(spec)
-    jobs = [PartJob(spec=spec, dms=dms) for dms in partition(layout, parts)]
+    if pcap is not None and (parts != 1 or runner is not None or spec.handsets > PCAP_MAX_HANDSETS):
+        raise ConfigError(f"captures keep every message: at most {PCAP_MAX_HANDSETS} handsets, in one part "
+                          f"(no --workers, --scheduler or --parts)", where="--pcap")
+    jobs = [PartJob(spec=spec, dms=dms, keep_messages=pcap is not None) for dms in partition(layout, parts)]
     if runner is not None:
         results = list(runner(jobs))
     else:
@@ -146,7 +159,9 @@ def run_study(spec: FleetSpec, parts: int = 1, runner: Runner | None = None,
                 if progress is not None:
                     progress(index * spec.duration + t)
             results.append(run_part(job, report))
+    if pcap is not None:
+        write_captures(results[0].entries, pcap[0], pcap[1])
     return describe(spec, layout, merge(results))
 
 
-__all__ = ["METHOD_ORDER", "describe", "merge", "run_study"]
+__all__ = ["METHOD_ORDER", "PCAP_MAX_HANDSETS", "describe", "merge", "run_study"]

@@ -47,12 +47,13 @@ class TrafficCounter(MessageLog):
     """A message log that counts SIP datagrams per (bin, kind) and DECT frames in total.
 
     It says `keep=True` so that the network hands it every datagram with its addresses, and keeps
-    nothing but counts."""
+    nothing but counts, unless `keep_messages` (a small fleet's captures: `fksim fleet --pcap`)."""
 
-    def __init__(self, *, server: Address, resolution: float) -> None:
+    def __init__(self, *, server: Address, resolution: float, keep_messages: bool = False) -> None:
         super().__init__(keep=True)
         self.server = server
         self.resolution = resolution
+        self.keep_messages = keep_messages
         self.bins: Counter[tuple[int, Key]] = Counter()
 
     def bin_of(self, t: float) -> int:
@@ -62,13 +63,19 @@ class TrafficCounter(MessageLog):
 
     def record_sip(self, t: float, src: str, dst: str, src_addr: Address, dst_addr: Address, data: bytes,
                    *, lost: bool = False) -> None:
-        self.counts["sip"] += 1
+        if self.keep_messages:
+            super().record_sip(t, src, dst, src_addr, dst_addr, data, lost=lost)
+        else:
+            self.counts["sip"] += 1
         method, status = classify(data)
         direction = "to-as" if dst_addr == self.server else "from-as"
         self.bins[(self.bin_of(t), (direction, method, status, lost))] += 1
 
     def record_dect(self, t: float, src: str, dst: str, data: bytes) -> None:
-        self.counts["dect"] += 1
+        if self.keep_messages:
+            super().record_dect(t, src, dst, data)
+        else:
+            self.counts["dect"] += 1
 
 
 __all__ = ["Key", "TrafficCounter", "classify"]

@@ -87,3 +87,27 @@ def test_bad_options_are_one_line_naming_the_option_and_exit_2(args, message):
     assert result.exit_code == 2, result.output
     assert message in result.output
     assert "Traceback" not in result.output
+
+
+def test_a_small_fleet_writes_captures_of_every_counted_message(tmp_path):
+    from scapy.utils import RawPcapReader
+
+    out, pcap = tmp_path / "f.json", tmp_path / "pcap"
+    result = CliRunner().invoke(cli, ["fleet", "--handsets", "20", "--duration", "10m", "--event", "2m:reboot",
+                                      "--pcap", str(pcap), "--json", str(out), "--quiet"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(out.read_text())["summary"]
+    sip = pcap / "fleet-virtual-integrator-20-seed1-sip.pcap"
+    dect = pcap / "fleet-virtual-integrator-20-seed1-dect.pcap"
+    assert sum(1 for _ in RawPcapReader(str(sip))) == summary["sip_messages"] > 0
+    assert sum(1 for _ in RawPcapReader(str(dect))) == summary["dect_frames"] > 0
+
+
+@pytest.mark.parametrize("args", [["--handsets", "1001"], ["--parts", "2"], ["--workers", "2"]])
+def test_captures_only_for_a_small_fleet_in_one_part(args, tmp_path):
+    base = {"--handsets": "500", "--duration": "1h"}
+    base.pop(args[0], None)
+    flat = [item for pair in base.items() for item in pair]
+    result = CliRunner().invoke(cli, ["fleet", *flat, *args, "--pcap", str(tmp_path / "p"), "--quiet"])
+    assert result.exit_code == 2, result.output
+    assert "--pcap: captures" in result.output
