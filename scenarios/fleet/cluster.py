@@ -15,6 +15,7 @@ dashboard. Connecting to a scheduler gives up after `CONNECT_TIMEOUT` seconds wi
 from __future__ import annotations
 
 import importlib
+import logging
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -53,8 +54,15 @@ def dask_client(*, workers: int = 1, scheduler: str | None = None) -> Iterator[A
         warnings.filterwarnings("ignore", message="Port .* is already in use", category=UserWarning)
         cluster = dask.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, memory_limit=0,
                                     dashboard_address=None)
-    with cluster, dask.Client(cluster) as client:
-        yield client
+    # A nanny that stops its idle worker at the end logs a warning for each; nothing the user can act on.
+    nanny = logging.getLogger("distributed.nanny")
+    level = nanny.level
+    nanny.setLevel(logging.ERROR)
+    try:
+        with cluster, dask.Client(cluster) as client:
+            yield client
+    finally:
+        nanny.setLevel(level)
 
 
 def run_on(client: Any, function: Callable[[T], R], tasks: Sequence[T],
