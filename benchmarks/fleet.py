@@ -78,8 +78,18 @@ def build(handsets: int, seed: int, dms: Sequence[int] | None = None) -> World:
     return w
 
 
-def run_part(args: tuple[int, int, tuple[int, ...]]) -> tuple[int, int, float]:
-    """A Dask task: one part of the fleet for the hour; (SIP messages, active subscriptions, peak MB)."""
+def _peak_mb() -> float:
+    """This process's own peak resident memory (VmHWM): ru_maxrss would count the parent's peak too,
+    since Linux keeps it across the fork and exec that start a worker."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_part(args: tuple[int, int, tuple[int, ...]]) -> tuple[int, int, float, int]:
+    """A Dask task: one part of the fleet for the hour; (SIP messages, active subscriptions, peak MB,
+    the worker's process id)."""
     handsets, seed, dms = args
     w = build(handsets, seed, dms)
     with collector_for_bounded_run():
@@ -87,7 +97,7 @@ def run_part(args: tuple[int, int, tuple[int, ...]]) -> tuple[int, int, float]:
         w.run(SIM_SECONDS)
     subscribed = sum(1 for ipui in w.handsets if (line := w.system.line_of(ipui)) is not None
                      and line.subscription_status == "active")
-    return w.log.counts["sip"], subscribed, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return w.log.counts["sip"], subscribed, _peak_mb(), os.getpid()
 
 
 def parallel(handsets: int, seed: int, workers: int) -> dict[str, float]:
@@ -103,6 +113,7 @@ def parallel(handsets: int, seed: int, workers: int) -> dict[str, float]:
         up = time.perf_counter()
         results = run_on(client, run_part, [(handsets, seed, dms) for dms in parts])
         wall = time.perf_counter() - up
+    assert len({r[3] for r in results}) == workers, "every worker ran one part"
     return {"workers": workers, "cluster_start_s": round(up - started, 2), "wall_s": round(wall, 2),
             "sip_messages": sum(r[0] for r in results), "subscribed": sum(r[1] for r in results),
             "peak_rss_mb_per_worker": round(max(r[2] for r in results), 1)}
