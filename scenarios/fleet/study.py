@@ -143,7 +143,7 @@ def run_study(spec: FleetSpec, parts: int = 1, runner: Runner | None = None,
               progress: Callable[[float], None] | None = None,
               pcap: tuple[Path, str] | None = None) -> dict[str, Any]:
     """Run the study cut into `parts` (in this process one after the other unless a `runner`, such as
-    `scenarios.cluster.run_on`, runs them elsewhere) and describe it. `pcap` (folder, stem): a
+    `scenarios.fleet.cluster.run_on`, runs them elsewhere) and describe it. `pcap` (folder, stem): a
     small fleet, in one part, also writes its captures."""
     layout = check_spec(spec)
     if pcap is not None and (parts != 1 or runner is not None or spec.handsets > PCAP_MAX_HANDSETS):
