@@ -26,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "serve": "scenarios.cli.serve_cmd:serve",
     "new": "scenarios.cli.new_cmd:new",
     "menu": "scenarios.cli.menu_cmd:menu",
+    "fleet": "scenarios.cli.fleet_cmd:fleet",
 }
 
 #: exit status for bad input, as the contract fixes it for every command.

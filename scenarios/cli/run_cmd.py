@@ -134,10 +134,21 @@ def make_plan(scenarios: Sequence[Scenario], override: tuple[str, ...] | None, s
     return Plan(jobs=jobs, skipped=skipped, files=len(scenarios))
 
 
-def execute(jobs: Sequence[Job], workers: int, progress: Progress | None = None) -> list[RunResult]:
-    """Run the jobs, in a process pool when `workers` > 1; results in the order of `jobs`."""
+def execute(jobs: Sequence[Job], workers: int, progress: Progress | None = None,
+            scheduler: str | None = None) -> list[RunResult]:
+    """Run the jobs, in a process pool when `workers` > 1, on a Dask cluster when a `scheduler` is
+    named; results in the order of `jobs` either way."""
     task = progress.add_task("running", total=len(jobs)) if progress is not None else None
     results: list[RunResult | None] = [None] * len(jobs)
+    if scheduler is not None:
+        from scenarios.fleet.cluster import dask_client, run_on
+
+        def done(_index: int, _result: RunResult) -> None:
+            if progress is not None and task is not None:
+                progress.advance(task)
+
+        with dask_client(scheduler=scheduler) as client:
+            return run_on(client, run_job, jobs, done)
     if workers <= 1 or len(jobs) <= 1:
         for index, job in enumerate(jobs):
             results[index] = run_job(job)
@@ -201,6 +212,8 @@ def _report_failures(results: Sequence[RunResult], console: Console) -> None:
               help="Seed for every run instead of the file's seed.")
 @click.option("--jobs", type=click.IntRange(min=1, max=MAX_JOBS), default=1, show_default=True,
               help="Runs in parallel (a process pool); results are the same as a serial run.")
+@click.option("--scheduler", metavar="tcp://HOST:PORT",
+              help="Run on this Dask scheduler's cluster instead (docs/fleet.md); results as a serial run.")
 @click.option("--json", "json_file", type=click.Path(path_type=Path, dir_okay=False),
               help="Write the result (spec §3) to this file.")
 @click.option("--junit", "junit_file", type=click.Path(path_type=Path, dir_okay=False),
@@ -214,10 +227,13 @@ def _report_failures(results: Sequence[RunResult], console: Console) -> None:
                    "and its bytes.")
 @click.option("--trace", is_flag=True, help="Print the readable ladder of every run.")
 @click.option("--quiet", is_flag=True, help="No progress bar and no table: failures and the count only.")
-def run(paths: tuple[Path, ...], model: str | None, seed: int | None, jobs: int, json_file: Path | None,
-        junit_file: Path | None, pcap_dir: Path | None, html_file: Path | None, trace: bool,
+def run(paths: tuple[Path, ...], model: str | None, seed: int | None, jobs: int, scheduler: str | None,
+        json_file: Path | None, junit_file: Path | None, pcap_dir: Path | None, html_file: Path | None,
+        trace: bool,
         quiet: bool) -> None:
     """Run scenario files (a folder: every *.yaml below it), each on the models it names."""
+    if scheduler is not None and pcap_dir is not None:
+        pcap_dir = pcap_dir.resolve()   # the workers write the captures, from their own working directory
     try:
         plan = make_plan(load_all(paths), model_override(model), seed, pcap_dir)
     except BadInput as err:
@@ -230,7 +246,11 @@ def run(paths: tuple[Path, ...], model: str | None, seed: int | None, jobs: int,
         out.width = max(out.width, 160)   # a log file or a pipe: keep one row per run
     err_console = Console(stderr=True)
     with _progress(err_console, not quiet and len(plan.jobs) > 1) as progress:
-        results = execute(plan.jobs, jobs, progress)
+        try:
+            results = execute(plan.jobs, jobs, progress, scheduler)
+        except ConfigError as err:
+            _bad_input([str(err)])
+            return
     if trace:
         for result in results:
             out.print(result.trace, markup=False, end="")

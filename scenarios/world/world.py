@@ -74,12 +74,13 @@ class HandsetInfo:
 class World:
     def __init__(self, model: str | ModelProfile, *, seed: int = 0, dect_managers: int = 1,
                  network: NetworkSettings | None = None, keep_log: bool = True,
-                 store: NvmStore | None = None) -> None:
+                 store: NvmStore | None = None, log: MessageLog | None = None) -> None:
         self.profile = model if isinstance(model, ModelProfile) else get_profile(model)
         self.seed = seed
         self.env = simpy.Environment()
         self.rng = random.Random(seed)
-        self.log = MessageLog(keep=keep_log)
+        # `log`: a record of the traffic other than the message list (the fleet study counts as it goes).
+        self.log = log if log is not None else MessageLog(keep=keep_log)
         self.net = IpNetwork(self.env, self.rng, self.log, network or NetworkSettings())
         self.air = DectAir(self.env, self.log, latency=DECT_LATENCY)
         self.store = store or NvmStore(":memory:")
