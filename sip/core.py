@@ -31,9 +31,9 @@ from sip.events import (
 )
 from sip.headers import Via
 from sip.message import Headers, Request, Response, make_response, parse_message
-from sip.readback import error_response_bytes
+from sip.readback import answer_unparsable
 from sip.transaction import TimerConfig, TransactionLayer
-from sip.uri import NameAddr, SipUri, Uri, host_of, parse_name_addr
+from sip.uri import NameAddr, SipUri, Uri, host_of, is_ip_literal, parse_name_addr
 
 
 def same_address(a: Address, b: Address) -> bool:
@@ -58,7 +58,7 @@ def route_peer(route: str) -> Address | None:
         return None
     if not isinstance(uri, SipUri):
         return None
-    if not _numeric(uri.host):
+    if not is_ip_literal(uri.host):
         return None
     return uri.host.strip("[]"), _port(uri)
 
@@ -116,10 +116,7 @@ class Core:
         try:
             message = parse_message(data)
         except RemoteProtocolError as err:
-            answer = error_response_bytes(data, err)
-            if answer is None:
-                return []
-            return [SendDatagram(data=answer, destination=source, transport=transport)]
+            return list(answer_unparsable(data, err, source, transport))
         return self.receive_message(now, message, source)
 
     def receive_message(self, now: float, message: Request | Response, source: Address) -> list[Output]:
@@ -268,7 +265,7 @@ class Core:
             # (the Request-URI stays the remote target). A name would need DNS (RFC 3263), which a
             # sans-I/O core cannot do: then the configured server is the next hop [choice].
             top = routes[0].uri
-            if isinstance(top, SipUri) and top.param("lr") is not None and _numeric(top.host):
+            if isinstance(top, SipUri) and top.param("lr") is not None and is_ip_literal(top.host):
                 return top.host.strip("[]"), _port(top)
         return server
 
@@ -291,13 +288,6 @@ class Core:
         headers.know("Via*", [via])   # the transaction layer reads the branch back
         return Request(method=method, uri=uri, headers=headers, body=body)
 
-
-def _numeric(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        return False
-    return True
 
 
 def _same_hop(route: str, outbound: NameAddr) -> bool:

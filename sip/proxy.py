@@ -18,16 +18,15 @@ next Via's `received`/`rport` address, else its sent-by.
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 from dataclasses import dataclass
 
 from sip.errors import RemoteProtocolError
 from sip.events import Address, SendDatagram
 from sip.headers import Via
 from sip.message import Headers, Request, Response, make_response, parse_message
-from sip.readback import error_response_bytes
+from sip.readback import answer_unparsable
 from sip.transaction import MAGIC_COOKIE, stamp_received
-from sip.uri import NameAddr, SipUri, host_of, parse_name_addr, split_commas
+from sip.uri import NameAddr, SipUri, host_of, is_ip_literal, parse_name_addr, split_commas
 
 #: Requests whose out-of-dialog form creates a dialog that later requests must route through us.
 DIALOG_CREATING = frozenset({"SUBSCRIBE", "INVITE"})
@@ -63,10 +62,7 @@ class StatelessProxy:
         try:
             message = parse_message(data)
         except RemoteProtocolError as err:
-            answer = error_response_bytes(data, err)
-            if answer is None:
-                return []
-            return [SendDatagram(data=answer, destination=source, transport=transport)]
+            return list(answer_unparsable(data, err, source, transport))
         if isinstance(message, Response):
             return self._response(message)
         return self._request(message, source, transport)
@@ -108,7 +104,7 @@ class StatelessProxy:
         """The next hop's address and transport: the URI's `transport` parameter, TLS for a `sips:`
         URI (RFC 3261 §19.1.2, §26.2.2), else UDP; the upstream server is reached over UDP."""
         target = parse_name_addr(routes[0], "Route").uri if routes else request.uri
-        if isinstance(target, SipUri) and _numeric(target.host):
+        if isinstance(target, SipUri) and is_ip_literal(target.host):
             named = (target.param("transport") or "").upper()
             transport = "TLS" if target.scheme == "sips" else named if named in ("TCP", "TLS") else "UDP"
             return (target.host.strip("[]"), target.port or (5061 if transport == "TLS" else 5060)), transport
@@ -158,13 +154,6 @@ class StatelessProxy:
     def _via_is_me(self, via: Via) -> bool:
         return via.host == self._host and (via.port or 5060) == self.config.local[1]
 
-
-def _numeric(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        return False
-    return True
 
 
 __all__ = ["ProxyConfig", "StatelessProxy"]

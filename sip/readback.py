@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from sip.errors import RemoteProtocolError
+from sip.events import Address, SendDatagram
 from sip.headers import CANONICAL
 from sip.message import _FOLD_RE, _LIST_PARSERS, Message, parse_message
 from sip.uri import split_commas
@@ -64,4 +65,12 @@ def error_response_bytes(data: bytes, error: RemoteProtocolError) -> bytes | Non
     return answer
 
 
-__all__ = ["error_response_bytes", "understood_headers"]
+def answer_unparsable(data: bytes, error: RemoteProtocolError, source: Address,
+                      transport: str = "UDP") -> list[SendDatagram]:
+    """What an endpoint sends back for `data` that did not parse: the salvaged error response, over
+    the transport it came on, to where it came from; nothing when none can be made."""
+    answer = error_response_bytes(data, error)
+    return [] if answer is None else [SendDatagram(data=answer, destination=source, transport=transport)]
+
+
+__all__ = ["answer_unparsable", "error_response_bytes", "understood_headers"]

@@ -7,6 +7,7 @@ into frozen values and back. Every malformed text raises `RemoteProtocolError` (
 from __future__ import annotations
 
 import functools
+import ipaddress
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -117,6 +118,16 @@ def host_of(address_host: str) -> str:
     """The host part for a socket address: an IPv6 literal in brackets (RFC 3261 §25.1 IPv6reference),
     anything else as it is."""
     return f"[{address_host}]" if ":" in address_host and not address_host.startswith("[") else address_host
+
+
+def is_ip_literal(host: str) -> bool:
+    """True for an IPv4 or IPv6 address (with or without the brackets of an IPv6reference): a
+    sans-I/O core can send to it without resolving a name (RFC 3263 is a driver's business)."""
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
 
 
 def wire_text(render: Callable[[Any], str]) -> Callable[[Any], str]:

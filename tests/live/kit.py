@@ -22,6 +22,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -201,6 +202,32 @@ class WebClient:
         assert status == 200, doc
         assert isinstance(doc, dict)
         return doc
+
+
+def press_menu(web: WebClient, ipui: str, path: list[str]) -> None:
+    """Walk a handset's menu `path` key by key through the web interface's virtual handset."""
+    from dect.handset import Handset
+    from dect.identity import Ipui
+
+    web.get("/handsets")
+    for key in Handset(Ipui.parse(ipui)).compile_menu(path):
+        status, screen = web.post_json(f"/api/handsets/{ipui}/keys", {"key": key})
+        assert status == 200, screen
+
+
+def upload_provisioning(web: WebClient, name: str, data: bytes, action: str) -> tuple[int, str]:
+    """Upload a provisioning file on SETTINGS -> System -> Provisioning (`action`: check or apply)."""
+    web.get("/settings/system/provisioning")
+    boundary = uuid.uuid4().hex
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n{web.token}\r\n'.encode(),
+        f'--{boundary}\r\nContent-Disposition: form-data; name="action"\r\n\r\n{action}\r\n'.encode(),
+        (f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
+         "Content-Type: text/xml\r\n\r\n").encode() + data + b"\r\n",
+        f"--{boundary}--\r\n".encode(),
+    ]
+    return web.request("POST", "/settings/system/provisioning", data=b"".join(parts),
+                       headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
 
 
 def wait_for(predicate: Any, *, timeout: float = 15.0, interval: float = 0.1, what: str = "condition") -> Any:

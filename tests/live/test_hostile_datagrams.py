@@ -13,10 +13,7 @@ import re
 import socket
 import time
 
-from live.kit import ThreadedServer, WebClient, handset, provisioning, wait_for
-
-from dect.handset import Handset
-from dect.identity import Ipui
+from live.kit import ThreadedServer, WebClient, handset, press_menu, provisioning, wait_for
 
 IPUI = "029e74a599"
 DND_ON = ["Menu", "Select services", "Do not disturb", "On"]
@@ -68,11 +65,6 @@ def _address(text: str) -> tuple[str, int]:
     return host, int(port)
 
 
-def _press(web: WebClient, path: list[str]) -> None:
-    web.get("/handsets")
-    for key in Handset(Ipui.parse(IPUI)).compile_menu(path):
-        status, screen = web.post_json(f"/api/handsets/{IPUI}/keys", {"key": key})
-        assert status == 200, screen
 
 
 def test_every_hostile_datagram_class_leaves_the_twin_serving(tmp_path, serve):
@@ -93,7 +85,7 @@ def test_every_hostile_datagram_class_leaves_the_twin_serving(tmp_path, serve):
     # The web interface answers at once, and a change from the handset still goes to the server.
     assert web.status()["running"] is True
     assert time.monotonic() - started < 30
-    _press(web, DND_ON)
+    press_menu(web, IPUI, DND_ON)
     wait_for(lambda: handset(web.status(), IPUI)["features"]["dnd"] is True, what="DND confirmed by the server")
     assert "Traceback" not in base.output, base.output
     # The malformed requests were answered 400 (a peer learns what was wrong), and whatever was

@@ -17,10 +17,7 @@ from pathlib import Path
 
 import pytest
 from live.kamailio import make_ca, start_kamailio
-from live.kit import ROOT, ThreadedServer, WebClient, handset, wait_for
-
-from dect.handset import Handset
-from dect.identity import Ipui
+from live.kit import ROOT, ThreadedServer, WebClient, handset, press_menu, wait_for
 
 IPUI = "029e74a599"
 DND_ON = ["Menu", "Select services", "Do not disturb", "On"]
@@ -55,11 +52,6 @@ def _sip(web: WebClient) -> dict:
     return dict(handset(web.status(), IPUI)["sip"])
 
 
-def _press_menu(web: WebClient, path: list[str]) -> None:
-    web.get("/handsets")
-    for key in Handset(Ipui.parse(IPUI)).compile_menu(path):
-        status, screen = web.post_json(f"/api/handsets/{IPUI}/keys", {"key": key})
-        assert status == 200, screen
 
 
 @pytest.mark.parametrize("transport", ["UDP", "TCP", "TLS"])
@@ -86,7 +78,7 @@ def test_the_whole_fks_flow_goes_through_kamailio_as_outbound_proxy(tmp_path, se
         assert f"via outbound proxy 127.0.0.1:{proxy_port}" in status["server"]
 
         # A Set from the handset menu reaches the server through Kamailio, and its NOTIFY comes back.
-        _press_menu(web, DND_ON)
+        press_menu(web, IPUI, DND_ON)
         wait_for(lambda: server.state("2001")["dnd"] is True, what="DND on the server")
         wait_for(lambda: handset(web.status(), IPUI)["features"]["dnd"] is True, what="DND confirmed")
         # A portal change: NOTIFY from the server, routed by Kamailio over the base's transport.

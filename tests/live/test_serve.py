@@ -10,7 +10,6 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 
 from live.kit import (
@@ -19,7 +18,9 @@ from live.kit import (
     ThreadedServer,
     WebClient,
     handset,
+    press_menu,
     provisioning,
+    upload_provisioning,
     wait_for,
 )
 from ruamel.yaml import YAML
@@ -38,25 +39,8 @@ def _subscription(web: WebClient, ipui: str = IPUI) -> str:
     return str(handset(web.status(), ipui)["sip"]["subscription"])
 
 
-def _upload(web: WebClient, name: str, data: bytes, action: str) -> tuple[int, str]:
-    web.get("/settings/system/provisioning")
-    boundary = uuid.uuid4().hex
-    parts = [
-        f'--{boundary}\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n{web.token}\r\n'.encode(),
-        f'--{boundary}\r\nContent-Disposition: form-data; name="action"\r\n\r\n{action}\r\n'.encode(),
-        (f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
-         "Content-Type: text/xml\r\n\r\n").encode() + data + b"\r\n",
-        f"--{boundary}--\r\n".encode(),
-    ]
-    return web.request("POST", "/settings/system/provisioning", data=b"".join(parts),
-                       headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
 
 
-def _press_menu(web: WebClient, ipui: str, path: list[str]) -> None:
-    web.get("/handsets")
-    for key in Handset(Ipui.parse(ipui)).compile_menu(path):
-        status, screen = web.post_json(f"/api/handsets/{ipui}/keys", {"key": key})
-        assert status == 200, screen
 
 
 def test_status_shows_the_running_base_and_web_changes_apply_at_once(tmp_path, serve):
@@ -94,7 +78,7 @@ def test_status_shows_the_running_base_and_web_changes_apply_at_once(tmp_path, s
     assert status == 200 and "Saved." in text
     wait_for(lambda: _subscription(web) != "active", what="the unsubscribe")
     assert handset(web.status(), IPUI)["fks"]["reason"] == "FeatureKeySyncActive=0"
-    _press_menu(web, IPUI, DND_ON)
+    press_menu(web, IPUI, DND_ON)
     wait_for(lambda: handset(web.status(), IPUI)["features"]["dnd"] is True, what="DND kept locally")
     assert base.stop() == 0
 
@@ -106,7 +90,7 @@ def test_provisioning_upload_adds_a_handset_that_registers_and_subscribes(tmp_pa
     wait_for(lambda: handset(web.status(), IPUI)["sip"]["registration"] == "registered",
              what="the first handset's registration")
     upload = PROVISIONING.format(ipui=IPUI_B, user="2002", fks=1).encode()
-    status, text = _upload(web, "second.xml", upload, "apply")
+    status, text = upload_provisioning(web, "second.xml", upload, "apply")
     assert status == 200, text
     row = wait_for(lambda: (r := handset(web.status(), IPUI_B))["sip"]["subscription"] == "active" and r,
                    what="the uploaded handset to register and subscribe")
@@ -154,7 +138,7 @@ def test_recording_keys_and_server_changes_gives_a_scenario_fksim_run_replays(tm
         web.post_form("/handsets/recording/start", {}, page="/handsets")
         _, page = web.get("/handsets")
         assert "● recording" in page
-        _press_menu(web, IPUI, DND_ON)
+        press_menu(web, IPUI, DND_ON)
         wait_for(lambda: handset(web.status(), IPUI)["features"]["dnd"] is True, what="DND confirmed")
         assert server.state("2001")["dnd"] is True
         # A change on the server's portal reaches the twin in a NOTIFY, and the recording.
@@ -214,6 +198,6 @@ def test_the_twin_runs_over_ipv6(tmp_path, serve):
     web = WebClient(base.url)
     web.login()
     wait_for(lambda: _subscription(web) == "active", what="the subscription over IPv6")
-    _press_menu(web, IPUI, DND_ON)
+    press_menu(web, IPUI, DND_ON)
     wait_for(lambda: handset(web.status(), IPUI)["features"]["dnd"] is True, what="DND over IPv6")
     assert base.stop() == 0

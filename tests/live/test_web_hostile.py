@@ -11,10 +11,9 @@ import subprocess
 import sys
 import time
 import urllib.parse
-import uuid
 from pathlib import Path
 
-from live.kit import WebClient, handset, provisioning, wait_for
+from live.kit import WebClient, handset, provisioning, upload_provisioning, wait_for
 
 from dect.identity import Ipui
 from firmware.nvm import SCHEMA_VERSION, Account, NvmStore, RegStatus, SipProvider
@@ -41,18 +40,6 @@ def _serve_fails(tmp_path: Path, *args: str) -> str:
     return result.stderr.strip()
 
 
-def _upload(web: WebClient, name: str, data: bytes, action: str) -> tuple[int, str]:
-    web.get("/settings/system/provisioning")
-    boundary = uuid.uuid4().hex
-    parts = [
-        f'--{boundary}\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n{web.token}\r\n'.encode(),
-        f'--{boundary}\r\nContent-Disposition: form-data; name="action"\r\n\r\n{action}\r\n'.encode(),
-        (f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
-         "Content-Type: text/xml\r\n\r\n").encode() + data + b"\r\n",
-        f"--{boundary}--\r\n".encode(),
-    ]
-    return web.request("POST", "/settings/system/provisioning", data=b"".join(parts),
-                       headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
 
 
 def test_idle_and_slow_loris_connections_do_not_block_the_web_interface(tmp_path, serve):
@@ -104,19 +91,19 @@ def test_a_hostile_upload_is_a_page_with_errors_not_a_500(tmp_path, serve):
     web.login()
     huge = (f'<provisioning version="1.1"><nvm><param name="SipProvider.{"1" * 5000}.Domain" '
             'value="as.example.com"/></nvm></provisioning>').encode()
-    status, text = _upload(web, "huge.xml", huge, "check")
+    status, text = upload_provisioning(web, "huge.xml", huge, "check")
     assert status == 200, text
     assert "providers are numbered 1..10" in text
     injected = (f'<provisioning version="1.1"><nvm><oper name="add_hs" value="{IPUI}">'
                 '<param name="hs.RegStatus" value="ToReg"/></oper>'
                 f'<param name="SipAccount.{IPUI}.UserName" value="2001&#13;&#10;X-Injected: yes"/>'
                 "</nvm></provisioning>").encode()
-    status, text = _upload(web, "injected.xml", injected, "apply")
+    status, text = upload_provisioning(web, "injected.xml", injected, "apply")
     assert status == 200, text
     assert f"SipAccount.{IPUI}.UserName: " in text
     assert handset(web.status(), IPUI)["user_name"] == ""
     doctype = b'<!DOCTYPE provisioning [<!ATTLIST param value CDATA "1">]>\n<provisioning/>'
-    status, text = _upload(web, "dtd.xml", doctype, "apply")
+    status, text = upload_provisioning(web, "dtd.xml", doctype, "apply")
     assert status == 200 and "document type declaration" in text
     assert base.stop() == 0
 
