@@ -76,7 +76,7 @@ from sip.fac import FeatureCodeCaller, FeatureCodeConfig
 from sip.message import Request, make_response, parse_message
 from sip.readback import error_response_bytes
 from sip.registration import RegistrationClient, RegistrationConfig
-from sip.state import ALL_FEATURES, FeatureState
+from sip.state import ALL_FEATURES, Feature, FeatureState
 from sip.subscriber import Subscriber, SubscriberConfig, SubState
 from sip.transaction import TimerConfig
 
@@ -139,6 +139,8 @@ class DectManager:
                                        synced=self.system.synced_features()),
                     settings=settings)
         line.shown = line.fks.state
+        # What was indicated before a reboot and never confirmed (the NVM keeps it): sent again.
+        line.unconfirmed = set(self.system.store.unconfirmed_features(index))
         line.cores.append(registration)
         self.lines[ipui] = line
         if self.system.verdict(ipui).active:
@@ -385,7 +387,8 @@ class DectManager:
                                                  silent=command.signal is Signal.SILENT)
             if line is not None:
                 line.shown = replace(line.shown, **{feature.value: getattr(command.state, feature.value)})
-                line.unconfirmed.add(feature)
+        if line is not None and not set(command.features) <= line.unconfirmed:
+            self._unconfirmed(line, line.unconfirmed | set(command.features))
 
     # --- DECT --------------------------------------------------------------------------------
 
@@ -411,8 +414,15 @@ class DectManager:
     def _heard_from(self, ipui: Ipui) -> None:
         """The handset sent a request: it is in range, and got what was indicated before."""
         line = self.lines.get(ipui)
-        if line is not None:
-            line.unconfirmed.clear()
+        if line is not None and line.unconfirmed:
+            self._unconfirmed(line, set())
+
+    def _unconfirmed(self, line: Line, features: set[Feature]) -> None:
+        """Features indicated and not yet confirmed, kept in the NVM too: an indication in flight
+        when the base powers off is lost, and after the reboot only the NVM remembers it."""
+        line.unconfirmed = features
+        if self.system.store.handset(line.index) is not None:
+            self.system.store.set_unconfirmed_features(line.index, frozenset(features))
 
     def resynchronise(self, ipui: Ipui) -> list[FirmwareOut]:
         """A handset located here (power-on, back in range, roamed, or the base rebooted): tell it,
@@ -423,7 +433,7 @@ class DectManager:
             return []
         state = line.fks.state
         stale = set(state.changed(line.shown)) | line.unconfirmed
-        line.unconfirmed = set()
+        line.unconfirmed = set()   # what is sent now is unconfirmed again (`_indicate`)
         for feature in ALL_FEATURES:
             if feature in stale:
                 shown = line.fks.indication(feature)

@@ -34,7 +34,10 @@ from typing import Any
 
 from dect.identity import Ipui
 from models.errors import FksimError
-from sip.state import FeatureState
+from sip.state import ALL_FEATURES, Feature, FeatureState
+
+#: Feature names as the NVM stores them.
+_FEATURE_NAMES = frozenset(f.value for f in ALL_FEATURES)
 
 SCHEMA_VERSION = 1
 #: The internal-telephony parameter's real name is not published (base-models.md §2): fksim's choice.
@@ -457,8 +460,28 @@ class NvmStore:
         return FeatureState.from_json(json.loads(rows[0][0]))
 
     def set_local_features(self, ref: HandsetRef, state: FeatureState) -> None:
+        unconfirmed = self.unconfirmed_features(ref)
+        self._write_features(ref, state, unconfirmed)
+
+    def unconfirmed_features(self, ref: HandsetRef) -> frozenset[Feature]:
+        """The features indicated to the handset that it has not been heard from since: a base that
+        reboots sends them again at the next locate (an indication in flight at power-off is lost)."""
+        rows = self._read("SELECT state FROM local_features WHERE idx = ?", (self._slot(ref),))
+        if not rows:
+            return frozenset()
+        names = json.loads(rows[0][0]).get("unconfirmed", [])
+        return frozenset(Feature(name) for name in names if name in _FEATURE_NAMES)
+
+    def set_unconfirmed_features(self, ref: HandsetRef, features: frozenset[Feature]) -> None:
+        state = self.local_features(ref) or FeatureState()
+        self._write_features(ref, state, features)
+
+    def _write_features(self, ref: HandsetRef, state: FeatureState, unconfirmed: frozenset[Feature]) -> None:
+        data = state.as_json()
+        if unconfirmed:
+            data["unconfirmed"] = sorted(f.value for f in unconfirmed)
         self._write("INSERT OR REPLACE INTO local_features (idx, state) VALUES (?, ?)",
-                    (self._index_of(ref), json.dumps(state.as_json(), sort_keys=True)))
+                    (self._index_of(ref), json.dumps(data, sort_keys=True)))
 
     # --- trunks (internal telephony) --------------------------------------------------------------
 
