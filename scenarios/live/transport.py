@@ -395,4 +395,25 @@ def _stderr(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-__all__ = ["FramingError", "SipTransport", "StreamFramer", "tls_context"]
+#: Tries to find a port free for both UDP and TCP when the port is left to the system [choice].
+PORT_TRIES = 20
+
+
+def open_transport(address: Address, name: str, listen: bool, tls: ssl.SSLContext | None = None,
+                   log: Callable[[str], None] | None = None) -> SipTransport:
+    """A SIP endpoint on `address`: UDP, and a TCP listener on the same port when `listen`. Port 0
+    lets the system pick the UDP port; that number may be taken for TCP, so another is tried."""
+    tries = PORT_TRIES if listen and address[1] == 0 else 1
+    for attempt in range(tries):
+        udp = UdpEndpoint(address, name=name)
+        try:
+            return SipTransport(udp, tcp_listen=listen, tls=tls, log=log)
+        except ConfigError:
+            udp.close()
+            if attempt == tries - 1:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+
+
+
+__all__ = ["PORT_TRIES", "FramingError", "SipTransport", "StreamFramer", "open_transport", "tls_context"]

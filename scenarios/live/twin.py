@@ -39,13 +39,13 @@ from firmware.nvm import NvmStore, RegStatus, SipProvider
 from firmware.provisioning import Diagnostic, apply, parse_provisioning
 from firmware.system import DEFAULT_PIN, SYSTEM_PIN_PARAM, BaseSystem, SystemAddresses
 from firmware.web.backend import HandsetRuntime, RuntimeView
-from models.errors import ConfigError, FksimError
+from models.errors import FksimError
 from models.handset_types import get_handset_type
 from models.profiles import ModelProfile, get_profile
 from scenarios.live.ratelog import RateLimitedLog
 from scenarios.live.recorder import RecordedHandset, Recording
-from scenarios.live.transport import SipTransport, tls_context
-from scenarios.live.udp import UdpEndpoint, format_address
+from scenarios.live.transport import SipTransport, open_transport, tls_context
+from scenarios.live.udp import format_address
 from scenarios.world.drivers import HandsetDriver, Pacer
 from scenarios.world.links import DectAir
 from scenarios.world.log import MessageLog
@@ -62,25 +62,6 @@ DECT_LATENCY = 0.010
 DEFAULT_DOMAIN = "as.example.com"
 
 T = TypeVar("T")
-
-
-#: Tries to find a port free for both UDP and TCP when the port is left to the system [choice].
-PORT_TRIES = 20
-
-
-def _transport(address: Address, name: str, listen: bool, tls: Any = None) -> SipTransport:
-    """A SIP endpoint on `address`: UDP, and a TCP listener on the same port when `listen`. Port 0
-    lets the system pick the UDP port; that number may be taken for TCP, so another is tried."""
-    tries = PORT_TRIES if listen and address[1] == 0 else 1
-    for attempt in range(tries):
-        udp = UdpEndpoint(address, name=name)
-        try:
-            return SipTransport(udp, tcp_listen=listen, tls=tls)
-        except ConfigError:
-            udp.close()
-            if attempt == tries - 1:
-                raise
-    raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
 
 class NotRunning(FksimError):
@@ -166,15 +147,15 @@ class LiveTwin:
         provider = self.store.provider(1)
         self.transport = provider.transport_protocol.name if provider is not None else "UDP"
         listen = self.transport == "TCP"   # a TCP peer may open its own connection to our Contact
-        self.sockets.append(_transport(config.sip_bind, "DECT manager 1", listen, tls))
+        self.sockets.append(open_transport(config.sip_bind, "DECT manager 1", listen, tls))
         host = config.sip_bind[0]
         for dm in range(2, config.dect_managers + 1):
-            self.sockets.append(_transport((host, 0), f"DECT manager {dm}", listen, tls))
+            self.sockets.append(open_transport((host, 0), f"DECT manager {dm}", listen, tls))
         self.server: ApplicationServer | None = None
         self.server_socket: SipTransport | None = None
         if config.server is None:
             # Over UDP, and over TCP when the base speaks TCP (no TLS: it has no certificate) [choice].
-            self.server_socket = _transport(config.embedded_bind, "embedded application server", listen)
+            self.server_socket = open_transport(config.embedded_bind, "embedded application server", listen)
             provider = self.store.provider(1)
             domain = provider.domain if provider is not None and provider.domain else config.domain
             self.server = ApplicationServer(ServerConfig(local=self.server_socket.address, domain=domain),

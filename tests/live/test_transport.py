@@ -10,7 +10,14 @@ import time
 import pytest
 
 from models.errors import ConfigError
-from scenarios.live.transport import BACKOFF_FIRST, FramingError, SipTransport, StreamFramer, tls_context
+from scenarios.live.transport import (
+    BACKOFF_FIRST,
+    FramingError,
+    SipTransport,
+    StreamFramer,
+    open_transport,
+    tls_context,
+)
 from scenarios.live.udp import UdpEndpoint
 
 MESSAGE = (b"OPTIONS sip:a@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1:5060;branch=z9hG4bKx\r\n"
@@ -58,7 +65,7 @@ def _collect(transport: SipTransport, count: int, timeout: float = 5.0) -> list[
 
 def test_tcp_connection_is_opened_once_reused_and_answered_on() -> None:
     logs: list[str] = []
-    server = SipTransport(UdpEndpoint(("127.0.0.1", 0), name="server"), tcp_listen=True, log=logs.append)
+    server = open_transport(("127.0.0.1", 0), "server", True, log=logs.append)
     client = SipTransport(UdpEndpoint(("127.0.0.1", 0), name="client"), log=logs.append)
     try:
         assert client.send(MESSAGE, server.address, "TCP")
@@ -112,7 +119,7 @@ def test_tls_context_verifies_by_default() -> None:
 
 def test_a_peer_given_by_name_is_resolved_and_reached() -> None:
     first = str(socket.getaddrinfo("localhost", 0, type=socket.SOCK_STREAM)[0][4][0])  # 127.0.0.1 or ::1
-    server = SipTransport(UdpEndpoint((first, 0), name="server"), tcp_listen=True, log=lambda _m: None)
+    server = open_transport((first, 0), "server", True, log=lambda _m: None)
     client = SipTransport(UdpEndpoint(("127.0.0.1", 0), name="client"), log=lambda _m: None)
     try:
         assert client.send(MESSAGE, ("localhost", server.address[1]), "TCP")
