@@ -47,6 +47,7 @@ from dect.ies import (
 )
 from dect.ies_var import (
     CalledPartyNumber,
+    CallingPartyNumber,
     EscapeToProprietary,
     EventsNotification,
     FeatureActivate,
@@ -149,7 +150,7 @@ MESSAGES: dict[MessageType, MessageSpec] = {
         (PortableIdentity, M, M), (FixedIdentity, M, M), (BasicService, M, M),
         (SingleDisplay, None, O), (MultiDisplay, None, O), (SingleKeypad, O, None), (MultiKeypad, O, None),
         (Signal, None, O), (FeatureActivate, O, None), (FeatureIndicate, None, O),
-        (CalledPartyNumber, O, None), (SendingComplete, O, O), *_TRAILER)),
+        (CallingPartyNumber, None, O), (CalledPartyNumber, O, None), (SendingComplete, O, O), *_TRAILER)),
     MessageType.CC_INFO: MessageSpec("§6.3 CC messages", _BOTH, (
         (SingleDisplay, None, O), (MultiDisplay, None, O), (SingleKeypad, O, None), (MultiKeypad, O, None),
         (Signal, None, O), (FeatureActivate, O, None), (FeatureIndicate, None, O),
@@ -197,7 +198,8 @@ IE_TYPES: dict[int, _IE] = {
     for cls in (
         SendingComplete, BasicService, ReleaseReason, Signal, SingleDisplay, SingleKeypad, InfoType,
         PortableIdentity, FixedIdentity, LocationArea, MultiDisplay, MultiKeypad, FeatureActivate,
-        FeatureIndicate, RejectReason, CalledPartyNumber, IwuToIwu, EscapeToProprietary, EventsNotification,
+        FeatureIndicate, RejectReason, CalledPartyNumber, CallingPartyNumber, IwuToIwu, EscapeToProprietary,
+        EventsNotification,
     )
 }  # fmt: skip
 

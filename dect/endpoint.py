@@ -50,6 +50,7 @@ from dect.events import (
     TransactionTimedOut,
     Transmission,
 )
+from dect.fp_calls import IncomingCalls
 from dect.identity import Ipui
 from dect.ies import (
     InformationElement,
@@ -214,12 +215,15 @@ class DectEndpoint:
         self.transactions: dict[TransactionRef, Transaction] = {}
         self._outgoing: list[Transmission] = []
         self._fp_tv: dict[Link, int] = {}
+        #: The calls the base delivers to handsets (dect.fp_calls), sending through this queue.
+        self.calls = IncomingCalls(fixed_identity, self._outgoing)
 
     # ------------------------------------------------------------------------------ sending
 
     def take_outgoing(self) -> list[Transmission]:
         """Everything queued for the air since the last call, in order."""
-        out, self._outgoing = self._outgoing, []
+        out = list(self._outgoing)
+        self._outgoing.clear()
         return out
 
     def _send(self, link: Link, msg: NwkMessage) -> None:
@@ -273,8 +277,11 @@ class DectEndpoint:
             return self._access_rights(link, msg)
         ref = TransactionRef(link=link, pd=int(msg.pd), tv=msg.tv)
         if msg.ti_flag:
-            # A reply inside a base-initiated transaction: the base's only ones are one-shot FACILITY
-            # indications, which expect no reply; a RELEASE-COM closing one is harmless.
+            answered = self.calls.receive(link, msg, now)
+            if answered is not None:
+                return answered
+            # A reply inside a base-initiated transaction other than a call: the FACILITY
+            # indications expect no reply; a RELEASE-COM closing one is harmless.
             if kind in (MessageType.CISS_RELEASE_COM, MessageType.CC_RELEASE_COM):
                 return []
             raise RemoteProtocolError(f"{msg.name} in no transaction the base started", reason=0x01, offset=0)
@@ -498,6 +505,9 @@ class DectEndpoint:
 
     def next_deadline(self) -> float | None:
         deadlines = [tx.deadline for tx in self.transactions.values() if tx.deadline is not None]
+        calls = self.calls.next_deadline()
+        if calls is not None:
+            deadlines.append(calls)
         return min(deadlines) if deadlines else None
 
     def handle_timer(self, now: float) -> list[BaseEvent]:
@@ -506,4 +516,4 @@ class DectEndpoint:
         expired = [tx for tx in self.transactions.values() if tx.deadline is not None and tx.deadline <= now]
         for tx in sorted(expired, key=lambda t: (t.deadline or 0.0, t.ref.link, t.ref.pd, t.ref.tv)):
             events += self._step(tx, TxInput.TIMER, now, reason=ReleaseReasonCode.TIMER_EXPIRY)
-        return events
+        return events + self.calls.handle_timer(now)

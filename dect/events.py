@@ -114,6 +114,34 @@ class ProtocolErrorReceived:
     answered: bool
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IncomingCallAlerting:
+    """The handset answered the base's CC-SETUP with CC-ALERTING: it rings (`key` names the call)."""
+
+    key: str
+    ipui: Ipui
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IncomingCallAnswered:
+    """The user took the call (CC-CONNECT); the base sent CC-CONNECT-ACK."""
+
+    key: str
+    ipui: Ipui
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IncomingCallEnded:
+    """A base-initiated call transaction ended. `by_handset`: the handset released it (END, a refusal,
+    busy) rather than the base; `reached`: it had ever answered the CC-SETUP."""
+
+    key: str
+    ipui: Ipui
+    by_handset: bool
+    reason: ReleaseReasonCode
+    reached: bool = True
+
+
 BaseEvent = (
     HandsetLocated
     | LocationRejected
@@ -124,6 +152,9 @@ BaseEvent = (
     | CallReleased
     | TransactionTimedOut
     | ProtocolErrorReceived
+    | IncomingCallAlerting
+    | IncomingCallAnswered
+    | IncomingCallEnded
 )
 
 
@@ -199,6 +230,21 @@ class BaseMessageMalformed:
     detail: str
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallAlerted:
+    """A call came in (the base's CC-SETUP): the handset rings and shows the caller."""
+
+    caller: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallEnded:
+    """The handset's call ended (released by either side); `answered` if it had been taken."""
+
+    answered: bool
+    reason: ReleaseReasonCode
+
+
 HandsetEvent = (
     LocationAnswered
     | RegistrationAnswered
@@ -207,4 +253,6 @@ HandsetEvent = (
     | FacCompleted
     | RequestNotSent
     | BaseMessageMalformed
+    | CallAlerted
+    | CallEnded
 )

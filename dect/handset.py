@@ -12,6 +12,7 @@ encoded by `dect.codec` (sender PP):
   A feature the base cannot offer (the server does not assign it: a refusal with RELEASE-REASON
   "service not implemented", or a negative indication the handset did not ask for) is shown
   "Status: n/a" in its menu form until the base indicates its state again;
+- an incoming call (the base's CC-SETUP): ring, TALK answers, END hangs up (`dect.handset_calls`);
 - dialling a code: CC-SETUP with PORTABLE-IDENTITY, FIXED-IDENTITY, BASIC-SERVICE normal speech,
   MULTI-KEYPAD and SENDING-COMPLETE; after CC-CONNECT (the base's confirmation) the handset hangs up
   with CC-RELEASE.
@@ -31,6 +32,7 @@ from dect.endpoint import CC_03, CC_04
 from dect.errors import RemoteProtocolError
 from dect.events import (
     BaseMessageMalformed,
+    CallEnded,
     FacCompleted,
     FeatureRequestRefused,
     FeatureStateIndicated,
@@ -39,6 +41,7 @@ from dect.events import (
     RegistrationAnswered,
     RequestNotSent,
 )
+from dect.handset_calls import HandsetCalls
 from dect.identity import Ipui
 from dect.ies import (
     BasicService,
@@ -149,6 +152,8 @@ class Handset:
         self._tx: dict[tuple[int, int], _Tx] = {}
         self._outgoing: list[bytes] = []
         self._pending_deadline: dict[str, float] = {}
+        #: The base's calls to this handset (dect.handset_calls), sent through the same queue.
+        self.calls = HandsetCalls(self._outgoing)
         self._refresh()
 
     # ------------------------------------------------------------------------------ state
@@ -162,7 +167,8 @@ class Handset:
         return {feature: view.as_json(feature) for feature, view in self.confirmed.items()}
 
     def take_outgoing(self) -> list[bytes]:
-        out, self._outgoing = self._outgoing, []
+        out = list(self._outgoing)
+        self._outgoing.clear()
         return out
 
     def _identity(self) -> PortableIdentity:
@@ -188,7 +194,8 @@ class Handset:
                 lines = []
             else:
                 status = OUT_OF_RANGE if not self.in_range else "Base" if self.located else SEARCHING
-                lines = [status, *[row for row in self.message.split("\n") if row]]
+                shown = self.calls.message or self.message
+                lines = [status, *[row for row in shown.split("\n") if row]]
                 if self.navigator.dial_buffer:
                     lines.append(self.navigator.dial_buffer)
         columns, rows = self.type.display_columns, self.type.display_lines
@@ -221,6 +228,7 @@ class Handset:
     def power_off(self) -> None:
         self.powered, self.located = False, False
         self._tx.clear()
+        self.calls.lost()
         self.navigator._to_idle()
         self._refresh()
 
@@ -230,6 +238,7 @@ class Handset:
         self.in_range = in_range
         if not in_range:
             self.located = False
+            self.calls.lost()
         elif not was and self.powered:
             self._locate(now)
         self._refresh()
@@ -266,6 +275,10 @@ class Handset:
         if not self.powered:
             check_key(key)
             return []
+        answered = self.calls.key(key)
+        if answered is not None:
+            self._refresh()
+            return answered
         action = self.navigator.press(key)
         events: list[HandsetEvent] = []
         if isinstance(action, FeatureChosen):
@@ -361,6 +374,11 @@ class Handset:
     def _handle(self, msg: NwkMessage, now: float) -> list[HandsetEvent]:
         if msg.message_type is MessageType.FACILITY and not msg.ti_flag:
             return self._indication(msg, now)
+        if msg.pd is ProtocolDiscriminator.CC and not msg.ti_flag:
+            call_events = self.calls.receive(msg) or []
+            if any(isinstance(event, CallEnded) for event in call_events):
+                self.message = "Call ended"
+            return call_events
         tx = self._tx.get((int(msg.pd), msg.tv)) if msg.ti_flag else None
         if tx is None:
             return []  # EN 300 175-5 §17.3.1: messages for an unknown transaction are ignored here

@@ -215,25 +215,20 @@ class RejectReason(InformationElement):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class CalledPartyNumber(InformationElement):
-    """CALLED-PARTY-NUMBER `70`: 1|type (3 bits)|plan (4 bits), then IA5 digits (EN 300 175-5 §7.7.7)."""
+class _PartyNumber(InformationElement):
+    """A party number: octet 3 is 1|type (3 bits)|plan (4 bits) (extension bit set: no octet 3a), then
+    DECT IA5 digits. CALLED- and CALLING-PARTY-NUMBER share this layout (EN 300 175-5 §7.7.7, §7.7.9)."""
 
-    IE_ID: ClassVar[int] = 0x70
-    NAME: ClassVar[str] = "CALLED-PARTY-NUMBER"
-    DECL: ClassVar[Construct] = _declare(
-        Struct("octet3" / Int8ub, "digits" / GreedyBytes), "EN 300 175-5 §7.7.7 CALLED-PARTY-NUMBER"
-    )
-    STRUCT: ClassVar[Construct] = DECL.compile()
     number: str
     number_type: NumberType = NumberType.UNKNOWN
     plan: NumberingPlan = NumberingPlan.UNKNOWN
 
     def __post_init__(self) -> None:
         if any(ord(ch) > _LOW7 for ch in self.number):
-            raise ValueError(f"CALLED-PARTY-NUMBER digits must be DECT IA5, not {self.number!r}")
+            raise ValueError(f"{self.NAME} digits must be DECT IA5, not {self.number!r}")
 
     @classmethod
-    def _from_parsed(cls, parsed: Any) -> CalledPartyNumber:
+    def _from_parsed(cls, parsed: Any) -> _PartyNumber:
         octet = _ext_set(cls.NAME, parsed.octet3, "type/plan")
         return cls(
             number=_ia5(cls.NAME, parsed.digits),
@@ -250,6 +245,31 @@ class CalledPartyNumber(InformationElement):
             "number_type": self.number_type.name.lower(),
             "plan": self.plan.name.lower(),
         }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CalledPartyNumber(_PartyNumber):
+    """CALLED-PARTY-NUMBER `70`: the number a handset dials en bloc (EN 300 175-5 §7.7.7)."""
+
+    IE_ID: ClassVar[int] = 0x70
+    NAME: ClassVar[str] = "CALLED-PARTY-NUMBER"
+    DECL: ClassVar[Construct] = _declare(
+        Struct("octet3" / Int8ub, "digits" / GreedyBytes), "EN 300 175-5 §7.7.7 CALLED-PARTY-NUMBER"
+    )
+    STRUCT: ClassVar[Construct] = DECL.compile()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallingPartyNumber(_PartyNumber):
+    """CALLING-PARTY-NUMBER `6C`: who calls, in the base's CC-SETUP of an incoming call (EN 300 175-5
+    §7.7.9; octet 3a, presentation and screening, is left out: the extension bit ends octet 3)."""
+
+    IE_ID: ClassVar[int] = 0x6C
+    NAME: ClassVar[str] = "CALLING-PARTY-NUMBER"
+    DECL: ClassVar[Construct] = _declare(
+        Struct("octet3" / Int8ub, "digits" / GreedyBytes), "EN 300 175-5 §7.7.9 CALLING-PARTY-NUMBER"
+    )
+    STRUCT: ClassVar[Construct] = DECL.compile()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -32,6 +32,7 @@ from dect.ies import (
 )
 from dect.ies_var import (
     CalledPartyNumber,
+    CallingPartyNumber,
     EscapeToProprietary,
     Event,
     EventsNotification,
@@ -135,6 +136,12 @@ STRATEGIES: dict[type[InformationElement], st.SearchStrategy[InformationElement]
     RejectReason: st.builds(RejectReason, reason=st.sampled_from(RejectReasonCode)),
     CalledPartyNumber: st.builds(
         CalledPartyNumber,
+        number=st.text(alphabet=st.characters(max_codepoint=0x7F), max_size=20),
+        number_type=st.sampled_from(NumberType),
+        plan=st.sampled_from(NumberingPlan),
+    ),
+    CallingPartyNumber: st.builds(
+        CallingPartyNumber,
         number=st.text(alphabet=st.characters(max_codepoint=0x7F), max_size=20),
         number_type=st.sampled_from(NumberType),
         plan=st.sampled_from(NumberingPlan),

@@ -6,6 +6,7 @@ Vectors (EN 300 175-5 §7.6/§7.7, worked by hand):
   IPEI 029E74A599 (36 bits, shifted left 4): `05 07 90 A4 29 E7 4A 59 90`; TPUI EA599: `05 05 A0 94 EA 59 90`.
 - FIXED-IDENTITY ARI 36 bits 0x123456789: `06 07 80 A4 12 34 56 78 90`.
 - CALLED-PARTY-NUMBER unknown/unknown "*78": `70 04 80 2A 37 38`.
+- CALLING-PARTY-NUMBER unknown/unknown "3005" (§7.7.9, no octet 3a): `6C 05 80 33 30 30 35`.
 - IWU-TO-IWU List Access (03), S/R = 1: `77 03 C3 01 02`.
 - FEATURE-INDICATE register recall pending: `39 02 81 83`.
 """
@@ -38,6 +39,7 @@ from dect.ies import (
 )
 from dect.ies_var import (
     CalledPartyNumber,
+    CallingPartyNumber,
     EscapeToProprietary,
     Event,
     EventsNotification,
@@ -79,6 +81,7 @@ IE_GOLDEN: list[tuple[str, InformationElement]] = [
     ("39 03 42 83 81", FeatureIndicate(feature=FeatureCode.FEATURE_KEY, parameter=3, status=FeatureStatus.ACCEPTED)),
     ("60 01 2F", RejectReason(reason=RejectReasonCode.INSUFFICIENT_MEMORY)),
     ("70 04 80 2A 37 38", CalledPartyNumber(number="*78")),
+    ("6C 05 80 33 30 30 35", CallingPartyNumber(number="3005")),
     ("77 03 C3 01 02", IwuToIwu(protocol=IwuProtocol.LIST_ACCESS, data=b"\x01\x02")),
     ("77 02 80 00", IwuToIwu(protocol=IwuProtocol.USER_SPECIFIC, data=b"\x00", send=False)),
     ("7B 03 81 00 02", EscapeToProprietary()),
