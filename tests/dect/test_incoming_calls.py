@@ -62,7 +62,7 @@ def test_the_base_calls_the_handset_and_the_user_answers_then_hangs_up() -> None
     assert setup.get(CallingPartyNumber) == CallingPartyNumber(number="3005")
     assert setup.get(Signal) == Signal(value=SignalValue.ALERTING_PATTERN_0)
     assert setup.get(PortableIdentity) == PortableIdentity.of(IPUI)
-    handset.receive(encode(setup, sender=Side.FP), 1.0)
+    assert handset.receive(encode(setup, sender=Side.FP), 1.0) == [CallAlerted(caller="3005")]
     base, pp, names = deliver(ep, handset, 1.0)
     assert names == ["PP CC-ALERTING"]
     assert base == [IncomingCallAlerting(key="c1", ipui=IPUI)]
@@ -149,7 +149,7 @@ def test_the_base_has_six_values_per_link_for_its_calls() -> None:
 
 
 def test_an_unexpected_message_in_an_incoming_call_is_answered_not_raised() -> None:
-    ep, handset = pair()
+    ep, _ = pair()
     ep.calls.offer(LINK, IPUI, key="c", caller="1", now=0.0)
     ep.take_outgoing()
     # A CC-INFO with TI flag 1 in the base's call: not in the table, answered with RELEASE-COM 01.
