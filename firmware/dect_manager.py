@@ -39,6 +39,7 @@ from dect.identity import Ipui
 from dect.ies import ReleaseReasonCode
 from dect.ies_var import FixedIdentity
 from firmware.bridge import change_from_setting, setting_for
+from firmware.calls import CallDesk
 from firmware.fks import (
     TEXT_NOT_ASSIGNED,
     Command,
@@ -51,13 +52,17 @@ from firmware.fks import (
     Subscribe,
     Unsubscribe,
 )
-from firmware.lines import AirOut, FirmwareOut, Line, Notice, SipOut, SipSettings, SystemContext
+from firmware.lines import AirOut, CallNote, FirmwareOut, Line, Notice, SipOut, SipSettings, SystemContext
 from firmware.nvm import Account
 from firmware.timers import DeadlineHeap
 from sip.core import Core
 from sip.errors import LocalProtocolError, RemoteProtocolError
 from sip.events import (
     Address,
+    CallCancelled,
+    CallConfirmed,
+    CallEnded,
+    CallOffered,
     FeatureCodeAnswered,
     FeatureStateReceived,
     ForeignRequestRefused,
@@ -112,6 +117,7 @@ class DectManager:
         #: Accounts that roamed away: their REGISTER binding stays until the new DECT manager's
         #: REGISTER is answered (`release`).
         self._handed_over: dict[Ipui, Line] = {}
+        self.desk = CallDesk(self)
 
     # --- accounts ----------------------------------------------------------------------------
 
@@ -243,6 +249,10 @@ class DectManager:
             return [] if answer is None else [SipOut(dm=self.number, data=answer, destination=source,
                                                      transport=transport)]
         owner = self._by_call_id.get(message.call_id)
+        if owner is None and isinstance(message, Request):
+            called = self.desk.line_for(message)   # a new INVITE: an incoming call for an account
+            if called is not None:
+                owner = (self.desk.answerer(called), called)
         if owner is None:
             if isinstance(message, Request) and message.method != "ACK":
                 # RFC 6665 §4.1.3 / RFC 3261 §12.2.2: no dialog for this request.
@@ -291,6 +301,8 @@ class DectManager:
             return self._commands(line, fks.subscription_down(), now)
         if isinstance(event, Registered | RegistrationFailed):
             return self._registration_event(line, event, now)
+        if isinstance(event, CallOffered | CallCancelled | CallConfirmed | CallEnded):
+            return self.desk.sip_event(line, event, now)
         if isinstance(event, SubscriptionActivated):
             line.subscription_status = event.state
         elif isinstance(event, FeatureStateReceived):
@@ -378,7 +390,7 @@ class DectManager:
         return out + self._air()
 
     def _indicate(self, ipui: Ipui, command: Indicate) -> None:
-        link = self._links.get(ipui, str(ipui))
+        link = self.link_of(ipui)
         line = self.lines.get(ipui)
         for feature in command.features:
             self.endpoint.indicate_feature_state(link, setting_for(command.state, feature),
@@ -391,6 +403,19 @@ class DectManager:
             self._unconfirmed(line, line.unconfirmed | set(command.features))
 
     # --- DECT --------------------------------------------------------------------------------
+
+    def link_of(self, ipui: Ipui) -> Link:
+        """The air link a handset was last located on (its IPUI text before that)."""
+        return self._links.get(ipui, str(ipui))
+
+    def air(self) -> list[FirmwareOut]:
+        """What the DECT endpoint queued, as `AirOut`s of this DECT manager."""
+        return self._air()
+
+    def core_outputs(self, line: Line | None, core: Core, outputs: Iterable[Output],
+                     now: float) -> list[FirmwareOut]:
+        """Carry out what a SIP core returned (for `firmware.calls`)."""
+        return self._core_outputs(line, core, outputs, now)
 
     def _air(self) -> list[FirmwareOut]:
         sent: list[Transmission] = self.endpoint.take_outgoing()
@@ -409,6 +434,8 @@ class DectManager:
             elif isinstance(event, FacDialled):
                 self._heard_from(event.ipui)
                 out += self._fac_dialled(event, now)
+            else:
+                out += self.desk.dect_event(event, now)
         return out + self._air()
 
     def _heard_from(self, ipui: Ipui) -> None:
@@ -505,6 +532,7 @@ class DectManager:
 
     def next_deadline(self) -> float | None:
         candidates = [d for d in (self._heap.next_deadline(), self.endpoint.next_deadline(),
+                                  self.desk.next_deadline(),
                                   self._starts[0][0] if self._starts else None) if d is not None]
         return min(candidates) if candidates else None
 
@@ -514,7 +542,9 @@ class DectManager:
             _slot, line = self._starts.popleft()
             if self.lines.get(line.ipui) is line:   # not removed while it waited
                 out += self._start_line(line, now)
-        self.endpoint.handle_timer(now)
+        for event in self.endpoint.handle_timer(now):
+            out += self.desk.dect_event(event, now)
+        out += self.desk.handle_timer(now)
         self._forget_idle_retired()
         for core in list(self._heap.due(now)):
             assert isinstance(core, Core)
@@ -533,4 +563,5 @@ def _call_ids(core: Core) -> list[str]:
     return ids + list(calls) if isinstance(calls, dict) else ids
 
 
-__all__ = ["AirOut", "DectManager", "FirmwareOut", "Line", "Notice", "SipOut", "SipSettings", "SystemContext"]
+__all__ = ["AirOut", "CallNote", "DectManager", "FirmwareOut", "Line", "Notice", "SipOut", "SipSettings",
+           "SystemContext"]

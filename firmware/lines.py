@@ -13,6 +13,7 @@ from dect.identity import Ipui
 from firmware.fks import Command, FksApplication
 from firmware.gating import FksVerdict
 from firmware.nvm import Account, NvmStore
+from sip.call import CallAnswerer
 from sip.core import DIRECT_UDP, Core, NextHop
 from sip.events import Address
 from sip.fac import FeatureCodeCaller
@@ -55,7 +56,24 @@ class Notice:
     user: str | None = None
 
 
-FirmwareOut = SipOut | AirOut | Notice
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallNote:
+    """What became of an incoming call at the base (`firmware.calls`): offered to the handsets, ringing,
+    answered (`ipui`: which handset), rejected (`status`), forwarded (`target`), hung up. Nothing is
+    sent; drivers log it (the server only sees the DECT manager's Contact, not the handset)."""
+
+    dm: int
+    call_id: str
+    user: str
+    what: str
+    caller: str = ""
+    ipui: Ipui | None = None
+    status: int | None = None
+    target: str | None = None
+    why: str = ""
+
+
+FirmwareOut = SipOut | AirOut | Notice | CallNote
 
 
 class SystemContext(Protocol):
@@ -107,6 +125,8 @@ class Line:
     settings: SipSettings
     subscriber: Subscriber | None = None
     caller: FeatureCodeCaller | None = None
+    #: The account's side of incoming calls (created with the first INVITE, `firmware.calls`).
+    answerer: CallAnswerer | None = None
     #: DECT call transactions waiting for the server's answer to a dialled code, per code, in order.
     fac_calls: dict[str, list[TransactionRef]] = field(default_factory=dict)
     sip_status: str = "registering"
@@ -126,4 +146,4 @@ class Line:
     unconfirmed: set[Feature] = field(default_factory=set)
 
 
-__all__ = ["AirOut", "FirmwareOut", "Line", "Notice", "SipOut", "SipSettings", "SystemContext"]
+__all__ = ["AirOut", "CallNote", "FirmwareOut", "Line", "Notice", "SipOut", "SipSettings", "SystemContext"]

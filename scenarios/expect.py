@@ -87,6 +87,8 @@ def check_now(e: Expectation, world: World) -> ExpectationResult:
         return _result(e, True, f"server user {user} " + " ".join(held))
     if e.kind == "fks":
         return _check_fks(e, world)
+    if e.kind == "call":
+        return check_call(e, world.call_state(e.args["id"]))
     raise ValueError(f"{e.kind} expectations are counted over the log, not read now")
 
 
@@ -198,3 +200,29 @@ def check_count(e: Expectation, at: float, messages: Sequence[dict[str, Any]]) -
 
 def not_evaluated(e: Expectation, why: str) -> ExpectationResult:
     return _result(e, False, f"not evaluated: {why}")
+
+
+#: How far a call's outcome may be from the `after` a scenario names: one ring interval (spec §5).
+AFTER_TOLERANCE = 6.0
+
+
+def check_call(e: Expectation, got: dict[str, Any]) -> ExpectationResult:
+    """A call expectation against the call as the world reads it at the expectation's time."""
+    args = e.args
+    label = args["id"]
+    differ: list[str] = []
+    if got["outcome"] != args["outcome"]:
+        differ.append(f"outcome is {got['outcome']}, expected {args['outcome']}")
+    for key in ("by", "to", "status"):
+        want = args[key]
+        if want is not None and got.get(key) != want:
+            differ.append(f"{key} is {_json(got.get(key))}, expected {_json(want)}")
+    after = args["after"]
+    if after is not None and ("after" not in got or abs(got["after"] - after) > AFTER_TOLERANCE):
+        seen = f"{got['after']:g}s" if "after" in got else "no outcome yet"
+        differ.append(f"after is {seen}, expected {after:g}s (± {AFTER_TOLERANCE:g}s)")
+    if differ:
+        return _result(e, False, f"call {label}: " + "; ".join(differ))
+    keys = ("outcome", "by", "to", "status", "after")
+    held = " ".join(f"{key}={_json(got[key])}" for key in keys if key in got)
+    return _result(e, True, f"call {label} {held}")

@@ -142,6 +142,10 @@ def step_action(world: World, step: Step) -> Callable[[], None]:
         return lambda: world.portal(args["user"], portal_change(args["state"]))
     if step.kind == "fac":
         return lambda: world.fac(args["user"], args["code"])
+    if step.kind == "call":
+        return lambda: world.call(args["id"], args["caller"], args["user"])
+    if step.kind == "hangup":
+        return lambda: world.hangup(args["id"])
     if step.kind == "network":
         return lambda: world.configure_network(**args["settings"])
     if step.kind == "base":
@@ -208,7 +212,7 @@ class _Run:
         for step in self.scenario.steps:
             self.world.at(step.at, self.guarded(step.where, step_action(self.world, step)))
         for e in self.scenario.expectations:
-            if e.kind in ("handset", "server", "fks") and e.at is not None and e.at < duration:
+            if e.kind in ("handset", "server", "fks", "call") and e.at is not None and e.at < duration:
                 self.world.at(e.at, self.evaluate(e))
 
     def run(self) -> None:
@@ -262,6 +266,8 @@ def run_scenario(scenario: Scenario, model: str, *, seed: int | None = None) -> 
     fks = {str(ipui): _verdict(world, ipui) for ipui in handsets if world.store.handset(ipui) is not None}
     final = {"handsets": {str(ipui): world.handset_state(ipui) for ipui in handsets},
              "server": {user.name: world.server_state(user.name) for user in world.server.directory}}
+    if world.calls.calls:
+        final["calls"] = world.calls.as_json(world.now)
     notices = world.notices
     trace = format_trace(scenario.title, world.profile.id, seed, messages,
                          [e.as_json() for e in expectations], passed, error=error,

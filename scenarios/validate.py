@@ -15,6 +15,7 @@ from typing import Any
 
 from dect.identity import Ipui
 from firmware.account_rules import check_secret, check_user
+from scenarios.call_checks import call_expectation, call_step, hangup_step
 from scenarios.readers import Checker
 from scenarios.server_knobs import KNOB_KEYS, read_knobs
 from scenarios.spec import (
@@ -47,8 +48,8 @@ HANDSET_KEYS = ("ipui", "type", "user", "password", "feature_key_sync", "dect_ma
 STEP_ACTIONS = ("menu", "keys", "dial", "out_of_range", "roam_to", "register")
 #: The most digits one dial step sends: a MULTI-KEYPAD IE holds at most 255 octets.
 MAX_DIAL = 255
-STEP_KINDS = ("handset", "portal", "fac", "base", "server", "network")
-EXPECT_KINDS = ("handset", "server", "sip", "dect", "fks")
+STEP_KINDS = ("handset", "portal", "fac", "call", "hangup", "base", "server", "network")
+EXPECT_KINDS = ("handset", "server", "sip", "dect", "fks", "call")
 BASE_EVENTS = ("reboot", "power_off", "power_on")
 
 
@@ -72,6 +73,8 @@ class _Builder(Checker):
         self.path = path
         self.ipuis: set[Ipui] = set()
         self.users: set[str] = set()
+        #: Call ids placed by `call` steps, with where each was named.
+        self.call_ids: dict[str, str] = {}
 
     def build(self, root: Node) -> Scenario | None:
         top = self.mapping(root, TOP_KEYS, required=("scenario", "models"))
@@ -310,7 +313,8 @@ class _Builder(Checker):
             self.fail(m[stray[0]], f'"{stray[0]}" belongs to a handset step')
             return None
         builder = {"portal": self.portal_step, "fac": self.fac_step, "base": self.base_step,
-                   "server": self.server_step, "network": self.network_step}[kind]
+                   "server": self.server_step, "network": self.network_step,
+                   "call": self.call_step, "hangup": self.hangup_step}[kind]
         args = builder(m[kind])
         return None if args is None else Step(at=at, kind=kind, args=args, where=where)
 
@@ -371,6 +375,12 @@ class _Builder(Checker):
                     return None
                 entries.append(text)
         return {"path": entries, "form": form, "where": node.where()}
+
+    def call_step(self, node: Node) -> dict[str, Any] | None:
+        return call_step(self, node)
+
+    def hangup_step(self, node: Node) -> dict[str, Any] | None:
+        return hangup_step(self, node)
 
     def network_step(self, node: Node) -> dict[str, Any] | None:
         return {"settings": self.network(node)}
@@ -465,7 +475,8 @@ class _Builder(Checker):
                 self.fail(m[key], f'"{key}" belongs to a handset expectation')
                 return None
         args = {"handset": self.expect_handset, "server": self.expect_server, "sip": self.expect_sip,
-                "dect": self.expect_dect, "fks": self.expect_fks}[kind](m)
+                "dect": self.expect_dect, "fks": self.expect_fks,
+                "call": self.expect_call}[kind](m)
         if args is None:
             return None
         return Expectation(index=index, at=at, kind=kind, args=args, where=element.where())
@@ -518,6 +529,9 @@ class _Builder(Checker):
             return None
         since = (self.time(inner["since"]) or 0.0) if "since" in inner else 0.0
         return {"message": message.upper(), "sender": sender, "since": since, "count": count}
+
+    def expect_call(self, m: dict[str, Node]) -> dict[str, Any] | None:
+        return call_expectation(self, m["call"])
 
     def expect_fks(self, m: dict[str, Node]) -> dict[str, Any] | None:
         inner = self.mapping(m["fks"], ("handset", "supported", "active", "reason"), required=("handset",))

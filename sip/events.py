@@ -204,6 +204,75 @@ class FeatureCodeAnswered:
     reason: str = ""
 
 
+# --- incoming calls (RFC 3261 §13.3, §15; docs/appserver.md "Calls") ------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class CallOffered:
+    """The base's call core got a new INVITE (100 Trying sent): `caller` is the From URI's user part,
+    `offer` the SDP body (None: an offerless INVITE, the offer goes in the 2xx)."""
+
+    call_id: str
+    caller: str
+    offer: bytes | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class CallConfirmed:
+    """The ACK of our 2xx arrived: the call is established."""
+
+    call_id: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class CallCancelled:
+    """The caller CANCELled a call not yet answered (200 to the CANCEL, 487 to the INVITE sent)."""
+
+    call_id: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class CallEnded:
+    """An established call ended: `by` "remote" (their BYE, answered 200) or "local" (our BYE answered
+    or timed out, or a 2xx never ACKed)."""
+
+    call_id: str
+    by: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class CallRinging:
+    """The server's call `label`: a contact answered 180 Ringing (the first one does)."""
+
+    label: str
+    contact: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class CallOutcome:
+    """What became of the server's call `label` (one per call): "answered" (by the contact URI that
+    took it), "forwarded" (`by` "server" when the server's CFA/CFB/CFNA applied, "base" when a contact
+    answered 302; `to` the target), "rejected" (`status` the final status the caller got) or
+    "unanswered" (the caller gave up, or nobody answered within the server's no-answer time).
+    `leg` is the Call-ID of the winning leg towards the contact, where there was one."""
+
+    label: str
+    outcome: str
+    by: str
+    to: str | None = None
+    status: int | None = None
+    contact: str | None = None
+    leg: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class CallCleared:
+    """An answered call of the server's ended: `by` "caller" (the outside caller hung up) or "callee"."""
+
+    label: str
+    by: str
+
+
 Output = (
     SendDatagram
     | ForeignRequestRefused
@@ -223,4 +292,11 @@ Output = (
     | Registered
     | RegistrationFailed
     | FeatureCodeAnswered
+    | CallOffered
+    | CallConfirmed
+    | CallCancelled
+    | CallEnded
+    | CallRinging
+    | CallOutcome
+    | CallCleared
 )

@@ -44,12 +44,14 @@ MAX_LINE = 16384
 
 REASONS = {
     100: "Trying", 180: "Ringing", 183: "Session Progress", 200: "OK", 202: "Accepted",
+    301: "Moved Permanently", 302: "Moved Temporarily",
     400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
     405: "Method Not Allowed", 407: "Proxy Authentication Required", 408: "Request Timeout",
     415: "Unsupported Media Type", 423: "Interval Too Brief", 481: "Call/Transaction Does Not Exist",
-    484: "Address Incomplete", 486: "Busy Here", 489: "Bad Event", 500: "Server Internal Error",
+    480: "Temporarily Unavailable", 484: "Address Incomplete", 486: "Busy Here", 487: "Request Terminated",
+    488: "Not Acceptable Here", 489: "Bad Event", 500: "Server Internal Error",
     501: "Not Implemented", 503: "Service Unavailable", 505: "Version Not Supported",
-    513: "Message Too Large",
+    513: "Message Too Large", 600: "Busy Everywhere", 603: "Decline",
 }  # fmt: skip
 
 _VERSION_RE = re.compile(r"SIP/[0-9]+\.[0-9]+", re.IGNORECASE)

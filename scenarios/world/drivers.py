@@ -14,7 +14,7 @@ import simpy
 
 from dect.handset import Handset
 from dect.identity import Ipui
-from firmware.dect_manager import AirOut, FirmwareOut, Notice, SipOut
+from firmware.dect_manager import AirOut, CallNote, FirmwareOut, Notice, SipOut
 from firmware.system import BaseSystem
 from scenarios.world.links import Address, DectAir, IpNetwork
 from sip.events import SendDatagram
@@ -75,6 +75,8 @@ class SystemDriver:
         #: (time, line) of every line the base wrote to its system log (`Notice`: a request it
         #: refused, a NOTIFY part it left out)
         self.notices: list[tuple[float, Notice]] = []
+        #: Where the base's notes about incoming calls go (the world's call book), if anywhere.
+        self.on_call_note: Callable[[CallNote, float], None] | None = None
         for dm, address in enumerate(system.addresses.dect_managers, start=1):
             net.attach(address, self._receiver(dm), names(dm))
 
@@ -93,6 +95,8 @@ class SystemDriver:
                 self.deliver_air(item.dm, item.link, item.data)
             elif isinstance(item, Notice):
                 self.notices.append((self.env.now, item))
+            elif isinstance(item, CallNote) and self.on_call_note is not None:
+                self.on_call_note(item, self.env.now)
         self.pacer.rearm()
 
     def from_air(self, dm: int, link: str, data: bytes) -> None:
@@ -166,6 +170,8 @@ class ServerDriver:
         self.address = address
         self.net = net
         self.pacer = Pacer(env, server, self.send)
+        #: Where the server's other outputs (events such as a call's outcome) go, if anywhere.
+        self.on_event: Callable[[Any, float], None] | None = None
         net.attach(address, self._receive, name)
 
     def _receive(self, data: bytes, source: Address) -> None:
@@ -175,4 +181,6 @@ class ServerDriver:
         for item in outputs:
             if isinstance(item, SendDatagram):
                 self.net.send(self.address, item.destination, item.data, item.transport)
+            elif self.on_event is not None:
+                self.on_event(item, self.env.now)
         self.pacer.rearm()

@@ -3,7 +3,8 @@ and the links between them, on one simpy clock with one seeded random generator.
 
 One responsibility: assemble and schedule. `World(model)` builds the system; `add_user` and
 `add_handset` describe the start; `start()` powers everything on at t=0; the step methods
-(`menu`, `keys`, `dial`, `portal`, `fac`, `reboot`, `server_restart`, `roam`, `network`, ...) act now,
+(`menu`, `keys`, `dial`, `portal`, `fac`, `call`, `hangup`, `reboot`, `server_restart`, `roam`,
+`network`, ...) act now,
 and `at(t, fn)` schedules any of them; `run(until)` advances the clock. State is read back with
 `handset_state`, `handset_display`, `server_state`, `verdict`, and `log` (every DECT frame and SIP
 datagram in time order). The scenario runner only wraps this.
@@ -32,6 +33,7 @@ from firmware.provisioning import apply as apply_provisioning
 from firmware.system import BaseSystem, SystemAddresses
 from models.handset_types import get_handset_type
 from models.profiles import ModelProfile, get_profile
+from scenarios.world.calls import CallBook
 from scenarios.world.drivers import HandsetDriver, PhoneDriver, ServerDriver, SystemDriver
 from scenarios.world.links import Address, DectAir, IpNetwork, NetworkSettings
 from scenarios.world.log import MessageLog
@@ -100,6 +102,10 @@ class World:
         self.proxy = StatelessProxy(ProxyConfig(local=PROXY_ADDRESS, upstream=SERVER_ADDRESS))
         self._proxy_driver = ServerDriver(self.env, self.proxy, PROXY_ADDRESS, self.net, name="proxy")
         self._system_driver = SystemDriver(self.env, self.system, self.net, self._to_handset, self.base_name)
+        #: The outside caller's calls (`call`, `hangup`) and what became of them.
+        self.calls = CallBook()
+        self._server_driver.on_event = self.calls.server_event
+        self._system_driver.on_call_note = self.calls.base_note
         #: (time, user, text) of what the base reported (e.g. NOTIFY parts it left out), in order.
         self.started = False
 
@@ -293,6 +299,20 @@ class World:
                 ids=SequentialIds(f"phone-{user}-{self.seed}"))
             phone = self.phones[user] = PhoneDriver(self.env, caller, address, self.net, f"phone:{user}")
         phone.send(phone.core.dial(self.env.now, code))
+
+    def call(self, label: str, caller: str, user: str) -> None:
+        """An outside caller (`caller`, a number) calls `user` through the server; `label` names the call."""
+        self.calls.placed(label, caller, user, self.env.now)
+        self._server_driver.send(self.server.place_call(self.env.now, caller=caller, user=user, label=label))
+
+    def hangup(self, label: str) -> None:
+        """The outside caller of call `label` hangs up (CANCEL while it rings, BYE once answered)."""
+        if label not in self.calls.calls:
+            raise ValueError(f"there is no call {label!r}")
+        self._server_driver.send(self.server.hang_up_call(self.env.now, label))
+
+    def call_state(self, label: str) -> dict[str, Any]:
+        return self.calls.state(label, self.env.now)
 
     def server_restart(self) -> None:
         self._server_driver.send(self.server.restart(self.env.now))

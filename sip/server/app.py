@@ -2,7 +2,9 @@
 
 One responsibility: the server as one sans-I/O core. Each datagram is parsed once and dispatched:
 REGISTER -> `Registrar`; SUBSCRIBE and the answers to our NOTIFYs -> `Notifier`; INVITE/ACK/BYE/
-CANCEL -> `FacServer`; anything else -> 405. This module is also the notifier's application
+CANCEL -> `FacServer` (except the requests of the server's own call legs, which `CallDelivery` owns by
+Call-ID: `place_call` delivers an outside caller's call to a user, docs/appserver.md "Calls");
+anything else -> 405. This module is also the notifier's application
 (feature-key-sync.md §2): a new SUBSCRIBE is refused for an unknown user (404), a user without FKS
 (403) or by the fault knob, else accepted with the multipart full state (step 2); a refresh gets the
 full state again (step 3); a Set is applied to the user's `FeatureState` and confirmed by a
@@ -21,7 +23,16 @@ from dataclasses import dataclass, field, replace
 from sip.auth import DigestServer
 from sip.core import Core
 from sip.errors import LocalProtocolError, ProtocolError, RemoteProtocolError
-from sip.events import Address, Output, SendDatagram, SetRequestReceived, SubscribeReceived
+from sip.events import (
+    Address,
+    CallCleared,
+    CallOutcome,
+    CallRinging,
+    Output,
+    SendDatagram,
+    SetRequestReceived,
+    SubscribeReceived,
+)
 from sip.feature_event import (
     CONTENT_TYPE,
     FeatureEvent,
@@ -35,6 +46,7 @@ from sip.multipart import BodyPart
 from sip.notifier import Notifier, NotifierConfig, NotifierSubscription
 from sip.numbers import read_uint
 from sip.readback import error_response_bytes
+from sip.server.calls import CallDelivery
 from sip.server.codes import FacTable
 from sip.server.fac import FacServer, apply_code
 from sip.server.faults import Faults
@@ -123,8 +135,12 @@ class ApplicationServer:
             local=c.local, ids=self.ids, timers=c.timers, directory=self.directory, guard=guard("INVITE"),
             faults=self.faults, on_change=self._notify_changed, table=c.fac, user_agent=c.user_agent,
         )  # fmt: skip
+        self.calls = CallDelivery(
+            local=c.local, domain=c.domain, ids=self.ids, directory=self.directory,
+            bindings=self.registrar.bindings, timers=c.timers, user_agent=c.user_agent,
+        )  # fmt: skip
         self.refuser = _Refuser(local=c.local, ids=self.ids, timers=c.timers, user_agent=c.user_agent)
-        self._cores: tuple[Core, ...] = (self.notifier, self.fac, self.registrar, self.refuser)
+        self._cores: tuple[Core, ...] = (self.notifier, self.fac, self.registrar, self.calls, self.refuser)
 
     # --- driver API ---------------------------------------------------------------------------------
 
@@ -232,6 +248,20 @@ class ApplicationServer:
 
     # --- read-only state ----------------------------------------------------------------------------
 
+    def place_call(self, now: float, *, caller: str, user: str, label: str) -> list[Output]:
+        """An outside caller (`caller`, a number) calls `user`; `label` names the call in the events
+        (`CallRinging`, one `CallOutcome`, `CallCleared`). See `sip.server.calls` for the rules."""
+        self.now = max(self.now, now)
+        return self._emit(now, self.calls.place(now, caller=caller, user=user, label=label))
+
+    def hang_up_call(self, now: float, label: str) -> list[Output]:
+        """The outside caller of call `label` hangs up: CANCEL while it rings, BYE once answered."""
+        self.now = max(self.now, now)
+        return self._emit(now, self.calls.hang_up(now, label))
+
+    def call_outcome(self, label: str) -> CallOutcome | None:
+        return self.calls.outcome(label)
+
     def user_state(self, user: str) -> FeatureState:
         return self.directory.require(user).state
 
@@ -244,6 +274,8 @@ class ApplicationServer:
     # --- dispatch and the notifier application --------------------------------------------------------
 
     def _route(self, request: Request) -> Core:
+        if self.calls.owns_call_id(request.call_id):
+            return self.calls   # a request in one of the server's own call legs (the device's BYE)
         method = request.method
         if method == "REGISTER":
             return self.registrar
@@ -261,8 +293,8 @@ class ApplicationServer:
         pending = list(outputs)
         while pending:
             item = pending.pop(0)
-            if isinstance(item, SendDatagram):
-                out.append(item)
+            if isinstance(item, SendDatagram | CallRinging | CallOutcome | CallCleared):
+                out.append(item)   # datagrams, and what became of the calls the server delivers
             elif isinstance(item, SubscribeReceived):
                 pending[:0] = self._on_subscribe(now, item)
             elif isinstance(item, SetRequestReceived):
