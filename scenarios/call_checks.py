@@ -24,7 +24,7 @@ _NUMBER = frozenset("0123456789*#+")
 class _Reader(Protocol):
     ipuis: set[Ipui]
     users: set[str]
-    call_ids: dict[str, str]
+    call_ids: dict[str, str]   # id -> where it was placed ("line 12")
 
     def fail(self, node: Node, message: str) -> None: ...
 
@@ -65,7 +65,7 @@ def call_step(r: _Reader, node: Node) -> dict[str, Any] | None:
             r.fail(m["id"], f'call id "{clip(label)}" is already used at {r.call_ids[label]}')
             label = None
         else:
-            r.call_ids[label] = m["id"].where()
+            r.call_ids[label] = f"line {m['id'].line}"
     if caller is None or user is None or label is None:
         return None
     return {"caller": caller, "user": user, "id": label}

@@ -197,6 +197,16 @@ def diagrams() -> list[Diagram]:
         from sip.server.fac import TABLE
         return _machine("Feature access code call (the server's dialog)", "sip/server/fac.py TABLE", TABLE)
 
+    def call_answerer() -> str:
+        from sip.call import TABLE, Phase
+        return _machine("Incoming call (the base's UAS, RFC 3261 §13.3)", "sip/call.py TABLE", TABLE,
+                        start=Phase.OFFERED)
+
+    def dect_incoming() -> str:
+        from dect.fp_calls import TABLE, Phase
+        return _machine("Incoming call over DECT (the base's CC transaction, EN 300 175-5 §9.3)",
+                        "dect/fp_calls.py TABLE", TABLE, start=Phase.SETUP_SENT)
+
     def fks() -> str:
         from firmware.fks import TRANSITIONS, FksState
         return _machine("FKS application of one handset account", "firmware/fks.py TRANSITIONS",
@@ -221,6 +231,8 @@ def diagrams() -> list[Diagram]:
         Diagram(name="sip-registration", make=registration),
         Diagram(name="sip-fac-caller", make=fac_caller),
         Diagram(name="sip-server-fac", make=fac_server),
+        Diagram(name="sip-call", make=call_answerer),
+        Diagram(name="dect-incoming-call", make=dect_incoming),
         Diagram(name="firmware-fks", make=fks),
         Diagram(name="dect-endpoint", make=endpoint),
         Diagram(name="dect-menu", make=menu),

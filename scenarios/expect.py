@@ -32,6 +32,8 @@ def _json(value: object) -> str:
         return "true" if value else "false"
     if isinstance(value, str):
         return f'"{value}"'
+    if value is None:
+        return "null"
     return str(value)
 
 

@@ -73,7 +73,7 @@ class _Builder(Checker):
         self.path = path
         self.ipuis: set[Ipui] = set()
         self.users: set[str] = set()
-        #: Call ids placed by `call` steps, with where each was named.
+        #: Call ids placed by `call` steps, with the line each was named on.
         self.call_ids: dict[str, str] = {}
 
     def build(self, root: Node) -> Scenario | None:
