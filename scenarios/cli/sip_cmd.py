@@ -2,8 +2,10 @@
 (contract: spec/scenarios-and-cli.md §1).
 
 Each file holds one SIP message (`-` reads standard input). For each, the start line and the
-headers as understood are printed (canonical names, one line per value); exit 0 when all are
-well-formed, 2 when any is not, naming the file and the 400 (or 505/513) reason phrase. No input
+headers as understood are printed (canonical names, one line per value), then an `as-feature-event`
+body part by part (`scenarios.cli.sip_body`); exit 0 when all are well-formed, 2 when any is not,
+naming the file and the 400 (or 505/513) reason phrase. A file with bare LF line ends (saved by an
+editor) is converted to CRLF first and the output says so; the wire parser stays strict. No input
 gives a traceback: a file is read up to one octet past the largest datagram, and control characters
 of received text are printed escaped, so a hostile message cannot drive the terminal.
 """
@@ -18,6 +20,7 @@ from typing import Any
 import click
 
 from models.errors import FksimError
+from scenarios.cli.sip_body import feature_parts, normalise_line_ends
 from sip.errors import ProtocolError
 from sip.message import MAX_MESSAGE_SIZE, Request, Response, parse_message
 from sip.readback import understood_headers
@@ -58,6 +61,26 @@ def _printable(text: str) -> str:
     return _CONTROL_RE.sub(lambda m: f"\\x{ord(m.group(0)):02x}", text)
 
 
+def _print_text(result: dict[str, Any]) -> None:
+    click.echo(f"{result['file']}: {_printable(result['start_line'])}")
+    click.echo(f"  (line ends: {result['line_ends']})")
+    for note in result.get("notes", []):
+        click.echo(f"  note: {note}")
+    for header, value in result["headers"]:
+        click.echo(f"  {header}: {_printable(value)}")
+    click.echo(f"  ({result['body_length']} body octets)")
+    for part in result.get("parts", []):
+        click.echo(f"  part {part['index']}: {_printable(str(part['content_type']))}")
+        for text in part.get("meaning", []):
+            click.echo(f"    means: {_printable(text)}")
+        for reason in part.get("ignored", []):
+            click.echo(f"    ignored: {_printable(reason)}")
+        if "error" in part:
+            click.echo(f"    error: {_printable(part['error'])}")
+        for line in part.get("xml", "").splitlines():
+            click.echo(f"    | {_printable(line)}")
+
+
 @sip.command()
 @click.argument("files", nargs=-1, required=True)
 @click.option("--json", "as_json", is_flag=True, help="print one JSON document instead of text")
@@ -73,9 +96,16 @@ def parse(files: tuple[str, ...], as_json: bool) -> None:
             results.append({"file": name, "ok": False, "error": {"status": None, "reason": err.strerror}})
             failed = True
             continue
+        data, line_ends, notes = normalise_line_ends(data)
         try:
             message = parse_message(data)
             described = _describe(message)
+            described["line_ends"] = line_ends
+            if notes:
+                described["notes"] = notes
+            parts = feature_parts(message)
+            if parts is not None:
+                described["parts"] = parts
         except ProtocolError as err:
             results.append({"file": name, "ok": False, "error": {"status": err.status, "reason": err.reason}})
             failed = True
@@ -92,10 +122,7 @@ def parse(files: tuple[str, ...], as_json: bool) -> None:
             if index:
                 click.echo("")
             if result["ok"]:
-                click.echo(f"{result['file']}: {_printable(result['start_line'])}")
-                for header, value in result["headers"]:
-                    click.echo(f"  {header}: {_printable(value)}")
-                click.echo(f"  ({result['body_length']} body octets)")
+                _print_text(result)
             else:
                 error = result["error"]
                 status = f"{error['status']} " if error["status"] is not None else ""

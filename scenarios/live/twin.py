@@ -33,7 +33,7 @@ import simpy.rt
 
 from dect.handset import Handset
 from dect.identity import Ipui
-from firmware.dect_manager import AirOut, FirmwareOut, Notice, SipOut
+from firmware.dect_manager import AirOut, CallNote, FirmwareOut, Notice, SipOut
 from firmware.fks import FksState
 from firmware.nvm import NvmStore, RegStatus, SipProvider
 from firmware.provisioning import Diagnostic, apply, parse_provisioning
@@ -274,6 +274,8 @@ class LiveTwin:
                 self.refused += 1
                 self.netlog.log(time.monotonic(), ("notice", item.source),
                                 f"fksim serve: dm{item.dm}: {item.text}")
+            elif isinstance(item, CallNote):
+                self.netlog.log(time.monotonic(), ("call", item.call_id, item.what), _call_line(item))
         self.system_pacer.rearm()
 
     def _server_send(self, outputs: Iterable[Any]) -> None:
@@ -525,3 +527,15 @@ class LiveTwin:
         if getattr(self, "server_socket", None) is not None:
             self.server_socket.close()  # type: ignore[union-attr]
         self.store.close()
+
+
+def _call_line(note: CallNote) -> str:
+    """One log line for what became of an incoming call at the base."""
+    parts = [f"fksim serve: dm{note.dm}: call from {note.caller or '?'} to {note.user}: {note.what}"]
+    if note.ipui is not None:
+        parts.append(f"on handset {note.ipui}")
+    if note.status is not None:
+        parts.append(f"({note.status}{' to ' + note.target if note.target else ''})")
+    if note.why:
+        parts.append(f"- {note.why}")
+    return " ".join(parts)

@@ -5,7 +5,9 @@ base reboots, server restarts and registration faults (the server starts or stop
 with 403 or 503), over a network with up to 30 % loss, duplication and reordering. After the schedule
 the network quiets and the server accepts REGISTER again; one refresh interval later every
 FKS-active handset must show exactly its user's server state, and FKS-inactive handsets must have
-caused no as-feature-event traffic.
+caused no as-feature-event traffic. Then a call to each FKS-active user ends as the user's server
+state says (issue 13): DND rejects it, CFA forwards it at once, CFNA after its rings, else it rings
+out unanswered.
 
 FKSIM_CONVERGENCE_EXAMPLES sets how many schedules run (default 100). FKSIM_CONVERGENCE_DERANDOMIZE=0
 draws them from `--hypothesis-seed` instead of the fixed derandomized sequence (`make soak`: 10,000
@@ -20,6 +22,7 @@ from hypothesis import strategies as st
 from dect.identity import Ipui
 from scenarios.world.links import NetworkSettings
 from scenarios.world.world import World
+from sip.server.calls import NO_ANSWER_TIMEOUT
 from sip.state import FeatureState, Forwarding
 from support.worldkit import fks_traffic
 
@@ -137,3 +140,21 @@ def test_both_sides_agree_after_the_network_quiets_and_a_refresh(seed, network, 
                   in (b"SUBSCRIBE", b"NOTIFY") and f"sip:{user}@".encode() in e.data.split(b"\r\n\r\n")[0]]
         assert not leaked, f"as-feature-event traffic for FKS-inactive user {user}"
     assert fks_traffic(w), "the FKS-active handsets did subscribe"
+
+    placed = w.now
+    for user in sorted({user for _, user in ACTIVE}):
+        w.call(f"call-{user}", "3999", user)
+    w.run(placed + NO_ANSWER_TIMEOUT + 10.0)
+    for user in sorted({user for _, user in ACTIVE}):
+        got = w.call_state(f"call-{user}")
+        assert (got["outcome"], got.get("to")) == _expected_call(w.server_state(user)), f"call to {user}"
+
+
+def _expected_call(state: dict) -> tuple[str, str | None]:
+    """What a call nobody answers comes to, from the user's state on the server (docs/appserver.md)."""
+    if state["dnd"]:
+        return "rejected", None
+    for feature in ("cfa", "cfna"):
+        if state[feature]["active"] and state[feature]["to"]:
+            return "forwarded", state[feature]["to"]
+    return "unanswered", None
