@@ -148,9 +148,11 @@ def _file_label(file: str) -> str:
 WIDE = 130
 
 
-def summary_table(runs: Sequence[RunResult], width: int = WIDE) -> Table:
+def summary_table(runs: Sequence[RunResult], width: int = WIDE,
+                  foreign: frozenset[tuple[str, str]] = frozenset()) -> Table:
     """One row per run: the scenario's file (and title on a wide console), the model, the outcome and
-    the simulated and wall-clock times."""
+    the simulated and wall-clock times. A run on a model the file does not name (`--model` chose it:
+    `foreign` holds those (file, model) pairs) has its model marked `*`."""
     table = Table(title="fksim run", show_lines=False)
     titles = width >= WIDE
     columns: list[tuple[str, str]] = [("scenario", "left")] if titles else []
@@ -163,13 +165,60 @@ def summary_table(runs: Sequence[RunResult], width: int = WIDE) -> Table:
         held = sum(1 for e in run.expectations if e.passed)
         result = "[green]pass[/]" if run.passed else ("[red]error[/]" if run.error else "[red]FAIL[/]")
         cells = [escape(run.scenario)] if titles else []
-        cells += [escape(_file_label(run.file)), run.model, result, f"{held}/{len(run.expectations)}",
+        model = f"{run.model}*" if (run.file, run.model) in foreign else run.model
+        cells += [escape(_file_label(run.file)), model, result, f"{held}/{len(run.expectations)}",
                   f"{run.sim_time:.1f} s", f"{run.wall_time:.2f} s"]
         table.add_row(*cells)
     return table
 
 
-def print_summary(runs: Sequence[RunResult], console: Console) -> None:
-    console.print(summary_table(runs, console.width))
+def print_summary(runs: Sequence[RunResult], console: Console,
+                  foreign: frozenset[tuple[str, str]] = frozenset()) -> None:
+    """The full table: one row per run (`fksim run --verbose`)."""
+    console.print(summary_table(runs, console.width, foreign))
+    if foreign:
+        console.print(FOREIGN_NOTE, markup=False)
+
+
+#: Under the summary when some run was on a model its file does not name.
+FOREIGN_NOTE = ("* run on a model the file does not name (--model chose it): the scenario's title and "
+                "expectations were written for its own models")
+
+
+#: Matrix cells: passed, failed, error, not run (UTF-8 consoles; ASCII ones get the second set).
+MARKS = {"pass": "✓", "fail": "✗", "error": "E", "none": "–"}
+ASCII_MARKS = {"pass": "ok", "fail": "FAIL", "error": "ERR", "none": "-"}
+
+
+def matrix_table(runs: Sequence[RunResult], models: Sequence[str], *, unicode: bool = True,
+                 foreign: frozenset[tuple[str, str]] = frozenset()) -> Table:
+    """The compact summary: one row per scenario file, one column per model, a mark per run (`*`: a
+    model the file does not name)."""
+    marks = MARKS if unicode else ASCII_MARKS
+    table = Table(title="fksim run", show_lines=False)
+    table.add_column("scenario file", justify="left", no_wrap=True)
+    order = [m for m in models if any(r.model == m for r in runs)]
+    for model in order:
+        table.add_column(model, justify="center", no_wrap=True)
+    cells: dict[str, dict[str, str]] = {}
+    for run in runs:
+        kind = "pass" if run.passed else "error" if run.error else "fail"
+        colour = "green" if kind == "pass" else "red"
+        star = "*" if (run.file, run.model) in foreign else ""
+        cells.setdefault(run.file, {})[run.model] = f"[{colour}]{marks[kind]}{star}[/]"
+    for file, row in cells.items():
+        table.add_row(escape(_file_label(file)), *[row.get(m, marks["none"]) for m in order])
+    return table
+
+
+def print_matrix(runs: Sequence[RunResult], models: Sequence[str], console: Console,
+                 foreign: frozenset[tuple[str, str]] = frozenset()) -> None:
+    encoding = (getattr(console.file, "encoding", None) or "").lower().replace("-", "")
+    console.print(matrix_table(runs, models, unicode=encoding == "utf8", foreign=foreign))
+    if foreign:
+        console.print(FOREIGN_NOTE, markup=False)
+
+
+def count_line(runs: Sequence[RunResult], skipped: int = 0) -> str:
     passed = sum(1 for r in runs if r.passed)
-    console.print(f"{passed} passed, {len(runs) - passed} failed")
+    return f"{passed} passed, {len(runs) - passed} failed" + (f", {skipped} skipped" if skipped else "")

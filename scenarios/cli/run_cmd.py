@@ -29,7 +29,15 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from models.errors import ConfigError
 from models.profiles import load_profiles
 from scenarios.preflight import check as preflight
-from scenarios.results import RunResult, Skipped, print_summary, write_json, write_junit
+from scenarios.results import (
+    RunResult,
+    Skipped,
+    count_line,
+    print_matrix,
+    print_summary,
+    write_json,
+    write_junit,
+)
 from scenarios.runner import Job, pcap_stem, run_job
 from scenarios.spec import Scenario
 from scenarios.validate import load_scenario
@@ -227,10 +235,11 @@ def _report_failures(results: Sequence[RunResult], console: Console) -> None:
                    "and its bytes.")
 @click.option("--trace", is_flag=True, help="Print the readable ladder of every run.")
 @click.option("--quiet", is_flag=True, help="No progress bar and no table: failures and the count only.")
+@click.option("--verbose", is_flag=True,
+              help="The full table, one row per run, instead of the scenario x model matrix.")
 def run(paths: tuple[Path, ...], model: str | None, seed: int | None, jobs: int, scheduler: str | None,
         json_file: Path | None, junit_file: Path | None, pcap_dir: Path | None, html_file: Path | None,
-        trace: bool,
-        quiet: bool) -> None:
+        trace: bool, quiet: bool, verbose: bool) -> None:
     """Run scenario files (a folder: every *.yaml below it), each on the models it names."""
     if scheduler is not None and pcap_dir is not None:
         pcap_dir = pcap_dir.resolve()   # the workers write the captures, from their own working directory
@@ -253,7 +262,8 @@ def run(paths: tuple[Path, ...], model: str | None, seed: int | None, jobs: int,
             return
     if trace:
         for result in results:
-            out.print(result.trace, markup=False, end="")
+            # soft_wrap: a ladder line is never broken by the console (a pipe or file keeps it whole).
+            out.print(result.trace, markup=False, end="", soft_wrap=True)
             out.print()
     skipped = [Skipped(scenario=scenario.title, file=scenario.file, model=model, why=why)
                for scenario, model, why in plan.skipped]
@@ -264,14 +274,17 @@ def run(paths: tuple[Path, ...], model: str | None, seed: int | None, jobs: int,
     if html_file is not None:
         from scenarios.html_report import write_html
         write_html(results, html_file, skipped=skipped)
+    all_ids = load_profiles().ids
+    foreign = frozenset((job.scenario.file, job.model) for job in plan.jobs
+                        if job.model not in (job.scenario.models or all_ids))
     if not quiet:
-        print_summary(results, out)
+        if verbose:
+            print_summary(results, out, foreign)
+        else:
+            print_matrix(results, all_ids, out, foreign)
         _report_skipped(plan.skipped, out)
     _report_failures(results, out)
-    if quiet:
-        passed = sum(1 for r in results if r.passed)
-        out.print(f"{passed} passed, {len(results) - passed} failed"
-                  + (f", {len(plan.skipped)} skipped" if plan.skipped else ""))
+    out.print(count_line(results, len(plan.skipped)))
     sys.exit(0 if all(r.passed for r in results) else EXIT_FAILED)
 
 

@@ -6,7 +6,9 @@ The same firmware as the simulation, on simpy's real-time clock, with SIP over r
 JSON status at `/api/status`. Runs until interrupted (Ctrl-C, SIGTERM) or `--run-for` has passed;
 then unsubscribes and un-REGISTERs every account, waits briefly for the answers, and exits 0.
 Bad input (unknown model, unreadable or malformed provisioning file, an address in use) is one
-``fksim: ...`` line and exit 2.
+``fksim: ...`` line and exit 2; a provisioning file with errors is its diagnostics and exit 2, nothing
+applied, unless `--keep-going`. Events are logged to standard error (`scenarios.live.eventlog`:
+`--log-level`, `--log-format text|json`).
 """
 
 from __future__ import annotations
@@ -18,10 +20,11 @@ from types import FrameType
 
 import click
 
-from firmware.provisioning import ProvisioningSyntaxError
+from firmware.provisioning import ProvisioningError, ProvisioningSyntaxError
 from firmware.provisioning_xml import read_provisioning_file
 from models.errors import FksimError
 from models.profiles import get_profile
+from scenarios.live.eventlog import FORMATS, LEVELS, setup_logging
 from scenarios.live.twin import LiveConfig, LiveTwin
 from scenarios.live.udp import format_address, parse_address
 from scenarios.live.web import WebServer
@@ -54,16 +57,32 @@ EXIT_BAD_INPUT = 2
               help="PEM file of the CAs a TLS server's certificate must chain to (default: the system's).")
 @click.option("--run-for", "run_for", type=click.FloatRange(0, min_open=True),
               help="Stop by itself after this many seconds (as if interrupted).")
+@click.option("--log-level", "log_level", type=click.Choice(LEVELS), default="info", show_default=True,
+              help="Least important event logged (debug: also every request sent and DECT request).")
+@click.option("--log-format", "log_format", type=click.Choice(FORMATS), default="text", show_default=True,
+              help="text: one line per event; json: one JSON object per line (time, level, event, fields).")
+@click.option("--keep-going", "keep_going", is_flag=True,
+              help="Start even when the provisioning file has errors (the items in error are skipped).")
 @click.pass_context
 def serve(ctx: click.Context, model_id: str, provision_file: str | None, http: str, sip_bind: str,
           server: str, embedded_bind: str, state: str | None, dect_managers: int, domain: str,
-          shutdown_wait: float, tls_ca: str | None, run_for: float | None) -> None:
-    """Run a live base: web interface, SIP over UDP, TCP or TLS, JSON status at /api/status."""
+          shutdown_wait: float, tls_ca: str | None, run_for: float | None, log_level: str, log_format: str,
+          keep_going: bool) -> None:
+    """Run a live base: web interface, SIP over UDP, TCP or TLS, JSON status at /api/status. Events go
+    to standard error as a base's syslog would show them; the ready line goes to standard output."""
+    setup_logging(log_level, log_format)
     try:
         twin, web = _build(model_id, provision_file, http, sip_bind, server, embedded_bind, state,
-                           dect_managers, domain, shutdown_wait, tls_ca)
+                           dect_managers, domain, shutdown_wait, tls_ca, keep_going)
     except ProvisioningSyntaxError as err:
         click.echo(f"fksim: {err.diagnostic}", err=True)
+        ctx.exit(EXIT_BAD_INPUT)
+    except ProvisioningError as err:
+        for diagnostic in err.diagnostics:
+            click.echo(str(diagnostic), err=True)
+        errors = sum(1 for d in err.diagnostics if d.is_error)
+        click.echo(f"fksim: {provision_file}: {errors} error(s); nothing applied and the base not started "
+                   "(--keep-going starts it, skipping the items in error)", err=True)
         ctx.exit(EXIT_BAD_INPUT)
     except FksimError as err:
         click.echo(f"fksim: {err}", err=True)
@@ -81,6 +100,7 @@ def serve(ctx: click.Context, model_id: str, provision_file: str | None, http: s
         twin.start()
         click.echo(f"fksim serve: {twin.profile.id} running; web {web.url} ; SIP {sips} -> server "
                    f"{twin.server_text}; NVM {twin.config.state}; Ctrl-C stops")
+        click.echo(f"fksim serve: log in at {web.url} as {_login_hint(twin)}")
         sys.stdout.flush()
         with collector_for_long_runs():
             twin.run(until=run_for)
@@ -92,9 +112,17 @@ def serve(ctx: click.Context, model_id: str, provision_file: str | None, http: s
     click.echo(f"fksim serve: {twin.shutdown_summary}")
 
 
+def _login_hint(twin: LiveTwin) -> str:
+    """Who logs in, and whether the first login must change the factory password (docs/web.md)."""
+    if twin.store.admin_must_change_password:
+        return "admin / admin (the factory password: the first login asks for a new one)"
+    return "admin with the password set earlier (kept in the NVM file)"
+
+
 def _build(model_id: str, provision_file: str | None, http: str, sip_bind: str, server: str,
            embedded_bind: str, state: str | None, dect_managers: int, domain: str,
-           shutdown_wait: float, tls_ca: str | None = None) -> tuple[LiveTwin, WebServer]:
+           shutdown_wait: float, tls_ca: str | None = None,
+           keep_going: bool = False) -> tuple[LiveTwin, WebServer]:
     profile = get_profile(model_id)
     maximum = profile.capacities.per_system.dect_managers.value
     if dect_managers > maximum:
@@ -115,6 +143,7 @@ def _build(model_id: str, provision_file: str | None, http: str, sip_bind: str, 
         domain=domain,
         shutdown_wait=shutdown_wait,
         tls_ca=tls_ca,
+        keep_going=keep_going,
     )
     http_address = parse_address(http, what="--http")
     twin = LiveTwin(config)

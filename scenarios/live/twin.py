@@ -22,6 +22,7 @@ and carries out calls handed in from other threads (`call`, used by the web inte
 from __future__ import annotations
 
 import concurrent.futures
+import logging
 import queue
 import time
 from collections.abc import Callable, Generator, Iterable
@@ -42,6 +43,7 @@ from firmware.web.backend import HandsetRuntime, RuntimeView
 from models.errors import FksimError
 from models.handset_types import get_handset_type
 from models.profiles import ModelProfile, get_profile
+from scenarios.live.eventlog import EventLog, log
 from scenarios.live.ratelog import RateLimitedLog
 from scenarios.live.recorder import RecordedHandset, Recording
 from scenarios.live.transport import SipTransport, open_transport, tls_context
@@ -82,6 +84,9 @@ class LiveConfig:
     shutdown_wait: float = 3.0
     #: PEM file of the CAs a TLS server's certificate must chain to; None: the system's trust store.
     tls_ca: str | None = None
+    #: Start even when the provisioning file has errors (the items in error are skipped); else a
+    #: file with errors stops the start with `ProvisioningError` and nothing is applied.
+    keep_going: bool = False
 
 
 @dataclass
@@ -107,6 +112,8 @@ class LiveTwin:
         self.store = NvmStore(config.state)
         self.diagnostics: list[Diagnostic] = []
         self.sockets: list[SipTransport] = []
+        #: The syslog-like event log (scenarios.live.eventlog): state changes, requests, outcomes.
+        self.events = EventLog()
         try:
             self._prepare_store()
             self._open(config)
@@ -129,14 +136,17 @@ class LiveTwin:
         self.dropped = 0
         #: requests the base refused (a NOTIFY or BYE from an address that is not the account's peer)
         self.refused = 0
-        self.netlog = RateLimitedLog()
+        self.netlog = RateLimitedLog(write=lambda text: log(logging.WARNING, "network", text))
 
     # --- assembly ------------------------------------------------------------------------------
 
     def _prepare_store(self) -> None:
         if self.config.provision is not None:
             source, data = self.config.provision
-            self.diagnostics = apply(parse_provisioning(data, source=source), self.store, self.profile)
+            self.diagnostics = apply(parse_provisioning(data, source=source), self.store, self.profile,
+                                     strict=not self.config.keep_going)
+            errors = sum(1 for d in self.diagnostics if d.is_error)
+            self.events.provisioning(source, errors, len(self.diagnostics) - errors)
         if self.store.provider(1) is None:
             self.store.put_provider(SipProvider(provider_id=1, name="BroadWorks", domain=self.config.domain))
 
@@ -238,12 +248,14 @@ class LiveTwin:
     def _to_base(self, dm: int, link: str, data: bytes) -> None:
         driver = self.handsets.get(Ipui.parse(link))
         if driver is not None and self.system.powered and driver.dect_manager == dm:
+            self.events.handset_sent(driver.ipui, data)
             self.send(self.system.receive_dect(self.now, dm, link, data))
 
     def _to_handset(self, item: AirOut) -> None:
         driver = self.handsets.get(Ipui.parse(item.link))
         if driver is None:
             return
+        self.events.base_sent(driver.ipui, item.data)
         dm = item.dm
         self.air.send(self._base_name(dm), driver.name, item.data,
                       lambda frame: driver.from_base(frame) if driver.dect_manager == dm else None)
@@ -261,6 +273,7 @@ class LiveTwin:
         for item in outputs:
             if isinstance(item, SipOut):
                 self.sockets[item.dm - 1].send(item.data, item.destination, item.transport)
+                self.events.sent(item.dm, item.data)
                 if self._shutdown is not None and not item.data.startswith(b"SIP/2.0"):
                     self._shutdown.requests += 1
                     self._shutdown.last = self.now
@@ -275,7 +288,9 @@ class LiveTwin:
                 self.netlog.log(time.monotonic(), ("notice", item.source),
                                 f"fksim serve: dm{item.dm}: {item.text}")
             elif isinstance(item, CallNote):
-                self.netlog.log(time.monotonic(), ("call", item.call_id, item.what), _call_line(item))
+                log(logging.INFO, "call", _call_line(item), call_id=item.call_id, user=item.user,
+                    outcome=item.what, handset=str(item.ipui) if item.ipui else None, status=item.status)
+        self.events.watch(self.system)
         self.system_pacer.rearm()
 
     def _server_send(self, outputs: Iterable[Any]) -> None:
@@ -354,6 +369,7 @@ class LiveTwin:
         self._add_demo_users()
         self._sync_handsets()
         self.send(self.system.accounts_changed(self.now))
+        self.events.accounts(self.system)
 
     def feature_key_sync_changed(self, ipui: Ipui, active: bool) -> None:
         self.send(self.system.set_feature_key_sync(ipui, active, self.now))
@@ -438,6 +454,7 @@ class LiveTwin:
         if self.server_pacer is not None:
             self.server_pacer.rearm()
         self.send(self.system.boot(self.now))
+        self.events.accounts(self.system)
         self._sync_handsets()
         for ipui, driver in self.handsets.items():
             self._power_on(driver, self.store.handset(ipui))
@@ -531,7 +548,7 @@ class LiveTwin:
 
 def _call_line(note: CallNote) -> str:
     """One log line for what became of an incoming call at the base."""
-    parts = [f"fksim serve: dm{note.dm}: call from {note.caller or '?'} to {note.user}: {note.what}"]
+    parts = [f"dm{note.dm}: call from {note.caller or '?'} to {note.user}: {note.what}"]
     if note.ipui is not None:
         parts.append(f"on handset {note.ipui}")
     if note.status is not None:

@@ -125,8 +125,11 @@ def test_check_accepts_the_whole_library():
 def test_run_passes_prints_the_summary_and_exits_0(tmp_path):
     result = _invoke("run", str(_write(tmp_path, GOOD)))
     assert result.exit_code == 0, result.output
-    assert "DND from the menu" in result.output and "N670" in result.output and "N870" in result.output
+    # The compact summary: the file's row, a column per model with its mark, then the counts.
+    assert "N670" in result.output and "N870" in result.output and "✓" in result.output or "ok" in result.output
     assert "2 passed, 0 failed" in result.output
+    verbose = _invoke("run", str(_write(tmp_path, GOOD)), "--verbose")
+    assert "DND from the menu" in verbose.output and "2 passed, 0 failed" in verbose.output
 
 
 def test_a_failed_expectation_exits_1_and_says_what_was_found(tmp_path):
@@ -264,3 +267,35 @@ def test_runner_captures_decode_as_dect_nwk(captures):
     for path in captures:
         proc = subprocess.run([str(tool), str(path)], capture_output=True, text=True, timeout=900)
         assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_runs_on_models_a_file_does_not_name_are_marked_in_the_summary(tmp_path):
+    path = _write(tmp_path, GOOD)
+    result = _invoke("run", str(path), "--model", "all")
+    assert result.exit_code == 0
+    # N670 and N870 are the file's own models; the other four are --model's, marked and explained.
+    rows = [line for line in result.output.splitlines() if "s" in line and "│" in line and "scenario" not in line]
+    assert rows and rows[0].count("*") == 4, result.output
+    assert "run on a model the file does not name (--model chose it)" in result.output
+    own = _invoke("run", str(path))
+    assert "*" not in own.output and "does not name" not in own.output
+    verbose = _invoke("run", str(path), "--model", "N610", "--verbose")
+    assert "N610*" in verbose.output
+
+
+def test_trace_lines_are_never_wrapped_when_the_output_is_not_a_terminal(tmp_path):
+    result = _invoke("run", str(_write(tmp_path, GOOD)), "--model", "N870", "--trace")
+    long_lines = [line for line in result.output.splitlines() if "PORTABLE-IDENTITY" in line]
+    assert long_lines and any(len(line) > 200 for line in long_lines)
+    # A wrapped ladder line would leave a continuation line that does not start with a time.
+    assert not any(line.startswith("LOCATION-AREA") for line in result.output.splitlines())
+
+
+def test_the_help_names_the_capture_files_as_they_are_written(tmp_path):
+    help_text = " ".join(_invoke("run", "--help").output.split())
+    assert "<folder>_<file>-<model>.pcapng" in help_text
+    folder = tmp_path / "lib"
+    folder.mkdir()
+    path = _write(folder, GOOD)
+    _invoke("run", str(path), "--model", "N870", "--pcap", str(tmp_path / "pcap"), "--quiet")
+    assert [p.name for p in (tmp_path / "pcap").iterdir()] == ["lib_s-N870.pcapng"]

@@ -2,6 +2,7 @@
 
 import io
 import json
+from dataclasses import replace
 
 from junitparser import Error, Failure, JUnitXml
 from rich.console import Console
@@ -10,6 +11,9 @@ from scenarios.results import (
     ExpectationResult,
     RunResult,
     Skipped,
+    count_line,
+    matrix_table,
+    print_matrix,
     print_summary,
     result_json,
     write_json,
@@ -62,12 +66,28 @@ def test_junit_one_case_per_run_read_by_a_junit_parser(tmp_path):
     assert xml.tests == 3 and xml.failures == 1 and xml.errors == 1
 
 
-def test_summary_ends_with_the_counts():
+def test_the_full_table_has_a_row_per_run_and_the_counts_say_how_many_passed():
     out = io.StringIO()
-    print_summary([_run(), _run(passed=False)], Console(file=out, width=200, color_system=None))
+    runs = [_run(), _run(passed=False)]
+    print_summary(runs, Console(file=out, width=200, color_system=None))
     text = out.getvalue()
     assert "DND from the handset menu" in text and "FAIL" in text
-    assert text.rstrip().endswith("1 passed, 1 failed")
+    assert count_line(runs) == "1 passed, 1 failed" and count_line(runs, 3) == "1 passed, 1 failed, 3 skipped"
+
+
+def test_the_matrix_has_a_row_per_file_a_column_per_model_and_ascii_marks_off_utf8():
+    runs = [_run(), replace(_run(passed=False), model="N610")]
+    out = io.StringIO()
+    print_matrix(runs, ("N610", "N670", "N870"), Console(file=out, width=200, color_system=None))
+    text = out.getvalue()
+    # Columns only for the models that ran, in the profiles' order; one row for the file.
+    assert "N610" in text and "N670" in text and "N870" not in text
+    table = matrix_table(runs, ("N610", "N670"), unicode=False)
+    assert [c.header for c in table.columns] == ["scenario file", "N610", "N670"]
+    cells = [list(c.cells) for c in table.columns]
+    assert cells[1] == ["[red]FAIL[/]"] and cells[2] == ["[green]ok[/]"]
+    starred = matrix_table(runs, ("N610", "N670"), foreign=frozenset({(runs[1].file, "N610")}))
+    assert list(starred.columns[1].cells) == ["[red]✗*[/]"]
 
 
 def test_summary_on_a_narrow_console_names_the_file_not_the_title():
