@@ -1,16 +1,21 @@
-"""Validating the call steps and expectations of a scenario (docs/scenarios.md "Calls").
+"""Validating what a scenario's steps do to handsets and calls (docs/scenarios.md "Calls").
 
 One responsibility: read `call: {from, to, id}` and `hangup: ID` steps and `call: {id, outcome, by, to,
-status, after}` expectations into plain arguments, with every problem reported at its file and line
-through the validator's `Checker` (unknown users, handsets and call ids, a call id used twice, a
-malformed number).
+status, after}` expectations into plain arguments, and check a `menu:` path against the handset
+type's menu tree, with every problem reported at its file and line through the validator's
+`Checker` (unknown users, handsets and call ids, a call id used twice, a malformed number, a menu
+entry the handset does not have), so `fksim check` lists them all in one pass.
 """
 
 from __future__ import annotations
 
 from typing import Any, Protocol
 
+from dect.errors import DectError
+from dect.handset import Handset
 from dect.identity import Ipui
+from models.errors import ConfigError
+from models.handset_types import get_handset_type
 from scenarios.yamlsrc import Node, clip, suggest
 
 #: The outcomes a call expectation may name (`ringing`: offered, no final outcome yet).
@@ -23,6 +28,7 @@ _NUMBER = frozenset("0123456789*#+")
 
 class _Reader(Protocol):
     ipuis: set[Ipui]
+    types: dict[Ipui, str | None]
     users: set[str]
     call_ids: dict[str, str]   # id -> where it was placed ("line 12")
 
@@ -119,3 +125,20 @@ def call_expectation(r: _Reader, node: Node) -> dict[str, Any] | None:
         "after": r.time(m["after"]) if "after" in m else None,
     }
     return None if label is None or outcome is None else args
+
+
+def check_menu_path(r: _Reader, node: Node, ipui: Ipui, args: dict[str, Any]) -> bool:
+    """The path compiles to keys on the handset's type (from its idle screen, features off); an
+    unknown handset type is left to the runner, which names it per model."""
+    try:
+        handset_type = get_handset_type(r.types.get(ipui))
+    except ConfigError:
+        return True
+    form = args["form"]
+    path = [*args["path"], form] if form is not None else list(args["path"])
+    try:
+        Handset(ipui, handset_type).compile_menu(path)
+    except DectError as err:
+        r.fail(node, str(err))
+        return False
+    return True

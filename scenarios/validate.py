@@ -15,7 +15,7 @@ from typing import Any
 
 from dect.identity import Ipui
 from firmware.account_rules import check_secret, check_user
-from scenarios.call_checks import call_expectation, call_step, hangup_step
+from scenarios.call_checks import call_expectation, call_step, check_menu_path, hangup_step
 from scenarios.readers import Checker
 from scenarios.server_knobs import KNOB_KEYS, read_knobs
 from scenarios.spec import (
@@ -73,6 +73,8 @@ class _Builder(Checker):
         self.path = path
         self.ipuis: set[Ipui] = set()
         self.users: set[str] = set()
+        #: The handset type each handset names (None: the default type), for its menu paths.
+        self.types: dict[Ipui, str | None] = {}
         #: Call ids placed by `call` steps, with the line each was named on.
         self.call_ids: dict[str, str] = {}
 
@@ -152,9 +154,10 @@ class _Builder(Checker):
                 continue
             self.ipuis.add(ipui)
             self.users.add(user)
+            self.types[ipui] = self.text(m["type"]) if "type" in m else None
             out.append(HandsetSpec(
                 ipui=ipui,
-                type=self.text(m["type"]) if "type" in m else None,
+                type=self.types[ipui],
                 user=user,
                 password=self.text(m["password"]) if "password" in m else None,
                 feature_key_sync=(bool(self.boolean(m["feature_key_sync"]))
@@ -307,6 +310,8 @@ class _Builder(Checker):
             if ipui is None or action is None:
                 return None
             args = self.handset_action(action, m[action])
+            if args is not None and action == "menu" and not check_menu_path(self, m[action], ipui, args):
+                return None
             return None if args is None else Step(at=at, kind=action, args=args, where=where, handset=ipui)
         stray = [k for k in STEP_ACTIONS if k in m]
         if stray:

@@ -87,7 +87,8 @@ def scenario_files(paths: Sequence[Path]) -> list[Path]:
     return list(dict.fromkeys(out))
 
 
-def load_all(paths: Sequence[Path]) -> list[Scenario]:
+def load_all(paths: Sequence[Path]) -> tuple[list[Scenario], list[str]]:
+    """Every file that validates, and every problem of the others (all of them, in file order)."""
     known = load_profiles().ids
     scenarios: list[Scenario] = []
     problems: list[str] = []
@@ -96,9 +97,21 @@ def load_all(paths: Sequence[Path]) -> list[Scenario]:
             scenarios.append(load_scenario(path, known))
         except ScenarioError as err:
             problems += err.problems
+    return scenarios, problems
+
+
+def plan_all(paths: Sequence[Path], override: tuple[str, ...] | None, seed: int | None,
+             pcap_dir: Path | None) -> Plan:
+    """Validate every file and check every pair it would run; raises BadInput with every problem of
+    every file in one list (the files that validate are still checked against their models)."""
+    scenarios, problems = load_all(paths)
+    try:
+        plan = make_plan(scenarios, override, seed, pcap_dir)
+    except BadInput as err:
+        problems += err.problems
     if problems:
         raise BadInput(problems)
-    return scenarios
+    return plan
 
 
 def model_override(name: str | None) -> tuple[str, ...] | None:
@@ -244,7 +257,7 @@ def run(paths: tuple[Path, ...], model: str | None, seed: int | None, jobs: int,
     if scheduler is not None and pcap_dir is not None:
         pcap_dir = pcap_dir.resolve()   # the workers write the captures, from their own working directory
     try:
-        plan = make_plan(load_all(paths), model_override(model), seed, pcap_dir)
+        plan = plan_all(paths, model_override(model), seed, pcap_dir)
     except BadInput as err:
         _bad_input(err.problems)
         return
@@ -293,8 +306,7 @@ def run(paths: tuple[Path, ...], model: str | None, seed: int | None, jobs: int,
 def check(paths: tuple[Path, ...]) -> None:
     """Validate scenario files without running them (each against every model it names)."""
     try:
-        scenarios = load_all(paths)
-        plan = make_plan(scenarios, None, None, None)
+        plan = plan_all(paths, None, None, None)
     except BadInput as err:
         _bad_input(err.problems)
         return

@@ -299,3 +299,21 @@ def test_the_help_names_the_capture_files_as_they_are_written(tmp_path):
     path = _write(folder, GOOD)
     _invoke("run", str(path), "--model", "N870", "--pcap", str(tmp_path / "pcap"), "--quiet")
     assert [p.name for p in (tmp_path / "pcap").iterdir()] == ["lib_s-N870.pcapng"]
+
+
+def test_check_lists_every_problem_of_every_file_in_one_pass(tmp_path):
+    bad = _write(tmp_path, GOOD.replace("Select services", "Select servics").replace("[N670, N870]", "[N999]")
+                 .replace('user: "2001"', 'user: "2001"\n    type: S650H PRO'), "a.yaml")
+    menu = _write(tmp_path, GOOD.replace("Do not disturb", "Do not disturbb"), "b.yaml")
+    # Valid as a file, but it sets internal telephony on a model without the setting (a model check).
+    model = _write(tmp_path, GOOD.replace("models: [N670, N870]", "models: [N870]\nbase:\n  internal_telephony: true"),
+                   "c.yaml")
+    result = CliRunner().invoke(cli, ["check", str(bad), str(menu), str(model)])
+    assert result.exit_code == 2
+    lines = result.stderr.splitlines() if hasattr(result, "stderr") else result.output.splitlines()
+    text = "\n".join(lines)
+    assert 'a.yaml:2: models[0]: unknown model "N999"' in text
+    assert 'a.yaml:13: steps[0].menu: unknown menu entry "Select servics" (did you mean "Select services"?)' in text
+    assert 'b.yaml:12: steps[0].menu: unknown menu entry "Do not disturbb"' in text
+    assert "c.yaml" in text and "internal telephony" in text
+    assert "4 problem(s); nothing run" in text
