@@ -87,17 +87,19 @@ def realistic_mix(handsets: int = 50, seed: int = 1) -> list[NwkMessage]:
             message(
                 MessageType.CISS_RELEASE_COM, encode_pies(FeatureAck(feature=FeatureId.DND)), ti_flag=True
             ),
+            message(MessageType.LCE_PAGE_RESPONSE, pi, PARK),
+            message(MessageType.CISS_REGISTER, pi, tv=2),
             message(
                 MessageType.FACILITY,
                 MultiDisplay(text="Do not disturb\nOn"),
-                Signal(value=SignalValue.CONFIRM_TONE_ON),
                 encode_pies(FeatureState(setting=dnd)),
+                tv=2,
             ),
+            message(MessageType.CISS_RELEASE_COM, tv=2, ti_flag=True),
             message(MessageType.CISS_REGISTER, pi, encode_pies(FeatureRequest(setting=cfa)), tv=1),
             message(
                 MessageType.FACILITY,
                 MultiDisplay(text=f"Call divert\n{target}"),
-                Signal(value=SignalValue.CONFIRM_TONE_ON),
                 encode_pies(FeatureState(setting=cfa)),
                 tv=1,
             ),

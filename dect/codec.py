@@ -96,6 +96,8 @@ class MessageType(enum.Enum):
     CISS_REGISTER = (ProtocolDiscriminator.CISS, 0x64, "CISS-REGISTER")
     FACILITY = (ProtocolDiscriminator.CISS, 0x62, "FACILITY")
     CISS_RELEASE_COM = (ProtocolDiscriminator.CISS, 0x5A, "CISS-RELEASE-COM")
+    LCE_PAGE_RESPONSE = (ProtocolDiscriminator.LCE, 0x71, "LCE-PAGE-RESPONSE")
+    LCE_PAGE_REJECT = (ProtocolDiscriminator.LCE, 0x72, "LCE-PAGE-REJECT")
     ACCESS_RIGHTS_REQUEST = (ProtocolDiscriminator.MM, 0x44, "ACCESS-RIGHTS-REQUEST")
     ACCESS_RIGHTS_ACCEPT = (ProtocolDiscriminator.MM, 0x45, "ACCESS-RIGHTS-ACCEPT")
     ACCESS_RIGHTS_REJECT = (ProtocolDiscriminator.MM, 0x47, "ACCESS-RIGHTS-REJECT")
@@ -172,11 +174,16 @@ MESSAGES: dict[MessageType, MessageSpec] = {
     MessageType.CISS_REGISTER: MessageSpec("§6.3 CISS messages", _BOTH, (
         (PortableIdentity, M, O), (MultiDisplay, None, O), (MultiKeypad, O, None),
         (FeatureActivate, O, None), (FeatureIndicate, None, O), *_TRAILER)),
+    # No SIGNAL in a CISS FACILITY (EN 300 175-5 §6.3.3; libdect's ciss_facility table agrees).
     MessageType.FACILITY: MessageSpec("§6.3 CISS messages", _BOTH, (
-        (MultiDisplay, None, O), (MultiKeypad, O, None), (Signal, None, O), (FeatureActivate, O, None),
+        (MultiDisplay, None, O), (MultiKeypad, O, None), (FeatureActivate, O, None),
         (FeatureIndicate, None, O), (EventsNotification, None, O), *_TRAILER)),
     MessageType.CISS_RELEASE_COM: MessageSpec("§6.3 CISS messages", _BOTH, (
         (ReleaseReason, O, O), (MultiDisplay, None, O), (FeatureIndicate, None, O), *_TRAILER)),
+    MessageType.LCE_PAGE_RESPONSE: MessageSpec("§6.3 LCE messages", _PP, (
+        (PortableIdentity, M, None), (FixedIdentity, O, None), *_TRAILER)),
+    MessageType.LCE_PAGE_REJECT: MessageSpec("§6.3 LCE messages", _FP, (
+        (PortableIdentity, None, O), (RejectReason, None, O), *_TRAILER)),
     MessageType.ACCESS_RIGHTS_REQUEST: MessageSpec("§6.3 MM messages", _PP, (
         (PortableIdentity, M, None), *_TRAILER)),
     MessageType.ACCESS_RIGHTS_ACCEPT: MessageSpec("§6.3 MM messages", _FP, (

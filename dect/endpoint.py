@@ -43,6 +43,7 @@ from dect.events import (
     FacDialled,
     FeatureRequested,
     HandsetLocated,
+    IndicationDelivered,
     Link,
     LocationRejected,
     ProtocolErrorReceived,
@@ -53,6 +54,8 @@ from dect.events import (
 from dect.fp_calls import IncomingCalls
 from dect.identity import Ipui
 from dect.ies import (
+    FeatureCode,
+    FeatureStatus,
     InformationElement,
     RejectReasonCode,
     ReleaseReason,
@@ -63,6 +66,7 @@ from dect.ies import (
 from dect.ies_var import (
     CalledPartyNumber,
     EscapeToProprietary,
+    FeatureIndicate,
     FixedIdentity,
     LocationArea,
     MultiDisplay,
@@ -70,6 +74,7 @@ from dect.ies_var import (
     PortableIdentity,
     RejectReason,
 )
+from dect.paging import Pager
 from dect.proprietary import (
     DiversionSetting,
     FeatureAck,
@@ -93,6 +98,10 @@ _REJECT_FOR_RELEASE = {
     0x03: RejectReasonCode.INFORMATION_ELEMENT_ERROR,
     0x04: RejectReasonCode.INVALID_INFORMATION_ELEMENT_CONTENTS,
 }
+
+
+#: The messages of a feature indication (the base's CISS transaction).
+_INDICATION = frozenset({"CISS-REGISTER", "FACILITY"})
 
 
 class AccessPolicy(Protocol):
@@ -214,11 +223,19 @@ class DectEndpoint:
         self.location_area = LocationArea(level=location_area)
         self.transactions: dict[TransactionRef, Transaction] = {}
         self._outgoing: list[Transmission] = []
-        self._fp_tv: dict[Link, int] = {}
-        #: The calls the base delivers to handsets (dect.fp_calls), sending through this queue.
-        self.calls = IncomingCalls(fixed_identity, self._outgoing)
+        #: Links and paging (dect.paging): everything the base starts goes out through it.
+        self.pager = Pager(self._outgoing, self._link_busy)
+        #: The base's open CISS transactions of feature indications: (link, TV) -> (handset, deadline).
+        self._ciss: dict[tuple[Link, int], tuple[Ipui, float]] = {}
+        #: The calls the base delivers to handsets (dect.fp_calls), sent through the pager.
+        self.calls = IncomingCalls(fixed_identity, self.pager.submit)
 
     # ------------------------------------------------------------------------------ sending
+
+    def _link_busy(self, link: Link) -> bool:
+        """A transaction is open on the link (a call, a request waiting for the firmware)."""
+        return any(call.link == link for call in self.calls.calls.values()) or any(
+            tx.ref.link == link for tx in self.transactions.values())
 
     def take_outgoing(self) -> list[Transmission]:
         """Everything queued for the air since the last call, in order."""
@@ -236,11 +253,21 @@ class DectEndpoint:
 
     def receive(self, link: Link, data: bytes, now: float) -> list[BaseEvent]:
         """Handle one message a handset sent on `link`; returns what the firmware should know."""
+        self.pager.heard(link, now)   # whatever it sent, the handset is there: the link is up
         try:
             msg = decode(data, sender=Side.PP)
-            return self._dispatch(link, msg, bytes(data), now)
+            events = self._dispatch(link, msg, bytes(data), now)
+            if msg.message_type is MessageType.LOCATE_REQUEST:
+                # A handset that locates is sent the state again (the firmware resynchronises it):
+                # indications that waited for the page are superseded; a call's CC-SETUP goes out.
+                for dropped in self.pager.flush(link, keep=lambda sent: sent.name not in _INDICATION):
+                    self._ciss.pop((link, dropped.data[0] >> 4 & 0x07), None)
+            else:
+                self.pager.flush(link)
+            return events
         except RemoteProtocolError as err:
             answered = self._answer_error(link, data, err)
+            self.pager.flush(link)
             return [
                 ProtocolErrorReceived(
                     link=link, data=bytes(data), reason=err.reason, detail=str(err), answered=answered
@@ -271,6 +298,8 @@ class DectEndpoint:
 
     def _dispatch(self, link: Link, msg: NwkMessage, data: bytes, now: float) -> list[BaseEvent]:
         kind = msg.message_type
+        if kind is MessageType.LCE_PAGE_RESPONSE:
+            return []   # the link is up (`receive`); what waited for it has gone out
         if kind is MessageType.LOCATE_REQUEST:
             return self._locate(link, msg)
         if kind is MessageType.ACCESS_RIGHTS_REQUEST:
@@ -280,6 +309,9 @@ class DectEndpoint:
             answered = self.calls.receive(link, msg, now)
             if answered is not None:
                 return answered
+            if kind is MessageType.CISS_RELEASE_COM and (link, msg.tv) in self._ciss:
+                ipui, _deadline = self._ciss.pop((link, msg.tv))
+                return [IndicationDelivered(link=link, ipui=ipui)]
             # A reply inside a base-initiated transaction other than a call: the FACILITY
             # indications expect no reply; a RELEASE-COM closing one is harmless.
             if kind in (MessageType.CISS_RELEASE_COM, MessageType.CC_RELEASE_COM):
@@ -487,27 +519,39 @@ class DectEndpoint:
 
     def indicate_feature_state(
         self, link: Link, setting: FeatureSetting, *, display: str, refused: bool = False,
-        silent: bool = False,
+        silent: bool = False, ipui: Ipui | None = None, now: float = 0.0,
     ) -> None:
-        """Tell a handset the state the server holds: FACILITY + MULTI-DISPLAY + SIGNAL 05 (09 if
-        refused); `silent` (a resynchronisation the user did not ask for) sends no SIGNAL, no tone."""
-        tv = self._fp_tv.get(link, -1) + 1
-        self._fp_tv[link] = tv % 7
+        """Tell a handset the state the server holds, as one complete CISS transaction the base starts
+        (EN 300 175-5 §10, libdect's ss.c): CISS-REGISTER (TI flag 0, the base's own value 0..5 on
+        the link), FACILITY with MULTI-DISPLAY and the feature state (this project's PIE 3F), and a
+        refusal as FEATURE-INDICATE "feature key, rejected"; the handset closes it with
+        CISS-RELEASE-COM (`IndicationDelivered`). No SIGNAL: a CISS message carries none (§6.3.3);
+        the handset plays its own tone. Over a link, or after paging (`dect.paging`); `silent` (a
+        resynchronisation) sends the same messages."""
+        del silent   # the tone is the handset's own: nothing on the air tells the two apart
+        handset = ipui if ipui is not None else Ipui.parse(link)
+        used = {tv for (lk, tv) in self._ciss if lk == link}
+        free = [tv for tv in range(6) if tv not in used]
+        if not free:   # six indications in flight on one link: the oldest is given up
+            oldest = min((key for key in self._ciss if key[0] == link), key=lambda k: self._ciss[k][1])
+            del self._ciss[oldest]
+            free = [oldest[1]]
+        tv = free[0]
+        self._ciss[(link, tv)] = (handset, now + CC_03)
         state = encode_pies(FeatureState(setting=setting))
-        if silent:
-            self._send(link, message(MessageType.FACILITY, _display(display), state, tv=tv % 7))
-            return
-        signal = SignalValue.NEGATIVE_ACKNOWLEDGEMENT_TONE if refused else SignalValue.CONFIRM_TONE_ON
-        ies = (_display(display), Signal(value=signal), state)
-        self._send(link, message(MessageType.FACILITY, *ies, tv=tv % 7))
+        indicate = FeatureIndicate(feature=FeatureCode.FEATURE_KEY, status=FeatureStatus.REJECTED) \
+            if refused else None
+        for msg in (message(MessageType.CISS_REGISTER, PortableIdentity.of(handset), tv=tv),
+                    message(MessageType.FACILITY, _display(display), indicate, state, tv=tv)):
+            self.pager.submit(Transmission(link=link, data=encode(msg, sender=Side.FP), name=msg.name),
+                              handset, now)
 
     # ----------------------------------------------------------------------------- timers
 
     def next_deadline(self) -> float | None:
         deadlines = [tx.deadline for tx in self.transactions.values() if tx.deadline is not None]
-        calls = self.calls.next_deadline()
-        if calls is not None:
-            deadlines.append(calls)
+        deadlines += [d for d in (self.calls.next_deadline(), self.pager.next_deadline()) if d is not None]
+        deadlines += [deadline for _ipui, deadline in self._ciss.values()]
         return min(deadlines) if deadlines else None
 
     def handle_timer(self, now: float) -> list[BaseEvent]:
@@ -516,4 +560,17 @@ class DectEndpoint:
         expired = [tx for tx in self.transactions.values() if tx.deadline is not None and tx.deadline <= now]
         for tx in sorted(expired, key=lambda t: (t.deadline or 0.0, t.ref.link, t.ref.pd, t.ref.tv)):
             events += self._step(tx, TxInput.TIMER, now, reason=ReleaseReasonCode.TIMER_EXPIRY)
+        for failed in self.pager.handle_timer(now):
+            # Nothing went out to that handset: its indications are over (the firmware sends the state
+            # again when it locates); its calls end on their own timer (CC.03).
+            for key in [k for k in self._ciss if k[0] == failed.link]:
+                del self._ciss[key]
+            events.append(failed)
+        for (link, tv), (handset, deadline) in sorted(self._ciss.items()):
+            if deadline <= now:   # never closed by the handset: released, and reported undelivered
+                del self._ciss[(link, tv)]
+                reason = ReleaseReason(reason=ReleaseReasonCode.TIMER_EXPIRY)
+                msg = message(MessageType.CISS_RELEASE_COM, reason, tv=tv)
+                self.pager.submit(Transmission(link=link, data=encode(msg, sender=Side.FP), name=msg.name),
+                                  handset, now)
         return events + self.calls.handle_timer(now)

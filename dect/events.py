@@ -142,6 +142,23 @@ class IncomingCallEnded:
     reached: bool = True
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IndicationDelivered:
+    """The handset closed a feature indication's CISS transaction (CISS-RELEASE-COM): it got it."""
+
+    link: Link
+    ipui: Ipui
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PagingFailed:
+    """A handset did not answer its pages: the messages waiting for it were dropped (`dropped`)."""
+
+    link: Link
+    ipui: Ipui
+    dropped: tuple[str, ...]
+
+
 BaseEvent = (
     HandsetLocated
     | LocationRejected
@@ -155,6 +172,8 @@ BaseEvent = (
     | IncomingCallAlerting
     | IncomingCallAnswered
     | IncomingCallEnded
+    | IndicationDelivered
+    | PagingFailed
 )
 
 

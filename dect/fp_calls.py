@@ -9,7 +9,8 @@ One responsibility: the FP side of a call the base delivers to a handset (EN 300
     PP  CC-CONNECT (the user pressed TALK) -> `IncomingCallAnswered`; FP CC-CONNECT-ACK
     ... either side ends it: CC-RELEASE, answered by CC-RELEASE-COM (§9.3.3; EN 300 175-5 §9.4)
 
-The base starts a call with `offer`, cancels or hangs up with `release`. A transaction the base
+The base starts a call with `offer`, cancels or hangs up with `release`; its messages go through the
+endpoint's pager (`dect.paging`): a handset without a link is paged first. A transaction the base
 starts is named by the link, CC and the base's transaction value, with TI flag 0 on the base's
 messages and 1 on the handset's (§7.3). The base's values are 0..5 per link, lowest free first:
 value 6 is left for connectionless use, as libdect keeps it, and 7 is the escape to an extended TI.
@@ -23,6 +24,7 @@ Each call's phase moves only through `TABLE`, `(phase, input) -> (action, next p
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from dect.codec import MessageType, NwkMessage, ProtocolDiscriminator, Side, encode, message
@@ -119,19 +121,21 @@ class FpCall:
 class IncomingCalls:
     """The base-initiated CC transactions of one DECT manager, by call key and by (link, TV)."""
 
-    def __init__(self, fixed_identity: FixedIdentity, outgoing: list[Transmission]) -> None:
+    def __init__(self, fixed_identity: FixedIdentity,
+                 submit: Callable[[Transmission, Ipui, float], None]) -> None:
         self.fixed_identity = fixed_identity
         self.calls: dict[str, FpCall] = {}
         self._by_tv: dict[tuple[Link, int], FpCall] = {}
-        self._outgoing = outgoing  # the endpoint's queue: one order for everything on the air
+        self._submit = submit  # the endpoint's pager: over the link, or after paging the handset
 
     def busy(self, ipui: Ipui) -> bool:
         """The handset has a call of the base's in progress (ringing or connected)."""
         return any(call.ipui == ipui and call.phase is not Phase.RELEASING for call in self.calls.values())
 
-    def _send(self, call: FpCall, kind: MessageType, *ies: object) -> None:
+    def _send(self, call: FpCall, now: float, kind: MessageType, *ies: object) -> None:
         msg = message(kind, *ies, tv=call.tv, ti_flag=False)  # type: ignore[arg-type]
-        self._outgoing.append(Transmission(link=call.link, data=encode(msg, sender=Side.FP), name=msg.name))
+        self._submit(Transmission(link=call.link, data=encode(msg, sender=Side.FP), name=msg.name), call.ipui,
+                     now)
 
     def offer(self, link: Link, ipui: Ipui, *, key: str, caller: str, now: float) -> bool:
         """Send CC-SETUP for call `key` from `caller`; False when the link has no free value."""
@@ -146,9 +150,9 @@ class IncomingCalls:
         self.calls[key] = call
         self._by_tv[(link, call.tv)] = call
         number = "".join(ch for ch in caller if ord(ch) <= 0x7F)
-        self._send(call, MessageType.CC_SETUP, PortableIdentity.of(ipui), self.fixed_identity, BasicService(),
-                   MultiDisplay(text=number or " "), Signal(value=SignalValue.ALERTING_PATTERN_0),
-                   CallingPartyNumber(number=number))
+        self._send(call, now, MessageType.CC_SETUP, PortableIdentity.of(ipui), self.fixed_identity,
+                   BasicService(), MultiDisplay(text=number or " "),
+                   Signal(value=SignalValue.ALERTING_PATTERN_0), CallingPartyNumber(number=number))
         return True
 
     def release(self, key: str, now: float,
@@ -188,14 +192,14 @@ class IncomingCalls:
             events.append(IncomingCallAlerting(key=call.key, ipui=call.ipui))
         elif action is Action.CONNECT_ACK:
             call.reached, call.deadline = True, None
-            self._send(call, MessageType.CC_CONNECT_ACK)
+            self._send(call, now, MessageType.CC_CONNECT_ACK)
             events.append(IncomingCallAnswered(key=call.key, ipui=call.ipui))
         elif action is Action.RELEASE_COM:
-            self._send(call, MessageType.CC_RELEASE_COM, ReleaseReason(reason=ReleaseReasonCode.NORMAL))
+            self._send(call, now, MessageType.CC_RELEASE_COM, ReleaseReason(reason=ReleaseReasonCode.NORMAL))
         elif action is Action.SEND_RELEASE:
             if event is Input.TIMER:
                 call.reason = ReleaseReasonCode.TIMER_EXPIRY
-            self._send(call, MessageType.CC_RELEASE, ReleaseReason(reason=call.reason))
+            self._send(call, now, MessageType.CC_RELEASE, ReleaseReason(reason=call.reason))
             call.deadline = now + CC_02
         if action in (Action.RELEASE_COM, Action.ENDED_BY_HANDSET):
             events.append(IncomingCallEnded(key=call.key, ipui=call.ipui, by_handset=True,

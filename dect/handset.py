@@ -6,9 +6,11 @@ encoded by `dect.codec` (sender PP):
 
 - power on / back in range: MM LOCATE-REQUEST with the IPUI; registration with a PIN: ACCESS-RIGHTS-
   REQUEST with the PIN in this project's escape (then LOCATE-REQUEST once accepted);
+- a page naming it (LCE-REQUEST-PAGE): LCE-PAGE-RESPONSE, the link the base then uses;
 - a feature operation from the menu: CISS-REGISTER with PORTABLE-IDENTITY and the proprietary feature
-  request (PIE 3E). The feature is shown *pending* until the base indicates the state it holds (FACILITY
-  with PIE 3F); a refusal (CISS-RELEASE-COM with a RELEASE-REASON, or no answer within CC.03) reverts it.
+  request (PIE 3E). The feature is shown *pending* until the base indicates the state it holds (its own
+  CISS transaction: CISS-REGISTER, FACILITY with PIE 3F, closed by the handset's CISS-RELEASE-COM); a
+  refusal (CISS-RELEASE-COM with a RELEASE-REASON, or no answer within CC.03) reverts it.
   A feature the base cannot offer (the server does not assign it: a refusal with RELEASE-REASON
   "service not implemented", or a negative indication the handset did not ask for) is shown
   "Status: n/a" in its menu form until the base indicates its state again;
@@ -45,15 +47,15 @@ from dect.handset_calls import HandsetCalls
 from dect.identity import Ipui
 from dect.ies import (
     BasicService,
+    FeatureStatus,
     InformationElement,
     ReleaseReason,
     ReleaseReasonCode,
     SendingComplete,
-    Signal,
-    SignalValue,
 )
 from dect.ies_var import (
     EscapeToProprietary,
+    FeatureIndicate,
     FixedIdentity,
     MultiDisplay,
     MultiKeypad,
@@ -61,6 +63,7 @@ from dect.ies_var import (
     RejectReason,
 )
 from dect.menu import FeatureChosen, FormValues, Navigator, PathStep, check_key, compile_path
+from dect.paging import read_short_page
 from dect.proprietary import (
     DiversionSetting,
     DiversionType,
@@ -371,9 +374,23 @@ class Handset:
         shown = msg.get(MultiDisplay)
         return shown.text.replace("\x0c", "") if shown else ""
 
+    def paged(self, data: bytes, now: float) -> list[HandsetEvent]:
+        """An LCE-REQUEST-PAGE heard on the paging channel (dect.paging): when it names this handset's
+        default individual TPUI (W flag 0), it answers LCE-PAGE-RESPONSE and the base has a link."""
+        try:
+            w, _code, info = read_short_page(data)
+        except RemoteProtocolError:
+            return []
+        listening = self.powered and self.in_range and self.registered
+        if w or info != self.ipui.default_tpui & 0xFFFF or not listening:
+            return []
+        msg = message(MessageType.LCE_PAGE_RESPONSE, self._identity(), self.fixed_identity, tv=0)
+        self._outgoing.append(encode(msg, sender=Side.PP))
+        return []
+
     def _handle(self, msg: NwkMessage, now: float) -> list[HandsetEvent]:
-        if msg.message_type is MessageType.FACILITY and not msg.ti_flag:
-            return self._indication(msg, now)
+        if msg.pd is ProtocolDiscriminator.CISS and not msg.ti_flag:
+            return self._base_ciss(msg, now)
         if msg.pd is ProtocolDiscriminator.CC and not msg.ti_flag:
             call_events = self.calls.receive(msg) or []
             if any(isinstance(event, CallEnded) for event in call_events):
@@ -453,10 +470,21 @@ class Handset:
             return [FacCompleted(digits=tx.digits, accepted=False, reason=reason.reason if reason else None)]
         return []
 
+    def _base_ciss(self, msg: NwkMessage, now: float) -> list[HandsetEvent]:
+        """A CISS transaction the base started (a feature indication): CISS-REGISTER opens it, the
+        FACILITY carries the state, and the handset closes it with CISS-RELEASE-COM, so the base knows
+        it arrived (EN 300 175-5 §10; libdect's ss.c)."""
+        if msg.message_type is not MessageType.FACILITY:
+            return []   # CISS-REGISTER opens it; a CISS-RELEASE-COM from the base closes it (no reply)
+        events = self._indication(msg, now)
+        done = message(MessageType.CISS_RELEASE_COM, tv=msg.tv, ti_flag=True)
+        self._outgoing.append(encode(done, sender=Side.PP))
+        return events
+
     def _indication(self, msg: NwkMessage, now: float) -> list[HandsetEvent]:
         escape = msg.get(EscapeToProprietary)
-        signal = msg.get(Signal)
-        refused = signal is not None and signal.value is SignalValue.NEGATIVE_ACKNOWLEDGEMENT_TONE
+        indicate = msg.get(FeatureIndicate)
+        refused = indicate is not None and indicate.status is FeatureStatus.REJECTED
         text = self._display_text(msg)
         events: list[HandsetEvent] = []
         states = [pie for pie in decode_pies(escape) if isinstance(pie, FeatureState)] if escape else []

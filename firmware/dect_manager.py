@@ -32,6 +32,7 @@ from dect.events import (
     FacDialled,
     FeatureRequested,
     HandsetLocated,
+    IndicationDelivered,
     Link,
     Transmission,
 )
@@ -386,17 +387,17 @@ class DectManager:
                 if self.system.store.handset(line.index) is not None:
                     self.system.store.set_local_features(line.index, command.state)
             elif isinstance(command, Indicate):
-                self._indicate(line.ipui, command)
+                self._indicate(line.ipui, command, now)
         return out + self._air()
 
-    def _indicate(self, ipui: Ipui, command: Indicate) -> None:
+    def _indicate(self, ipui: Ipui, command: Indicate, now: float) -> None:
         link = self.link_of(ipui)
         line = self.lines.get(ipui)
         for feature in command.features:
             self.endpoint.indicate_feature_state(link, setting_for(command.state, feature),
                                                  display=command.text,
                                                  refused=command.signal is Signal.NEGATIVE,
-                                                 silent=command.signal is Signal.SILENT)
+                                                 silent=command.signal is Signal.SILENT, ipui=ipui, now=now)
             if line is not None:
                 line.shown = replace(line.shown, **{feature.value: getattr(command.state, feature.value)})
         if line is not None and not set(command.features) <= line.unconfirmed:
@@ -434,6 +435,8 @@ class DectManager:
             elif isinstance(event, FacDialled):
                 self._heard_from(event.ipui)
                 out += self._fac_dialled(event, now)
+            elif isinstance(event, IndicationDelivered):
+                self._heard_from(event.ipui)   # it closed the indication's transaction: it has it
             else:
                 out += self.desk.dect_event(event, now)
         return out + self._air()
@@ -451,7 +454,7 @@ class DectManager:
         if self.system.store.handset(line.index) is not None:
             self.system.store.set_unconfirmed_features(line.index, frozenset(features))
 
-    def resynchronise(self, ipui: Ipui) -> list[FirmwareOut]:
+    def resynchronise(self, ipui: Ipui, now: float) -> list[FirmwareOut]:
         """A handset located here (power-on, back in range, roamed, or the base rebooted): tell it,
         silently, the features it does not show as the base holds them, and those indicated since it
         was last heard from, which it may have missed out of range. Nothing else (issue 12 §5)."""
@@ -467,7 +470,7 @@ class DectManager:
                 # A resynchronisation makes no tone; "not available" keeps its negative signal, which
                 # is how the handset tells it from a state.
                 signal = Signal.SILENT if shown.signal is Signal.CONFIRM else shown.signal
-                self._indicate(ipui, replace(shown, signal=signal))
+                self._indicate(ipui, replace(shown, signal=signal), now)
         return self._air()
 
     def _feature_requested(self, event: FeatureRequested, now: float) -> list[FirmwareOut]:

@@ -272,7 +272,7 @@ class BaseSystem:
         elif old is not None:
             out += old.remove_line(ipui, now)
             self._deadlines.touch(old)
-        return out + manager.resynchronise(ipui)
+        return out + manager.resynchronise(ipui, now)
 
     def registration_answered(self, dm: int, ipui: Ipui, now: float) -> list[FirmwareOut]:
         """An account's REGISTER at DECT manager `dm` had its first final answer: every other DECT

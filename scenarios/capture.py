@@ -103,6 +103,7 @@ def _exported_pdu_header(dissector: str) -> bytes:
 
 
 DECT_NWK_HEADER = _exported_pdu_header("dect_nwk")
+DATA_HEADER = _exported_pdu_header("data")
 
 
 # ------------------------------------------------------------------------------ writing pcapng
@@ -163,6 +164,11 @@ def capture_bytes(entries: Iterable[LogEntry]) -> bytes:
             assert entry.src_addr is not None and entry.dst_addr is not None
             frame = udp_frame(entry.src_addr, entry.dst_addr, entry.data, ident)
             blocks.append(_packet(0, entry.t, frame, comment))
+        elif entry.bformat:
+            # A page on the paging channel is no S-format NWK message: Wireshark's dect_nwk does not
+            # dissect B-format, so it goes as plain data with its name in the comment.
+            blocks.append(_packet(interface[_dect_manager(entry)], entry.t, DATA_HEADER + entry.data,
+                                  f"{comment}: LCE-REQUEST-PAGE (B-format short page, EN 300 175-5 §8.2)"))
         else:
             blocks.append(_packet(interface[_dect_manager(entry)], entry.t, DECT_NWK_HEADER + entry.data,
                                   comment))

@@ -71,9 +71,9 @@ class TrafficCounter(MessageLog):
         direction = "to-as" if dst_addr == self.server else "from-as"
         self.bins[(self.bin_of(t), (direction, method, status, lost))] += 1
 
-    def record_dect(self, t: float, src: str, dst: str, data: bytes) -> None:
+    def record_dect(self, t: float, src: str, dst: str, data: bytes, *, bformat: bool = False) -> None:
         if self.keep_messages:
-            super().record_dect(t, src, dst, data)
+            super().record_dect(t, src, dst, data, bformat=bformat)
         else:
             self.counts["dect"] += 1
 

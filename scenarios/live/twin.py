@@ -34,6 +34,7 @@ import simpy.rt
 
 from dect.handset import Handset
 from dect.identity import Ipui
+from dect.paging import PAGE_NAME
 from firmware.dect_manager import AirOut, CallNote, FirmwareOut, Notice, SipOut
 from firmware.fks import FksState
 from firmware.nvm import NvmStore, RegStatus, SipProvider
@@ -257,8 +258,10 @@ class LiveTwin:
             return
         self.events.base_sent(driver.ipui, item.data)
         dm = item.dm
+        page = item.name == PAGE_NAME
+        deliver = driver.paged if page else driver.from_base
         self.air.send(self._base_name(dm), driver.name, item.data,
-                      lambda frame: driver.from_base(frame) if driver.dect_manager == dm else None)
+                      lambda frame: deliver(frame) if driver.dect_manager == dm else None, bformat=page)
 
     def press(self, ipui: Ipui, key: str) -> None:
         driver = self.handsets[ipui]

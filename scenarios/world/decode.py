@@ -11,6 +11,7 @@ from typing import Any
 
 from dect.codec import describe
 from dect.errors import DectError
+from dect.paging import describe_page
 from scenarios.world.log import LogEntry
 from sip.errors import SipError
 from sip.feature_event import CONTENT_TYPE, read_feature_body
@@ -63,9 +64,9 @@ def sip_fields(data: bytes) -> dict[str, Any]:
     return fields
 
 
-def dect_fields(data: bytes) -> dict[str, Any]:
+def dect_fields(data: bytes, bformat: bool = False) -> dict[str, Any]:
     try:
-        described = describe(data)
+        described = describe_page(data) if bformat else describe(data)
     except DectError as err:
         return {"name": "malformed", "hex": data.hex(" ").upper(), "error": str(err)}
     return {"name": described["message"], "hex": described["hex"], "ies": described["ies"]}
@@ -74,7 +75,7 @@ def dect_fields(data: bytes) -> dict[str, Any]:
 def message_json(entry: LogEntry) -> dict[str, Any]:
     """The result-file object for one entry (`t`, `layer`, `from`, `to`, `name`, and per-layer fields)."""
     out: dict[str, Any] = {"t": round(entry.t, 6), "layer": entry.layer, "from": entry.src, "to": entry.dst}
-    out.update(sip_fields(entry.data) if entry.layer == "sip" else dect_fields(entry.data))
+    out.update(sip_fields(entry.data) if entry.layer == "sip" else dect_fields(entry.data, entry.bformat))
     if entry.lost:
         out["lost"] = True
     return out

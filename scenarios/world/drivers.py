@@ -66,7 +66,7 @@ class SystemDriver:
     """The base system on the network (one address per DECT manager) and on the air."""
 
     def __init__(self, env: simpy.Environment, system: BaseSystem, net: IpNetwork,
-                 deliver_air: Callable[[int, str, bytes], None], names: Callable[[int], str]) -> None:
+                 deliver_air: Callable[[AirOut], None], names: Callable[[int], str]) -> None:
         self.env = env
         self.system = system
         self.net = net
@@ -92,7 +92,7 @@ class SystemDriver:
                 self.net.send(self.system.addresses.dect_managers[item.dm - 1], item.destination, item.data,
                               item.transport)
             elif isinstance(item, AirOut):
-                self.deliver_air(item.dm, item.link, item.data)
+                self.deliver_air(item)
             elif isinstance(item, Notice):
                 self.notices.append((self.env.now, item))
             elif isinstance(item, CallNote) and self.on_call_note is not None:
@@ -135,6 +135,11 @@ class HandsetDriver:
 
     def from_base(self, data: bytes) -> None:
         self.handset.receive(data, self.env.now)
+        self.flush()
+
+    def paged(self, data: bytes) -> None:
+        """A page heard on the paging channel: the handset answers it if it names it."""
+        self.handset.paged(data, self.env.now)
         self.flush()
 
 

@@ -205,7 +205,9 @@ class DectAir:
         self.log = log
         self.latency = latency
 
-    def send(self, src: str, dst: str, data: bytes, deliver: Callable[[bytes], None]) -> None:
-        self.log.record_dect(self.env.now, src, dst, data)
+    def send(self, src: str, dst: str, data: bytes, deliver: Callable[[bytes], None], *,
+             bformat: bool = False) -> None:
+        """`bformat`: a page on the paging channel (LCE-REQUEST-PAGE) rather than an NWK frame."""
+        self.log.record_dect(self.env.now, src, dst, data, bformat=bformat)
         event = self.env.timeout(self.latency)
         event.callbacks.append(lambda _event: deliver(data))

@@ -27,6 +27,8 @@ class LogEntry:
     src_addr: Address | None = None
     dst_addr: Address | None = None
     lost: bool = False
+    #: A B-format message of the paging channel (LCE-REQUEST-PAGE, dect.paging), not an S-format NWK frame.
+    bformat: bool = False
 
 
 class MessageLog:
@@ -50,11 +52,12 @@ class MessageLog:
         self._add(LogEntry(self.counts["sip"] + self.counts["dect"], t, "sip", src, dst, data,
                            src_addr, dst_addr, lost))
 
-    def record_dect(self, t: float, src: str, dst: str, data: bytes) -> None:
+    def record_dect(self, t: float, src: str, dst: str, data: bytes, *, bformat: bool = False) -> None:
         if not self.keep:
             self.counts["dect"] += 1
             return
-        self._add(LogEntry(self.counts["sip"] + self.counts["dect"], t, "dect", src, dst, data))
+        self._add(LogEntry(self.counts["sip"] + self.counts["dect"], t, "dect", src, dst, data,
+                           bformat=bformat))
 
     def __len__(self) -> int:
         return len(self.entries)

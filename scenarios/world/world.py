@@ -25,7 +25,8 @@ import simpy
 
 from dect.handset import Handset
 from dect.identity import Ipui
-from firmware.dect_manager import FirmwareOut
+from dect.paging import PAGE_NAME
+from firmware.dect_manager import AirOut, FirmwareOut
 from firmware.gating import FksVerdict
 from firmware.nvm import Account, NvmStore, RegStatus, SipProvider
 from firmware.provisioning import Diagnostic, doc_from_params, parse_provisioning
@@ -206,13 +207,18 @@ class World:
         if driver is not None and self._reachable(driver) and driver.dect_manager == dm:
             self._system_driver.from_air(dm, link, data)
 
-    def _to_handset(self, dm: int, link: str, data: bytes) -> None:
-        driver = self._driver_on(link)
+    def _to_handset(self, item: AirOut) -> None:
+        driver = self._driver_on(item.link)
         if driver is None:
             return
-        self.air.send(self.base_name(dm), driver.name, data,
-                      lambda frame: driver.from_base(frame)
-                      if self._reachable(driver) and driver.dect_manager == dm else None)
+        dm = item.dm
+
+        def arrive(frame: bytes) -> None:
+            if self._reachable(driver) and driver.dect_manager == dm:
+                (driver.paged if page else driver.from_base)(frame)
+
+        page = item.name == PAGE_NAME
+        self.air.send(self.base_name(dm), driver.name, item.data, arrive, bformat=page)
 
     def _update_range(self, driver: HandsetDriver) -> None:
         driver.handset.set_in_range(self._reachable(driver), self.env.now)

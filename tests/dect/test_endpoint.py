@@ -14,14 +14,24 @@ from dect.events import (
     FacDialled,
     FeatureRequested,
     HandsetLocated,
+    IndicationDelivered,
     LocationRejected,
+    PagingFailed,
     ProtocolErrorReceived,
     TransactionTimedOut,
 )
 from dect.identity import Ipui
-from dect.ies import RejectReasonCode, ReleaseReason, ReleaseReasonCode, Signal, SignalValue
+from dect.ies import (
+    FeatureCode,
+    FeatureStatus,
+    RejectReasonCode,
+    ReleaseReason,
+    ReleaseReasonCode,
+    Signal,
+)
 from dect.ies_var import (
     EscapeToProprietary,
+    FeatureIndicate,
     FixedIdentity,
     MultiDisplay,
     MultiKeypad,
@@ -168,18 +178,51 @@ def test_a_reused_transaction_value_replaces_the_abandoned_transaction() -> None
     assert ep.next_deadline() == 25.0 + CC_03
 
 
-def test_feature_state_indication() -> None:
+def test_feature_state_indication_pages_then_runs_a_complete_ciss_transaction() -> None:
     ep = endpoint()
     setting = DiversionSetting(diversion=DiversionType.ALL, active=True, target="3000")
-    ep.indicate_feature_state(LINK, setting, display="Call divert\nOn 3000")
-    ep.indicate_feature_state(LINK, DndSetting(active=False), display="Refused", refused=True)
-    first, second = (decode(t.data, sender=Side.FP) for t in ep.take_outgoing())
-    assert first.message_type is MessageType.FACILITY and not first.ti_flag
-    assert first.get(Signal) == Signal(value=SignalValue.CONFIRM_TONE_ON)
-    escape = first.get(EscapeToProprietary)
+    ep.indicate_feature_state(LINK, setting, display="Call divert\nOn 3000", ipui=KNOWN, now=1.0)
+    ep.indicate_feature_state(LINK, DndSetting(active=False), display="Refused", refused=True, ipui=KNOWN,
+                              now=1.0)
+    # No link to the handset: a page (EN 300 175-5 §8.2), and nothing else until it answers.
+    [page] = ep.take_outgoing()
+    assert page.name == "LCE-REQUEST-PAGE" and page.data == bytes.fromhex("04 A5 99")
+    response = encode(message(MessageType.LCE_PAGE_RESPONSE, PortableIdentity.of(KNOWN), PARK), sender=Side.PP)
+    assert ep.receive(LINK, response, 1.1) == []
+    register0, facility0, register1, facility1 = (decode(t.data, sender=Side.FP) for t in ep.take_outgoing())
+    assert [m.message_type for m in (register0, facility0, register1, facility1)] == [
+        MessageType.CISS_REGISTER, MessageType.FACILITY, MessageType.CISS_REGISTER, MessageType.FACILITY]
+    assert not facility0.ti_flag and (register0.tv, facility0.tv, register1.tv, facility1.tv) == (0, 0, 1, 1)
+    assert facility0.get(Signal) is None and facility0.get(FeatureIndicate) is None   # no SIGNAL in CISS
+    escape = facility0.get(EscapeToProprietary)
     assert escape is not None and decode_pies(escape) == (FeatureState(setting=setting),)
-    assert second.get(Signal) == Signal(value=SignalValue.NEGATIVE_ACKNOWLEDGEMENT_TONE)
-    assert (first.tv, second.tv) == (0, 1)  # the base's own transaction values rotate
+    assert facility1.get(FeatureIndicate) == FeatureIndicate(feature=FeatureCode.FEATURE_KEY,
+                                                             status=FeatureStatus.REJECTED)
+    # The handset closes each transaction; the base learns it got the indication.
+    done = encode(message(MessageType.CISS_RELEASE_COM, tv=0, ti_flag=True), sender=Side.PP)
+    assert ep.receive(LINK, done, 1.2) == [IndicationDelivered(link=LINK, ipui=KNOWN)]
+
+
+def test_an_indication_the_handset_never_closes_is_released_and_a_page_never_answered_is_given_up() -> None:
+    ep = endpoint()
+    ep.indicate_feature_state(LINK, DndSetting(active=True), display="DND", ipui=KNOWN, now=0.0)
+    pages = [t.name for t in ep.take_outgoing()]
+    for t in (5.0, 10.0, 15.0):
+        assert ep.next_deadline() == pytest.approx(t)
+        assert ep.handle_timer(t) == []
+        pages += [t.name for t in ep.take_outgoing()]
+    assert pages == ["LCE-REQUEST-PAGE"] * 4   # the first page and 3 repetitions (N.300)
+    [failed] = ep.handle_timer(20.0)
+    assert failed == PagingFailed(link=LINK, ipui=KNOWN, dropped=("CISS-REGISTER", "FACILITY"))
+    assert ep.take_outgoing() == [] and ep.next_deadline() is None   # nothing sent blindly
+    # Over a link, an indication never closed by the handset is released after CC.03.
+    ep.pager.heard(LINK, 30.0)
+    ep.indicate_feature_state(LINK, DndSetting(active=True), display="DND", ipui=KNOWN, now=30.0)
+    assert [t.name for t in ep.take_outgoing()] == ["CISS-REGISTER", "FACILITY"]
+    ep.pager.heard(LINK, 49.0)
+    assert ep.handle_timer(30.0 + CC_03) == []
+    [release] = ep.take_outgoing()
+    assert decode(release.data).get(ReleaseReason) == ReleaseReason(reason=ReleaseReasonCode.TIMER_EXPIRY)
 
 
 def fac_setup(code: str, tv: int = 0) -> bytes:
@@ -327,8 +370,9 @@ def test_reject_reason_ie_in_location_reject() -> None:
 
 def test_display_text_is_made_dect_ia5() -> None:
     ep = endpoint()
+    ep.pager.heard(LINK, 0.0)
     ep.indicate_feature_state(
         LINK, DndSetting(active=True), display="Rufumleitung \u00fcber 3000" + "x" * 300
     )
-    shown = decode(ep.take_outgoing()[0].data).get(MultiDisplay)
+    shown = decode(ep.take_outgoing()[1].data).get(MultiDisplay)
     assert shown is not None and shown.text.startswith("Rufumleitung ?ber 3000") and len(shown.text) == 255

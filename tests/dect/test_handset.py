@@ -120,7 +120,9 @@ def test_feature_is_pending_until_the_base_indicates_the_state() -> None:
     ]
     assert air.hs.pending == {} and air.hs.state()["dnd"] is True
     assert air.hs.display == ["Base", "Do not disturb", "On"]
-    assert air.names == ["PP CISS-REGISTER", "FP CISS-RELEASE-COM", "FP FACILITY"]
+    # The indication is the base's own CISS transaction, closed by the handset (EN 300 175-5 §10).
+    assert air.names == ["PP CISS-REGISTER", "FP CISS-RELEASE-COM", "FP CISS-REGISTER", "FP FACILITY",
+                         "PP CISS-RELEASE-COM"]
 
 
 def test_refused_request_reverts() -> None:

@@ -13,6 +13,7 @@ from models.profiles import load_profiles
 from scenarios.preflight import check
 from scenarios.runner import pcap_stem, run_scenario
 from scenarios.validate import load_scenario
+from scenarios.yamlsrc import ScenarioError
 
 IDS = load_profiles().ids
 
@@ -151,15 +152,18 @@ def test_step_changing_internal_telephony_on_a_model_without_it(tmp_path):
 
 
 def test_menu_paths_are_compiled_for_the_handset_type(tmp_path):
+    # Checked when the file is read (so `fksim check` lists it with every other problem), against the
+    # handset's own type.
     head = HEAD.replace('    feature_key_sync: true\n', '    feature_key_sync: true\n    type: R650H PRO\n')
-    scenario = _load(tmp_path, """\
-        steps:
-          - at: 5s
-            handset: "029e74a599"
-            menu: [Menu, Select services, Call divert, No answer, {Status: "On", Ringz: 4}]
-        """, head)
-    (problem,) = check(scenario, "N870").problems
-    assert problem.startswith(f"{scenario.file}:12: steps[0].menu: ")
+    with pytest.raises(ScenarioError) as info:
+        _load(tmp_path, """\
+            steps:
+              - at: 5s
+                handset: "029e74a599"
+                menu: [Menu, Select services, Call divert, No answer, {Status: "On", Ringz: 4}]
+            """, head)
+    (problem,) = info.value.problems
+    assert problem.startswith(f"{tmp_path / 's.yaml'}:12: steps[0].menu: ")
     assert 'unknown field "Ringz" (did you mean "Rings"?)' in problem
 
 

@@ -25,10 +25,9 @@ def test_the_server_state_is_in_the_nvm_and_survives_a_reboot_in_an_outage() -> 
     line = w.system.line_of(IPUI)
     assert line is not None and line.fks.state == ON
     assert w.handset_state(IPUI)["dnd"] is True
-    # Only what was indicated and never confirmed (the handset sent nothing since) is sent again,
-    # silently: DND and CFA from the first NOTIFY; CFB and CFNA, which it shows already, are not.
     resent = _facilities(w, since=5.0)
-    assert len(resent) == 2 and all(all(ie["name"] != "SIGNAL" for ie in m["ies"]) for m in resent)
+    # The handset closed both indications' CISS transactions before the reboot: nothing is sent again.
+    assert resent == []
 
 
 def test_a_locate_resends_only_what_the_handset_may_have_missed_and_silently() -> None:
@@ -40,8 +39,9 @@ def test_a_locate_resends_only_what_the_handset_may_have_missed_and_silently() -
     w.portal("2001", {"dnd": True})
     w.run(until=6.0)
     missed = _facilities(w, since=4.0)
-    # The portal change is indicated with its tone (into the void: the handset is out of range).
-    assert len(missed) == 1 and any(ie["name"] == "SIGNAL" for ie in missed[0]["ies"])
+    # The link of the locate is still up (5 s): the indication goes out, into the void (the handset
+    # left the range), and is never closed by it. No SIGNAL: a CISS message carries none.
+    assert len(missed) == 1 and all(ie["name"] != "SIGNAL" for ie in missed[0]["ies"])
     w.set_out_of_range(IPUI, False)
     w.run(until=8.0)
     resent = _facilities(w, since=6.0)
