@@ -45,6 +45,7 @@ from dect.ies import (
     SingleDisplay,
     SingleKeypad,
 )
+from dect.ies_auth import AllocationType, AuthType, Rand, Res, Rs
 from dect.ies_var import (
     CalledPartyNumber,
     CallingPartyNumber,
@@ -98,6 +99,10 @@ class MessageType(enum.Enum):
     CISS_RELEASE_COM = (ProtocolDiscriminator.CISS, 0x5A, "CISS-RELEASE-COM")
     LCE_PAGE_RESPONSE = (ProtocolDiscriminator.LCE, 0x71, "LCE-PAGE-RESPONSE")
     LCE_PAGE_REJECT = (ProtocolDiscriminator.LCE, 0x72, "LCE-PAGE-REJECT")
+    AUTHENTICATION_REQUEST = (ProtocolDiscriminator.MM, 0x40, "AUTHENTICATION-REQUEST")
+    AUTHENTICATION_REPLY = (ProtocolDiscriminator.MM, 0x41, "AUTHENTICATION-REPLY")
+    KEY_ALLOCATE = (ProtocolDiscriminator.MM, 0x42, "KEY-ALLOCATE")
+    AUTHENTICATION_REJECT = (ProtocolDiscriminator.MM, 0x43, "AUTHENTICATION-REJECT")
     ACCESS_RIGHTS_REQUEST = (ProtocolDiscriminator.MM, 0x44, "ACCESS-RIGHTS-REQUEST")
     ACCESS_RIGHTS_ACCEPT = (ProtocolDiscriminator.MM, 0x45, "ACCESS-RIGHTS-ACCEPT")
     ACCESS_RIGHTS_REJECT = (ProtocolDiscriminator.MM, 0x47, "ACCESS-RIGHTS-REJECT")
@@ -184,6 +189,15 @@ MESSAGES: dict[MessageType, MessageSpec] = {
         (PortableIdentity, M, None), (FixedIdentity, O, None), *_TRAILER)),
     MessageType.LCE_PAGE_REJECT: MessageSpec("§6.3 LCE messages", _FP, (
         (PortableIdentity, None, O), (RejectReason, None, O), *_TRAILER)),
+    # Authentication and key allocation (EN 300 175-5 §6.3.6; libdect's mm.c tables).
+    MessageType.AUTHENTICATION_REQUEST: MessageSpec("§6.3 MM messages", _BOTH, (
+        (AuthType, M, M), (Rand, M, M), (Res, O, None), (Rs, None, O), *_TRAILER)),
+    MessageType.AUTHENTICATION_REPLY: MessageSpec("§6.3 MM messages", _BOTH, (
+        (Res, M, M), (Rs, None, O), *_TRAILER)),
+    MessageType.KEY_ALLOCATE: MessageSpec("§6.3 MM messages", _FP, (
+        (AllocationType, None, M), (Rand, None, M), (Rs, None, M), *_TRAILER)),
+    MessageType.AUTHENTICATION_REJECT: MessageSpec("§6.3 MM messages", _BOTH, (
+        (AuthType, O, O), (RejectReason, O, O), *_TRAILER)),
     MessageType.ACCESS_RIGHTS_REQUEST: MessageSpec("§6.3 MM messages", _PP, (
         (PortableIdentity, M, None), *_TRAILER)),
     MessageType.ACCESS_RIGHTS_ACCEPT: MessageSpec("§6.3 MM messages", _FP, (
@@ -206,7 +220,7 @@ IE_TYPES: dict[int, _IE] = {
         SendingComplete, BasicService, ReleaseReason, Signal, SingleDisplay, SingleKeypad, InfoType,
         PortableIdentity, FixedIdentity, LocationArea, MultiDisplay, MultiKeypad, FeatureActivate,
         FeatureIndicate, RejectReason, CalledPartyNumber, CallingPartyNumber, IwuToIwu, EscapeToProprietary,
-        EventsNotification,
+        EventsNotification, AllocationType, AuthType, Rand, Res, Rs,
     )
 }  # fmt: skip
 

@@ -30,28 +30,26 @@ from __future__ import annotations
 
 import enum
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from dect.codec import MessageType, NwkMessage, ProtocolDiscriminator, Side, decode, encode, message
 from dect.errors import DectError, ProtocolError, RemoteProtocolError
 from dect.events import (
-    AccessRightsGranted,
-    AccessRightsRejected,
     BaseEvent,
     CallReleased,
     FacDialled,
     FeatureRequested,
-    HandsetLocated,
     IndicationDelivered,
     Link,
-    LocationRejected,
     ProtocolErrorReceived,
     TransactionRef,
     TransactionTimedOut,
     Transmission,
 )
 from dect.fp_calls import IncomingCalls
+from dect.fp_mm import MobilityManagement, counter_random
 from dect.identity import Ipui
 from dect.ies import (
     FeatureCode,
@@ -82,7 +80,6 @@ from dect.proprietary import (
     FeatureRequest,
     FeatureSetting,
     FeatureState,
-    Pin,
     decode_pies,
     encode_pies,
 )
@@ -105,13 +102,23 @@ _INDICATION = frozenset({"CISS-REGISTER", "FACILITY"})
 
 
 class AccessPolicy(Protocol):
-    """The firmware's registration decisions, asked synchronously by the endpoint."""
+    """The firmware's registration decisions and keys, asked synchronously by the endpoint."""
 
     def is_registered(self, ipui: Ipui) -> bool: ...
 
     def grant_access(self, ipui: Ipui, pin: str | None) -> RejectReasonCode | None:
         """None to accept (and record) the handset, or the reject reason."""
         ...
+
+    def authentication_code(self, ipui: Ipui) -> str | None:
+        """The PIN a handset must prove it knows to register (None: it cannot register now)."""
+        ...
+
+    def uak(self, ipui: Ipui) -> bytes | None:
+        """The handset's user authentication key, when key allocation gave it one."""
+        ...
+
+    def store_uak(self, ipui: Ipui, uak: bytes) -> None: ...
 
 
 @dataclass
@@ -122,9 +129,19 @@ class RegistrationTable:
     capacity: int = 250
     registered: set[Ipui] = field(default_factory=set)
     registration_open: bool = True
+    uaks: dict[Ipui, bytes] = field(default_factory=dict)
 
     def is_registered(self, ipui: Ipui) -> bool:
         return ipui in self.registered
+
+    def authentication_code(self, ipui: Ipui) -> str | None:
+        return self.pin if self.registration_open or ipui in self.registered else None
+
+    def uak(self, ipui: Ipui) -> bytes | None:
+        return self.uaks.get(ipui)
+
+    def store_uak(self, ipui: Ipui, uak: bytes) -> None:
+        self.uaks[ipui] = uak
 
     def grant_access(self, ipui: Ipui, pin: str | None) -> RejectReasonCode | None:
         if ipui in self.registered:
@@ -216,7 +233,8 @@ class DectEndpoint:
     """The fixed part's NWK endpoint for every handset link of one DECT manager."""
 
     def __init__(
-        self, *, policy: AccessPolicy, fixed_identity: FixedIdentity, location_area: int = 0
+        self, *, policy: AccessPolicy, fixed_identity: FixedIdentity, location_area: int = 0,
+        random: Callable[[int], bytes] | None = None,
     ) -> None:
         self.policy = policy
         self.fixed_identity = fixed_identity
@@ -229,12 +247,15 @@ class DectEndpoint:
         self._ciss: dict[tuple[Link, int], tuple[Ipui, float]] = {}
         #: The calls the base delivers to handsets (dect.fp_calls), sent through the pager.
         self.calls = IncomingCalls(fixed_identity, self.pager.submit)
+        #: Location registration, access rights and authentication (dect.fp_mm).
+        self.mm = MobilityManagement(self, random or counter_random("fksim-fp"))
 
     # ------------------------------------------------------------------------------ sending
 
     def _link_busy(self, link: Link) -> bool:
-        """A transaction is open on the link (a call, a request waiting for the firmware)."""
-        return any(call.link == link for call in self.calls.calls.values()) or any(
+        """A transaction is open on the link (a call, a request waiting for the firmware, an
+        authentication)."""
+        return self.mm.auth.busy(link) or any(call.link == link for call in self.calls.calls.values()) or any(
             tx.ref.link == link for tx in self.transactions.values())
 
     def take_outgoing(self) -> list[Transmission]:
@@ -242,6 +263,14 @@ class DectEndpoint:
         out = list(self._outgoing)
         self._outgoing.clear()
         return out
+
+    def send(self, link: Link, msg: NwkMessage) -> None:
+        """Send a message over the link the handset just used (for `dect.fp_mm`)."""
+        self._send(link, msg)
+
+    def reply(self, link: Link, tv: int, kind: MessageType, *ies: InformationElement | None) -> None:
+        """Answer in the handset's transaction `tv` (TI flag 1; for `dect.fp_mm`)."""
+        self._reply(link, tv, kind, *ies)
 
     def _send(self, link: Link, msg: NwkMessage) -> None:
         self._outgoing.append(Transmission(link=link, data=encode(msg, sender=Side.FP), name=msg.name))
@@ -301,12 +330,14 @@ class DectEndpoint:
         if kind is MessageType.LCE_PAGE_RESPONSE:
             return []   # the link is up (`receive`); what waited for it has gone out
         if kind is MessageType.LOCATE_REQUEST:
-            return self._locate(link, msg)
+            return self.mm.locate(link, msg, now)
         if kind is MessageType.ACCESS_RIGHTS_REQUEST:
-            return self._access_rights(link, msg)
+            return self.mm.access_rights(link, msg, now)
         ref = TransactionRef(link=link, pd=int(msg.pd), tv=msg.tv)
         if msg.ti_flag:
             answered = self.calls.receive(link, msg, now)
+            if answered is None and msg.pd is ProtocolDiscriminator.MM:
+                answered = self.mm.answered(link, msg)
             if answered is not None:
                 return answered
             if kind is MessageType.CISS_RELEASE_COM and (link, msg.tv) in self._ciss:
@@ -347,41 +378,6 @@ class DectEndpoint:
         return self._step(
             existing, tx_input, now, reason=reason.reason if reason else ReleaseReasonCode.NORMAL
         )
-
-    def _locate(self, link: Link, msg: NwkMessage) -> list[BaseEvent]:
-        identity = msg.get(PortableIdentity)
-        assert identity is not None  # mandatory, checked by the codec
-        if identity.ipui is None:
-            self._reply(
-                link, msg.tv, MessageType.LOCATE_REJECT, RejectReason(reason=RejectReasonCode.TPUI_UNKNOWN)
-            )
-            return []
-        if self.policy.is_registered(identity.ipui):
-            self._reply(link, msg.tv, MessageType.LOCATE_ACCEPT, identity, self.location_area)
-            return [HandsetLocated(link=link, ipui=identity.ipui)]
-        reject = RejectReasonCode.IPUI_UNKNOWN
-        self._reply(link, msg.tv, MessageType.LOCATE_REJECT, RejectReason(reason=reject))
-        return [LocationRejected(link=link, ipui=identity.ipui, reason=reject)]
-
-    def _access_rights(self, link: Link, msg: NwkMessage) -> list[BaseEvent]:
-        identity = msg.get(PortableIdentity)
-        assert identity is not None
-        escape = msg.get(EscapeToProprietary)
-        pins = [pie for pie in decode_pies(escape) if isinstance(pie, Pin)] if escape else []
-        if identity.ipui is None:
-            self._reply(
-                link,
-                msg.tv,
-                MessageType.ACCESS_RIGHTS_REJECT,
-                RejectReason(reason=RejectReasonCode.TPUI_UNKNOWN),
-            )
-            return []
-        reject = self.policy.grant_access(identity.ipui, pins[0].pin if pins else None)
-        if reject is None:
-            self._reply(link, msg.tv, MessageType.ACCESS_RIGHTS_ACCEPT, identity, self.fixed_identity)
-            return [AccessRightsGranted(link=link, ipui=identity.ipui)]
-        self._reply(link, msg.tv, MessageType.ACCESS_RIGHTS_REJECT, RejectReason(reason=reject))
-        return [AccessRightsRejected(link=link, ipui=identity.ipui, reason=reject)]
 
     def _identity(self, msg: NwkMessage) -> Ipui:
         identity = msg.get(PortableIdentity)
@@ -550,7 +546,8 @@ class DectEndpoint:
 
     def next_deadline(self) -> float | None:
         deadlines = [tx.deadline for tx in self.transactions.values() if tx.deadline is not None]
-        deadlines += [d for d in (self.calls.next_deadline(), self.pager.next_deadline()) if d is not None]
+        deadlines += [d for d in (self.calls.next_deadline(), self.pager.next_deadline(),
+                                  self.mm.auth.next_deadline()) if d is not None]
         deadlines += [deadline for _ipui, deadline in self._ciss.values()]
         return min(deadlines) if deadlines else None
 
@@ -573,4 +570,4 @@ class DectEndpoint:
                 msg = message(MessageType.CISS_RELEASE_COM, reason, tv=tv)
                 self.pager.submit(Transmission(link=link, data=encode(msg, sender=Side.FP), name=msg.name),
                                   handset, now)
-        return events + self.calls.handle_timer(now)
+        return events + self.calls.handle_timer(now) + self.mm.handle_timer(now)

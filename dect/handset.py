@@ -4,8 +4,9 @@ One responsibility: behave like a professional DECT handset towards the base, as
 out. Menu navigation is local (`dect.menu`); only completed operations reach the air, as NWK messages
 encoded by `dect.codec` (sender PP):
 
-- power on / back in range: MM LOCATE-REQUEST with the IPUI; registration with a PIN: ACCESS-RIGHTS-
-  REQUEST with the PIN in this project's escape (then LOCATE-REQUEST once accepted);
+- power on / back in range: MM LOCATE-REQUEST with the IPUI (and, when the base asks, authentication
+  with its UAK); registration with a PIN: ACCESS-RIGHTS-REQUEST and the base's key allocation, which
+  proves the PIN without sending it and gives the UAK (dect.handset_auth), then LOCATE-REQUEST;
 - a page naming it (LCE-REQUEST-PAGE): LCE-PAGE-RESPONSE, the link the base then uses;
 - a feature operation from the menu: CISS-REGISTER with PORTABLE-IDENTITY and the proprietary feature
   request (PIE 3E). The feature is shown *pending* until the base indicates the state it holds (its own
@@ -43,6 +44,7 @@ from dect.events import (
     RegistrationAnswered,
     RequestNotSent,
 )
+from dect.handset_auth import HandsetKeys, handset_random
 from dect.handset_calls import HandsetCalls
 from dect.identity import Ipui
 from dect.ies import (
@@ -71,7 +73,6 @@ from dect.proprietary import (
     FeatureRequest,
     FeatureSetting,
     FeatureState,
-    Pin,
     decode_pies,
     encode_pies,
 )
@@ -137,6 +138,7 @@ class Handset:
         *,
         fixed_identity: FixedIdentity | None = None,
         registered: bool = True,
+        uak: bytes | None = None,
     ) -> None:
         self.ipui = ipui
         self.type = handset_type or get_handset_type()
@@ -157,6 +159,8 @@ class Handset:
         self._pending_deadline: dict[str, float] = {}
         #: The base's calls to this handset (dect.handset_calls), sent through the same queue.
         self.calls = HandsetCalls(self._outgoing)
+        #: Its user authentication key and the key allocation of a registration (dect.handset_auth).
+        self.keys = HandsetKeys(uak, handset_random(f"pp-{ipui}"))
         self._refresh()
 
     # ------------------------------------------------------------------------------ state
@@ -257,14 +261,17 @@ class Handset:
         self._refresh()
 
     def register(self, pin: str, now: float) -> list[HandsetEvent]:
-        """Register to the base with its PIN (ACCESS-RIGHTS-REQUEST, PIN in the project's escape)."""
+        """Register to the base with its PIN: ACCESS-RIGHTS-REQUEST; the PIN never travels, the handset
+        proves it in the key allocation the base runs (dect.handset_auth)."""
         refused = self._can_send("register")
         if refused:
             self._refresh()
             return [refused]
-        escape = encode_pies(Pin(pin=pin))
+        if any(tx.kind == "access" for tx in self._tx.values()):
+            return []   # one registration at a time: the one under way goes on
+        self.keys.pin = pin
         tx = _Tx("access", now + MM_ACCESS_RIGHTS)
-        self._start(ProtocolDiscriminator.MM, tx, MessageType.ACCESS_RIGHTS_REQUEST, self._identity(), escape)
+        self._start(ProtocolDiscriminator.MM, tx, MessageType.ACCESS_RIGHTS_REQUEST, self._identity())
         self._refresh()
         return []
 
@@ -391,6 +398,11 @@ class Handset:
     def _handle(self, msg: NwkMessage, now: float) -> list[HandsetEvent]:
         if msg.pd is ProtocolDiscriminator.CISS and not msg.ti_flag:
             return self._base_ciss(msg, now)
+        if msg.pd is ProtocolDiscriminator.MM and not msg.ti_flag:
+            reply = self.keys.answer(msg)   # key allocation, authentication: the base's MM transaction
+            if reply is not None:
+                self._outgoing.append(encode(reply, sender=Side.PP))
+            return []
         if msg.pd is ProtocolDiscriminator.CC and not msg.ti_flag:
             call_events = self.calls.receive(msg) or []
             if any(isinstance(event, CallEnded) for event in call_events):
@@ -415,6 +427,7 @@ class Handset:
             accepted = kind is MessageType.ACCESS_RIGHTS_ACCEPT
             if accepted:
                 self.registered = True
+                self.keys.registered()
                 self.fixed_identity = msg.get(FixedIdentity) or self.fixed_identity
                 self.message = "Registered"
                 self._locate(now)

@@ -36,6 +36,7 @@ from dect.events import (
     Link,
     Transmission,
 )
+from dect.fp_mm import counter_random
 from dect.identity import Ipui
 from dect.ies import ReleaseReasonCode
 from dect.ies_var import FixedIdentity
@@ -106,8 +107,10 @@ class DectManager:
         self.ids = ids
         self.timers = timers
         self.user_agent = user_agent
+        # RAND-F and RS of authentication: from the DECT manager's own deterministic stream (its ids
+        # are seeded per run and boot; the live twin's are random).
         self.endpoint = DectEndpoint(policy=policy, fixed_identity=fixed_identity,
-                                     location_area=LOCATION_AREA_LEVEL)
+                                     location_area=LOCATION_AREA_LEVEL, random=counter_random(ids()))
         self.lines: dict[Ipui, Line] = {}
         self._retired: list[Core] = []        # cores winding down (un-REGISTER, unsubscribe)
         self._by_call_id: dict[str, tuple[Core, Line | None]] = {}

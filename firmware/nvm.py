@@ -39,7 +39,13 @@ from sip.state import ALL_FEATURES, Feature, FeatureState
 #: Feature names as the NVM stores them.
 _FEATURE_NAMES = frozenset(f.value for f in ALL_FEATURES)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+#: What a store of an older schema version needs to become the current one (version -> statements).
+_MIGRATIONS = {
+    # 2: the user authentication key (UAK) a handset got by key allocation (EN 300 175-7 §6.4.5).
+    1: ("CREATE TABLE dect_keys (idx INTEGER PRIMARY KEY REFERENCES handsets(idx) ON DELETE CASCADE, "
+        "uak BLOB NOT NULL)",),
+}
 #: The internal-telephony parameter's real name is not published (base-models.md §2): fksim's choice.
 INTERNAL_TELEPHONY_PARAM = "Telephony.0.InternalTelephony"
 DEFAULT_ADMIN_PASSWORD = "admin"
@@ -146,6 +152,8 @@ CREATE TABLE trunk_assignments (
     direction TEXT NOT NULL, PRIMARY KEY (idx, trunk, direction));
 CREATE TABLE local_features (
     idx INTEGER PRIMARY KEY REFERENCES handsets(idx) ON DELETE CASCADE, state TEXT NOT NULL);
+CREATE TABLE dect_keys (
+    idx INTEGER PRIMARY KEY REFERENCES handsets(idx) ON DELETE CASCADE, uak BLOB NOT NULL);
 CREATE TABLE web_admin (
     id INTEGER PRIMARY KEY CHECK (id = 1), salt BLOB NOT NULL, hash BLOB NOT NULL,
     iterations INTEGER NOT NULL, must_change INTEGER NOT NULL);
@@ -196,6 +204,8 @@ class NvmStore:
                 f"understands ({SCHEMA_VERSION})"
             )
         else:
+            if version < SCHEMA_VERSION:
+                self._migrate(version)
             problem = self._schema_problem()
             if problem:
                 self._db.close()
@@ -213,6 +223,17 @@ class NvmStore:
                 self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         except sqlite3.Error as err:
             raise NvmError(f"{self.path}: cannot create the NVM store: {err}") from None
+
+    def _migrate(self, version: int) -> None:
+        """Bring a store of an older schema version up to date, in one transaction."""
+        try:
+            with self.transaction():
+                for step in range(version, SCHEMA_VERSION):
+                    for statement in _MIGRATIONS.get(step, ()):
+                        self._db.execute(statement)
+                self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        except sqlite3.Error as err:
+            raise NvmError(f"{self.path}: cannot update the NVM from version {version}: {err}") from None
 
     def _schema_problem(self) -> str | None:
         """What the file's tables lack against this version's schema (a table, a column), or None.
@@ -420,6 +441,15 @@ class NvmStore:
     def bind_ipui(self, index: int, ipui: Ipui) -> None:
         """A handset registered into a slot opened by index: the slot now has its IPUI."""
         self._write("UPDATE handsets SET ipui = ? WHERE idx = ?", (str(ipui), self._index_of(index)))
+
+    def uak(self, ref: HandsetRef) -> bytes | None:
+        """The handset's user authentication key (UAK), when key allocation gave it one."""
+        handset = self.handset(ref)
+        rows = self._read("SELECT uak FROM dect_keys WHERE idx = ?", (handset.index,)) if handset else []
+        return bytes(rows[0][0]) if rows else None
+
+    def set_uak(self, ref: HandsetRef, uak: bytes) -> None:
+        self._write("INSERT OR REPLACE INTO dect_keys (idx, uak) VALUES (?, ?)", (self._index_of(ref), uak))
 
     def remove_handset(self, ref: HandsetRef) -> None:
         """Delete the handset with its account and trunk assignments (ToDeReg, base-models.md §3)."""

@@ -27,7 +27,7 @@ from dect.ies_var import FixedIdentity
 from firmware.account_rules import account_problem
 from firmware.dect_manager import DectManager, FirmwareOut, Line, SipSettings
 from firmware.gating import FksVerdict, fks_verdict, set_internal_telephony
-from firmware.nvm import Account, NvmStore, RegStatus, SipProvider
+from firmware.nvm import Account, Handset, NvmStore, RegStatus, SipProvider
 from firmware.provisioning import Diagnostic, apply, parse_provisioning
 from firmware.timers import DeadlineHeap
 from models.errors import ConfigError
@@ -80,17 +80,33 @@ class _Policy(AccessPolicy):
         handset = self.system.store.handset(ipui)
         return handset is not None and handset.reg_status is RegStatus.REGISTERED
 
+    def _slot(self, ipui: Ipui) -> Handset | None:
+        """The handset's slot, or a slot opened by index (`add_hs value="00003"`) that waits for
+        whichever handset registers."""
+        store = self.system.store
+        handset = store.handset(ipui)
+        return handset if handset is not None else next((h for h in store.handsets() if h.ipui is None), None)
+
+    def authentication_code(self, ipui: Ipui) -> str | None:
+        """The slot's `DECT_AC`, else the system PIN (`DmGlobal.0.RegistrationPin`), else 0000."""
+        handset = self._slot(ipui)
+        store = self.system.store
+        return (handset.dect_ac if handset is not None else None) or store.system_param(SYSTEM_PIN_PARAM) \
+            or DEFAULT_PIN
+
+    def uak(self, ipui: Ipui) -> bytes | None:
+        return self.system.store.uak(ipui)
+
+    def store_uak(self, ipui: Ipui, uak: bytes) -> None:
+        self.system.store.set_uak(ipui, uak)
+
     def grant_access(self, ipui: Ipui, pin: str | None) -> RejectReasonCode | None:
         store = self.system.store
         handset = store.handset(ipui)
         if handset is not None and handset.reg_status is RegStatus.REGISTERED:
             return None
-        if handset is None:
-            # A slot opened by index (`add_hs value="00003"`) waits for whichever handset registers.
-            handset = next((h for h in store.handsets() if h.ipui is None), None)
-        expected = (handset.dect_ac if handset is not None else None) or \
-            store.system_param(SYSTEM_PIN_PARAM) or DEFAULT_PIN
-        if pin != expected:
+        handset = self._slot(ipui)
+        if pin != self.authentication_code(ipui):
             return RejectReasonCode.AUTHENTICATION_FAILED
         if not self.system.has_room(self.dm):
             return RejectReasonCode.INSUFFICIENT_MEMORY

@@ -155,8 +155,11 @@ class CallAnswerer(Core):
         return self._fire(now, call, Input.REFUSE)
 
     def hang_up(self, now: float, call_id: str) -> list[Output]:
+        """BYE for an answered call; nothing for a call that is gone, not answered or already ending."""
         call = self.calls.get(call_id)
-        return self._fire(now, call, Input.HANG_UP) if call is not None else []
+        if call is None or call.phase not in (Phase.ANSWERED, Phase.CONFIRMED):
+            return []
+        return self._fire(now, call, Input.HANG_UP)
 
     def _call(self, call_id: str) -> _Call:
         call = self.calls.get(call_id)
@@ -194,7 +197,7 @@ class CallAnswerer(Core):
             content_type = invite.content_type
             if content_type is None or content_type.mime != MEDIA_TYPE:
                 return self._answer(now, invite, 415, headers=[("Accept", MEDIA_TYPE)])
-            if self._sdp_answer(invite) is None:
+            if self._sdp_answer(invite, self._sdp_version + 1) is None:
                 return self._answer(now, invite, 488)   # RFC 3261 §21.4.26: no acceptable media
             offer = invite.body
         call = _Call(invite=invite, source=source, local_tag=self.ids())
@@ -204,10 +207,10 @@ class CallAnswerer(Core):
         out.append(CallOffered(call_id=invite.call_id, caller=caller or "", offer=offer))
         return out
 
-    def _sdp_answer(self, invite: Request) -> bytes | None:
+    def _sdp_answer(self, invite: Request, session_id: int) -> bytes | None:
         try:
             return build_answer(parse_sdp(invite.body), address=self.local[0], port=GIGASET_RTP_PORT,
-                                session_id=self._sdp_version + 1, supported=GIGASET_CODECS)
+                                session_id=session_id, supported=GIGASET_CODECS)
         except RemoteProtocolError:   # a malformed offer
             return None
 
@@ -253,7 +256,7 @@ class CallAnswerer(Core):
             return self._answer(now, invite, 180, to_tag=call.local_tag, headers=[contact])
         if action is Action.SEND_200:
             self._sdp_version += 1
-            body = self._sdp_answer(invite) if invite.body else build_offer(
+            body = self._sdp_answer(invite, self._sdp_version) if invite.body else build_offer(
                 address=self.local[0], session_id=self._sdp_version, version=1)
             headers = [contact, *(("Record-Route", rr) for rr in invite.record_routes),
                        ("Content-Type", MEDIA_TYPE)]

@@ -227,9 +227,10 @@ class LiveTwin:
             if ipui in self.handsets:
                 continue
             registered = handset.reg_status is RegStatus.REGISTERED
+            # It keeps the UAK the key allocation gave it, as the base's NVM does.
             emulator = Handset(ipui, get_handset_type(),
                                fixed_identity=self.system.fixed_identity(handset.dect_manager),
-                               registered=registered)
+                               registered=registered, uak=self.store.uak(ipui))
             driver = HandsetDriver(self.env, emulator, self.air, handset.dect_manager, self._to_base,
                                    self._base_name)
             self.handsets[ipui] = driver
@@ -460,7 +461,8 @@ class LiveTwin:
         self.events.accounts(self.system)
         self._sync_handsets()
         for ipui, driver in self.handsets.items():
-            self._power_on(driver, self.store.handset(ipui))
+            if not driver.handset.powered:   # those `_sync_handsets` added just now are on already
+                self._power_on(driver, self.store.handset(ipui))
 
     def call(self, fn: Callable[[], T], timeout: float = 10.0) -> T:
         """Run `fn` on the twin's thread and return its result (or raise its exception). For other threads."""

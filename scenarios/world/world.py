@@ -16,6 +16,7 @@ since nothing leaves the process.
 
 from __future__ import annotations
 
+import hashlib
 import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from typing import Any
 
 import simpy
 
+from dect.dsaa import a21, authentication_code, b1
 from dect.handset import Handset
 from dect.identity import Ipui
 from dect.paging import PAGE_NAME
@@ -31,7 +33,7 @@ from firmware.gating import FksVerdict
 from firmware.nvm import Account, NvmStore, RegStatus, SipProvider
 from firmware.provisioning import Diagnostic, doc_from_params, parse_provisioning
 from firmware.provisioning import apply as apply_provisioning
-from firmware.system import BaseSystem, SystemAddresses
+from firmware.system import DEFAULT_PIN, BaseSystem, SystemAddresses
 from models.handset_types import get_handset_type
 from models.profiles import ModelProfile, get_profile
 from scenarios.world.calls import CallBook
@@ -143,14 +145,21 @@ class World:
                     feature_key_sync: bool = False, dect_manager: int = 1, handset_type: str | None = None,
                     registered: bool = True) -> None:
         """A handset registered to the base (unless `registered=False`) with its SIP account."""
+        uak = None
         if registered:
+            # Registered before the run: as if by key allocation with the system PIN (EN 300 175-7
+            # A21), so the handset and the base hold the same UAK and every locate authenticates.
+            seed = hashlib.sha256(f"{self.seed}-{ipui}".encode()).digest()[:8]
+            uak = a21(b1(authentication_code(DEFAULT_PIN)), seed)
             with self.store.transaction():
                 self.store.add_handset(ipui=ipui, reg_status=RegStatus.REGISTERED, dect_manager=dect_manager)
                 self.store.put_account(ipui, Account(
                     auth_name=user, auth_password=password or _default_password(user), user_name=user,
                     display_name=user, feature_key_sync_active=feature_key_sync))
+                self.store.set_uak(ipui, uak)
         handset = Handset(ipui, get_handset_type(handset_type) if handset_type else None,
-                          fixed_identity=self.system.fixed_identity(dect_manager), registered=registered)
+                          fixed_identity=self.system.fixed_identity(dect_manager), registered=registered,
+                          uak=uak)
         self.handsets[ipui] = self._by_link[str(ipui)] = HandsetDriver(
             self.env, handset, self.air, dect_manager, self._to_base, self.base_name)
 

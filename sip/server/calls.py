@@ -207,9 +207,13 @@ class CallDelivery(Core):
 
     def _answered(self, now: float, call: _Call, leg: _Leg, response: Response) -> list[Output]:
         out = self._ack(now, leg, response)
-        if leg.state is LegState.ANSWERED or leg.state is LegState.ENDED:
+        if leg.remote is not None:
             return out   # a retransmitted 2xx: ACKed again (RFC 3261 §13.2.2.4)
+        cancelled = leg.state is LegState.ENDED   # our CANCEL crossed the device's 200 (RFC 3261 §9.1)
         leg.remote, leg.state = response, LegState.ANSWERED
+        if cancelled:
+            leg.state = LegState.ENDED
+            return out + self._bye(now, leg)
         if call.outcome is not None:
             # Another leg won, or the caller gave up meanwhile: this device's answer is ended at once.
             leg.state = LegState.ENDED

@@ -37,6 +37,7 @@ from dect.ies import (
     Signal,
     SignalValue,
 )
+from dect.ies_auth import AllocationType, AuthKeyType, AuthType, Rand, Res, Rs
 from dect.ies_var import (
     CalledPartyNumber,
     Event,
@@ -103,6 +104,18 @@ GOLDEN: list[tuple[str, Side, str, NwkMessage]] = [
      f"04 64 {PI_HEX}", message(MessageType.CISS_REGISTER, PI)),
     ("CISS-RELEASE-COM from the handset closing the base's indication (TI flag 1)", Side.PP,
      "84 5A", message(MessageType.CISS_RELEASE_COM, ti_flag=True)),
+    ("KEY-ALLOCATE: DSAA, UAK 0 / AC 0, RAND-F and RS of EN 300 175-7 Annex K", Side.FP,
+     "05 42 0B 02 01 00 0C 08 D0 1F F9 E2 11 68 04 21 0E 08 00 00 00 00 00 00 00 00",
+     message(MessageType.KEY_ALLOCATE, AllocationType(), Rand(value=bytes.fromhex("d01ff9e211680421")),
+             Rs(value=bytes(8)))),
+    ("AUTHENTICATION-REQUEST from the handset in the base's transaction: AC key, RAND-P, RES1", Side.PP,
+     "85 40 0A 03 01 40 00 0C 08 A0 3F F2 C5 23 D0 08 42 0D 04 F2 8C F9 11",
+     message(MessageType.AUTHENTICATION_REQUEST, AuthType(key_type=AuthKeyType.AUTHENTICATION_CODE),
+             Rand(value=bytes.fromhex("a03ff2c523d00842")), Res(value=bytes.fromhex("f28cf911")), ti_flag=True)),
+    ("AUTHENTICATION-REPLY from the base: RES2", Side.FP, "05 41 0D 04 EE BA 4D B9",
+     message(MessageType.AUTHENTICATION_REPLY, Res(value=bytes.fromhex("eeba4db9")))),
+    ("AUTHENTICATION-REJECT: authentication failed (REJECT-REASON 10)", Side.FP, "05 43 60 01 10",
+     message(MessageType.AUTHENTICATION_REJECT, RejectReason(reason=RejectReasonCode.AUTHENTICATION_FAILED))),
     ("LCE-PAGE-RESPONSE with the handset's IPUI and the base's PARK", Side.PP, f"00 71 {PI_HEX} {FI_HEX}",
      message(MessageType.LCE_PAGE_RESPONSE, PI, FI)),
     ("LCE-PAGE-REJECT: IPUI unknown (REJECT-REASON 01)", Side.FP, "80 72 60 01 02",

@@ -30,6 +30,7 @@ from dect.ies import (
     SingleDisplay,
     SingleKeypad,
 )
+from dect.ies_auth import AllocationType, AuthKeyType, AuthType, Rand, Res, Rs
 from dect.ies_var import (
     CalledPartyNumber,
     CallingPartyNumber,
@@ -146,6 +147,13 @@ STRATEGIES: dict[type[InformationElement], st.SearchStrategy[InformationElement]
         number_type=st.sampled_from(NumberType),
         plan=st.sampled_from(NumberingPlan),
     ),
+    AllocationType: st.builds(AllocationType, uak_number=st.integers(0, 15), ac_number=st.integers(0, 15)),
+    AuthType: st.builds(AuthType, key_type=st.sampled_from(AuthKeyType), key_number=st.integers(0, 15),
+                        flags=st.sampled_from([0x00, 0x80, 0x20, 0x10, 0xB0]),
+                        cipher_key_number=st.integers(0, 15)),
+    Rand: st.builds(Rand, value=st.binary(min_size=8, max_size=8)),
+    Rs: st.builds(Rs, value=st.binary(min_size=8, max_size=8)),
+    Res: st.builds(Res, value=st.binary(min_size=4, max_size=4)),
     IwuToIwu: st.builds(
         IwuToIwu,
         protocol=st.sampled_from(IwuProtocol),

@@ -20,6 +20,7 @@ from dect.events import (
     ProtocolErrorReceived,
     TransactionTimedOut,
 )
+from dect.handset import Handset
 from dect.identity import Ipui
 from dect.ies import (
     FeatureCode,
@@ -88,17 +89,54 @@ def access_request(ipui: Ipui, pin: str) -> bytes:
     )
 
 
-def test_access_rights_with_the_right_pin_registers_the_handset() -> None:
+def _register(ep: DectEndpoint, pin: str) -> tuple[list[object], list[str], Handset]:
+    """A handset registers with `pin`: the base's events and every message name, both ways."""
+    handset = Handset(STRANGER, fixed_identity=PARK, registered=False)
+    handset.power_on(0.0)
+    handset.register(pin, 0.0)
+    events: list[object] = []
+    names: list[str] = []
+    for _ in range(10):
+        up = handset.take_outgoing()
+        for data in up:
+            names.append("PP " + decode(data).name)
+            events += ep.receive("new", data, 0.0)
+        down = ep.take_outgoing()
+        for t in down:
+            names.append("FP " + t.name)
+            handset.receive(t.data, 0.0)
+        if not up and not down:
+            break
+    return events, names, handset
+
+
+def test_access_rights_with_the_right_pin_allocate_a_key_and_later_locates_authenticate() -> None:
     table = RegistrationTable(registered={KNOWN}, pin="1234")
     ep = DectEndpoint(policy=table, fixed_identity=PARK)
-    assert ep.receive("new", access_request(STRANGER, "1234"), 0.0) == [
-        AccessRightsGranted(link="new", ipui=STRANGER)
-    ]
-    reply = decode(ep.take_outgoing()[0].data)
-    assert reply.message_type is MessageType.ACCESS_RIGHTS_ACCEPT and reply.get(FixedIdentity) == PARK
-    assert STRANGER in table.registered
-    ep.receive("new", encode(message(MessageType.LOCATE_REQUEST, PortableIdentity.of(STRANGER))), 1.0)
-    assert decode(ep.take_outgoing()[0].data).message_type is MessageType.LOCATE_ACCEPT
+    events, names, handset = _register(ep, "1234")
+    # Key allocation (EN 300 175-5 §13.6): the PIN never travels; RES1 proves it.
+    assert names[:5] == ["PP ACCESS-RIGHTS-REQUEST", "FP KEY-ALLOCATE", "PP AUTHENTICATION-REQUEST",
+                         "FP AUTHENTICATION-REPLY", "FP ACCESS-RIGHTS-ACCEPT"]
+    assert events[0] == AccessRightsGranted(link="new", ipui=STRANGER)
+    assert STRANGER in table.registered and table.uaks[STRANGER] == handset.keys.uak is not None
+    # The locate that follows is authenticated with the UAK.
+    assert names[5:] == ["PP LOCATE-REQUEST", "FP AUTHENTICATION-REQUEST", "PP AUTHENTICATION-REPLY",
+                         "FP LOCATE-ACCEPT"]
+    assert handset.located
+
+
+def test_a_handset_with_another_uak_is_refused_its_location() -> None:
+    table = RegistrationTable(registered={KNOWN}, uaks={KNOWN: bytes(16)})
+    ep = DectEndpoint(policy=table, fixed_identity=PARK)
+    handset = Handset(KNOWN, fixed_identity=PARK, uak=bytes([1] * 16))
+    handset.power_on(0.0)
+    for _ in range(4):
+        for data in handset.take_outgoing():
+            events = ep.receive(LINK, data, 0.0)
+        for t in ep.take_outgoing():
+            handset.receive(t.data, 0.0)
+    assert events == [LocationRejected(link=LINK, ipui=KNOWN, reason=RejectReasonCode.AUTHENTICATION_FAILED)]
+    assert not handset.located
 
 
 @pytest.mark.parametrize(
@@ -112,10 +150,11 @@ def test_access_rights_with_the_right_pin_registers_the_handset() -> None:
 )
 def test_access_rights_rejections(table: dict[str, object], pin: str, reason: RejectReasonCode) -> None:
     ep = endpoint(**table)
-    assert ep.receive("new", access_request(STRANGER, pin), 0.0) == [
-        AccessRightsRejected(link="new", ipui=STRANGER, reason=reason)
-    ]
-    assert sent(ep) == [f"85 47 60 01 {reason:02X}"]
+    events, names, handset = _register(ep, pin)
+    assert events == [AccessRightsRejected(link="new", ipui=STRANGER, reason=reason)]
+    assert names[-1] == "FP ACCESS-RIGHTS-REJECT" and not handset.registered
+    if reason is RejectReasonCode.AUTHENTICATION_FAILED:   # a wrong RES1: the authentication fails first
+        assert names[-2] == "FP AUTHENTICATION-REJECT"
 
 
 def feature_request(setting: DndSetting | DiversionSetting, tv: int = 0) -> bytes:

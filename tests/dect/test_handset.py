@@ -82,13 +82,19 @@ def test_registration_with_pin_then_location() -> None:
     ]
     air.hs.register("1234", 2.0)
     air.pump(2.0)
-    assert air.names[-4:] == [
+    assert air.names[-9:] == [
         "PP ACCESS-RIGHTS-REQUEST",
+        "FP KEY-ALLOCATE",                 # the PIN is proved, never sent (EN 300 175-5 §13.6)
+        "PP AUTHENTICATION-REQUEST",
+        "FP AUTHENTICATION-REPLY",
         "FP ACCESS-RIGHTS-ACCEPT",
         "PP LOCATE-REQUEST",
+        "FP AUTHENTICATION-REQUEST",       # the locate authenticates with the UAK just allocated
+        "PP AUTHENTICATION-REPLY",
         "FP LOCATE-ACCEPT",
     ]
     assert air.hs.registered and air.hs.located and air.hs.fixed_identity == PARK
+    assert air.hs.keys.uak is not None
 
 
 def located() -> Air:

@@ -37,6 +37,7 @@ from dect.ies import (
     SingleDisplay,
     SingleKeypad,
 )
+from dect.ies_auth import AllocationType, AuthKeyType, AuthType, Rand, Res, Rs
 from dect.ies_var import (
     CalledPartyNumber,
     CallingPartyNumber,
@@ -89,6 +90,13 @@ IE_GOLDEN: list[tuple[str, InformationElement]] = [
     ("7D 06 00 80 83 01 80 81", EventsNotification(events=(
         Event(event_type=EventType.MESSAGE_WAITING, multiplicity=3), Event(event_type=EventType.MISSED_CALL)))),
     ("01 02 00 81", InfoType(parameters=(InfoParameter.LOCATE_SUGGEST, InfoParameter.ACCESS_RIGHTS_MODIFY_SUGGEST))),
+    # EN 300 175-7 Annex K's key allocation values (AC "9124", RS 0).
+    ("0B 02 01 00", AllocationType()),
+    ("0A 03 01 10 00", AuthType()),
+    ("0A 03 01 40 00", AuthType(key_type=AuthKeyType.AUTHENTICATION_CODE)),
+    ("0C 08 D0 1F F9 E2 11 68 04 21", Rand(value=bytes.fromhex("d01ff9e211680421"))),
+    ("0E 08 00 00 00 00 00 00 00 00", Rs(value=bytes(8))),
+    ("0D 04 F2 8C F9 11", Res(value=bytes.fromhex("f28cf911"))),
 ]  # fmt: skip
 IDS = [f"{ie.NAME} {hex_}" for hex_, ie in IE_GOLDEN]
 

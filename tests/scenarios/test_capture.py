@@ -239,9 +239,11 @@ def lua_capture(tmp_path_factory) -> tuple[Path, dict, list]:
         if pies:
             expected[number] = [_summary(p) for p in pies]
     assert {s.split()[0] for v in expected.values() for s in v} == {"feature-request", "feature-state", "ack"}
-    assert any(p["pie"] == "pin" for m in pin_run["messages"] for ie in m.get("ies", [])
-               for p in ie.get("proprietary", []))
-    names = [m["name"] for m in run["messages"] if m["layer"] == "dect"]
+    # Registration proves the PIN by key allocation: no PIN travels any more (EN 300 175-5 §13.6).
+    assert not any(p["pie"] == "pin" for m in pin_run["messages"] for ie in m.get("ies", [])
+                   for p in ie.get("proprietary", []))
+    assert "KEY-ALLOCATE" in [m["name"] for m in pin_run["messages"]]
+    names = [m["name"] for m in run["messages"] if m["layer"] == "dect" and m["name"] != "LCE-REQUEST-PAGE"]
     return path, expected, names
 
 
@@ -276,11 +278,11 @@ def test_lua_dissector_in_debian_12_tshark(lua_capture) -> None:
     with_lua = subprocess.run([*base, "-Y", xml, "-T", "fields", "-e", "frame.number"], capture_output=True,
                               text=True, timeout=120)
     assert without.stdout == "" and len(with_lua.stdout.splitlines()) >= 2, with_lua.stdout + with_lua.stderr
-    pin = subprocess.run([tshark, "-X", f"lua_script:{LUA}", "-r", str(path.parent / "all-models_pin-registration-N670.pcapng"),
-                          "-Y", "fksim_emc.pie == 0x50", "-T", "fields", "-e", "_ws.col.Info", "-e", "fksim_emc.pin"],
-                         capture_output=True, text=True, timeout=120)
-    assert pin.stdout.splitlines() == ["ACCESS-RIGHTS-REQUEST [fksim pin ****]\t0000",   # the PIN, then a wrong one
-                                      "ACCESS-RIGHTS-REQUEST [fksim pin ****]\t1234"], pin.stdout + pin.stderr
+    registration = subprocess.run([*base[:3], "-r", str(path.parent / "all-models_pin-registration-N670.pcapng"),
+                                   "-Y", "dect_nwk", "-T", "fields", "-e", "_ws.col.Info"],
+                                  capture_output=True, text=True, timeout=120)
+    assert "KEY-ALLOCATE" in registration.stdout and "AUTHENTICATION-REQUEST" in registration.stdout
+    assert "fksim pin" not in registration.stdout   # the PIN is never on the air
 
 
 def test_lua_dissector_beside_wireshark_44_dect_nwk(lua_capture) -> None:

@@ -225,15 +225,18 @@ local found, existing = pcall(Dissector.get, "dect_nwk")   -- 4.0 returns nil, l
 if not found or existing == nil then
   local PD_NAMES = { [0] = "LCE", [3] = "CC", [4] = "CISS", [5] = "MM", [6] = "CLMS", [7] = "COMS" }
   local MESSAGES = {
+    [0] = { [0x71] = "LCE-PAGE-RESPONSE", [0x72] = "LCE-PAGE-REJECT" },
     [3] = { [0x05] = "CC-SETUP", [0x02] = "CC-CALL-PROC", [0x01] = "CC-ALERTING", [0x07] = "CC-CONNECT",
             [0x0F] = "CC-CONNECT-ACK", [0x7B] = "CC-INFO", [0x60] = "CC-IWU-INFO", [0x4D] = "CC-RELEASE",
             [0x5A] = "CC-RELEASE-COM" },
     [4] = { [0x64] = "CISS-REGISTER", [0x62] = "FACILITY", [0x5A] = "CISS-RELEASE-COM" },
-    [5] = { [0x44] = "ACCESS-RIGHTS-REQUEST", [0x45] = "ACCESS-RIGHTS-ACCEPT", [0x47] = "ACCESS-RIGHTS-REJECT",
+    [5] = { [0x40] = "AUTHENTICATION-REQUEST", [0x41] = "AUTHENTICATION-REPLY", [0x42] = "KEY-ALLOCATE",
+            [0x43] = "AUTHENTICATION-REJECT", [0x44] = "ACCESS-RIGHTS-REQUEST", [0x45] = "ACCESS-RIGHTS-ACCEPT", [0x47] = "ACCESS-RIGHTS-REJECT",
             [0x54] = "LOCATE-REQUEST", [0x55] = "LOCATE-ACCEPT", [0x57] = "LOCATE-REJECT", [0x52] = "INFO-SUGGEST" },
   }
   local IE_NAMES = {
-    [0x01] = "INFO-TYPE", [0x05] = "PORTABLE-IDENTITY", [0x06] = "FIXED-IDENTITY", [0x07] = "LOCATION-AREA",
+    [0x01] = "INFO-TYPE", [0x0A] = "AUTH-TYPE", [0x0B] = "ALLOCATION-TYPE", [0x0C] = "RAND", [0x0D] = "RES",
+    [0x0E] = "RS", [0x6C] = "CALLING-PARTY-NUMBER", [0x05] = "PORTABLE-IDENTITY", [0x06] = "FIXED-IDENTITY", [0x07] = "LOCATION-AREA",
     [0x28] = "MULTI-DISPLAY", [0x2C] = "MULTI-KEYPAD", [0x38] = "FEATURE-ACTIVATE", [0x39] = "FEATURE-INDICATE",
     [0x60] = "REJECT-REASON", [0x70] = "CALLED-PARTY-NUMBER", [0x77] = "IWU-TO-IWU",
     [0x7B] = "ESCAPE-TO-PROPRIETARY", [0x7D] = "EVENTS-NOTIFICATION", [0xA1] = "SENDING-COMPLETE",
