@@ -141,8 +141,8 @@ class Line:
     #: What the handset shows, as far as the base knows: what it last indicated (at the start, the
     #: state in the NVM, which the handset kept over the base's reboot).
     shown: FeatureState = field(default_factory=FeatureState)
-    #: Features indicated since the handset last sent anything but a LOCATE: without paging the
-    #: base cannot tell whether an out-of-range handset got them, so a locate sends them again.
+    #: Features indicated that the handset has not confirmed (by closing the indication's CISS
+    #: transaction, or sending a request since): a locate sends them again.
     unconfirmed: set[Feature] = field(default_factory=set)
 
 
