@@ -40,7 +40,7 @@ from firmware.fks import FksState
 from firmware.lines import CallNote, FirmwareOut, Line
 from sip.call import CallAnswerer, CallAnswererConfig
 from sip.core import Core
-from sip.events import Address, CallCancelled, CallConfirmed, CallEnded, CallOffered, Output
+from sip.events import Address, CallCancelled, CallEnded, CallOffered, Output
 from sip.message import Request
 from sip.state import DEFAULT_RINGS, Feature, FeatureState
 from sip.transaction import TimerConfig
@@ -134,9 +134,7 @@ class CallDesk:
         if isinstance(event, CallEnded):
             out = self._release_all(call, now)
             return out + self._end(call, "hung up by the caller" if event.by == "remote" else "hung up")
-        if isinstance(event, CallConfirmed):
-            return []
-        return []
+        return []   # CallConfirmed: the ACK of our 200, nothing to do on the air
 
     def _handsets(self, line: Line) -> list[Line]:
         user = line.settings.aor.user
