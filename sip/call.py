@@ -16,7 +16,8 @@ then the application calls
 
 From the caller's side: a CANCEL of a call not yet answered gets 200 and the INVITE 487 Request
 Terminated (§9.2) -> `CallCancelled`; a CANCEL after the final answer gets 200 and changes nothing;
-a BYE in the dialog gets 200 -> `CallEnded(by="remote")`; a request for no call gets 481 (§12.2.2).
+a BYE in the dialog gets 200 -> `CallEnded(by="remote")`, one in the early dialog (after our 180) 200 and
+487 to the INVITE -> `CallCancelled`; a request for no call gets 481 (§12.2.2).
 An INVITE whose offer is not SDP (415 with Accept) or shares no codec with the base (488, §21.4.26)
 is refused at once, without `CallOffered`. A re-INVITE in a call is refused with 488 (this model
 renegotiates nothing) [choice]. Requests are taken only from the server or outbound proxy the account
@@ -185,9 +186,14 @@ class CallAnswerer(Core):
                 out += self._fire(now, call, Input.CANCEL)
             return out
         if method == "BYE":
-            if call is None or request.to.tag != call.local_tag or call.phase not in (
-                    Phase.ANSWERED, Phase.CONFIRMED, Phase.HANGING_UP):
-                return self._answer(now, request, 481)   # RFC 3261 §15.1.2
+            if call is None or request.to.tag != call.local_tag:
+                return self._answer(now, request, 481)   # RFC 3261 §15.1.2: no such dialog
+            if call.phase is Phase.RINGING:
+                # A BYE in the early dialog (after our 180): 200 to it, and the INVITE is terminated
+                # with 487 as for a CANCEL (RFC 3261 §15.1.2: pending requests are answered, 487).
+                return self._answer(now, request, 200) + self._fire(now, call, Input.CANCEL)
+            if call.phase not in (Phase.ANSWERED, Phase.CONFIRMED, Phase.HANGING_UP):
+                return self._answer(now, request, 481)
             return self._answer(now, request, 200) + self._fire(now, call, Input.BYE_RECEIVED)
         return self._answer(now, request, 405, headers=[("Allow", "INVITE, ACK, BYE, CANCEL")])
 

@@ -249,16 +249,23 @@ def test_bye_from_the_caller_ends_the_call() -> None:
     assert core.calls == {}
 
 
-def test_bye_before_the_answer_or_with_a_wrong_tag_gets_481() -> None:
+def test_a_bye_with_a_wrong_tag_gets_481() -> None:
     core = answerer()
     offered(core)
-    tag = to_tag_of(core.ringing(2.0, "call-1"))
-    out = core.receive(2.1, request("BYE", branch="z9hG4bKbye1", cseq=2, to_tag=tag), SERVER)
-    assert statuses(out) == [481] and events(out) == []
     core.answer(2.2, "call-1")
     out = core.receive(2.3, request("BYE", branch="z9hG4bKbye2", cseq=3, to_tag="other"), SERVER)
     assert statuses(out) == [481] and events(out) == []
     assert phase(core) is Phase.ANSWERED
+
+
+def test_a_bye_in_the_early_dialog_terminates_the_invite() -> None:
+    # RFC 3261 §15.1.2: a BYE for the early dialog (our 180's tag) gets 200, the INVITE 487.
+    core = answerer()
+    offered(core)
+    tag = to_tag_of(core.ringing(2.0, "call-1"))
+    out = core.receive(2.1, request("BYE", branch="z9hG4bKbye1", cseq=2, to_tag=tag), SERVER)
+    assert sorted(statuses(out)) == [200, 487] and events(out) == [CallCancelled(call_id="call-1")]
+    assert core.calls == {}
 
 
 def test_hang_up_sends_bye_to_the_server_and_its_answer_ends_the_call() -> None:
