@@ -240,9 +240,9 @@ def _report_failures(results: Sequence[RunResult], console: Console) -> None:
 @click.option("--junit", "junit_file", type=click.Path(path_type=Path, dir_okay=False),
               help="Write JUnit XML, one test case per scenario and model.")
 @click.option("--pcap", "pcap_dir", type=click.Path(path_type=Path, file_okay=False),
-              help="Write one capture per run into this folder: <folder>_<file>-<model>.pcapng (<file>-"
-                   "<model>.pcapng for a file named without a folder), the SIP (Ethernet/IPv4/UDP) and DECT NWK "
-                   "frames (one interface per DECT manager) in time order.")
+              help="Write one capture per run into this folder: <folder>_<file>-<model>.pcapng "
+                   "(<file>-<model>.pcapng for a file named without a folder), the SIP (Ethernet/IPv4/UDP) "
+                   "and DECT NWK frames (one interface per DECT manager) in time order.")
 @click.option("--html", "html_file", type=click.Path(path_type=Path, dir_okay=False),
               help="Write one self-contained HTML report to this file: per run a ladder of every DECT and "
                    "SIP message with the expectations marked; a click on an arrow shows the message decoded "
