@@ -53,53 +53,52 @@ def _permutation(start: int, step: int) -> tuple[int, ...]:
     return tuple(out)
 
 
-_PERMUTATIONS = {pair: _permutation(*pair) for pair in ((46, 35), (25, 47), (60, 27), (55, 39))}
+def _octet_tables(targets: tuple[int, ...]) -> tuple[tuple[int, ...], ...]:
+    """Per octet of the block and per value of that octet, its bits already moved to their places:
+    a permutation is then eight lookups OR-ed together (the block as a little-endian integer)."""
+    return tuple(
+        tuple(sum(1 << targets[8 * octet + bit] for bit in range(8) if value >> bit & 1)
+              for value in range(256))
+        for octet in range(8))
 
 
-def _bitperm(pair: tuple[int, int], block: bytearray) -> None:
-    value = int.from_bytes(block, "little")
-    out = 0
-    for i, target in enumerate(_PERMUTATIONS[pair]):
-        out |= ((value >> i) & 1) << target
-    block[:] = out.to_bytes(8, "little")
+_PAIRS = ((46, 35), (25, 47), (60, 27), (55, 39))
+_PERMUTATIONS = {pair: _octet_tables(_permutation(*pair)) for pair in _PAIRS}
 
 
-def _cassable(pair: tuple[int, int], t: bytearray, s: bytearray) -> None:
-    """Two rounds over `s` keyed by `t` (each permutes `t` again before it is used)."""
+def _bitperm(tables: tuple[tuple[int, ...], ...], block: int) -> int:
+    return (tables[0][block & 0xFF] | tables[1][block >> 8 & 0xFF] | tables[2][block >> 16 & 0xFF]
+            | tables[3][block >> 24 & 0xFF] | tables[4][block >> 32 & 0xFF] | tables[5][block >> 40 & 0xFF]
+            | tables[6][block >> 48 & 0xFF] | tables[7][block >> 56])
+
+
+def _cassable(pair: tuple[int, int], t: int, s: bytes) -> tuple[int, bytes]:
+    """Two rounds over `s` keyed by `t` (each permutes `t` again before it is used); (t, s) after."""
+    tables = _PERMUTATIONS[pair]
     for _round in range(2):
         for index, factor in _MIX:
-            _bitperm(pair, t)
-            for i in range(8):
-                s[i] = SBOX[s[i] ^ t[i]]
-            copy = bytes(s)
-            for i in range(8):
-                s[i] = (copy[index[i]] + factor[i] * copy[i]) & 0xFF
+            t = _bitperm(tables, t)
+            x = (int.from_bytes(s, "little") ^ t).to_bytes(8, "little").translate(SBOX)
+            s = bytes((x[index[i]] + factor[i] * x[i]) & 0xFF for i in range(8))
+    return t, s
 
 
-def _step(first: tuple[int, int], second: tuple[int, int], rand: bytearray, key: bytearray) -> None:
-    """`key` becomes the step's result (and so does `rand`)."""
-    tmp = bytearray(rand)
-    _cassable(first, tmp, key)
-    _cassable(second, key, rand)
-    key[:] = rand
+def _step(first: tuple[int, int], second: tuple[int, int], rand: bytes, key: bytes) -> bytes:
+    """One step: the key keyed by the random value, then the random value keyed by that; the result."""
+    _t, key = _cassable(first, int.from_bytes(rand, "little"), key)
+    _t, rand = _cassable(second, int.from_bytes(key, "little"), rand)
+    return rand
 
 
 def dsaa(key: bytes, rand: bytes) -> bytes:
     """DSAA: 16 octets of key (D1) and 8 of random value (D2) -> 16 octets (E)."""
     if len(key) != KEY_LEN or len(rand) != RAND_LEN:
         raise ValueError(f"DSAA takes a {KEY_LEN}-octet key and an {RAND_LEN}-octet value")
-    r = bytearray(reversed(rand))
-    k = bytearray(reversed(key))
-    middle = bytearray(k[4:12])
-    _step((46, 35), (25, 47), r, middle)
-    k[4:12] = middle
-    a = bytes(middle)
-    k[4:8] = k[12:16]
-    b = bytearray(a)
-    low = bytearray(k[0:8])
-    _step((60, 27), (55, 39), b, low)
-    low.reverse()
-    return bytes(low[0:4]) + bytes(reversed(a)) + bytes(low[4:8])
+    r = bytes(reversed(rand))
+    k = bytes(reversed(key))
+    a = _step((46, 35), (25, 47), r, k[4:12])
+    low = _step((60, 27), (55, 39), a, k[0:4] + k[12:16])
+    return low[7:3:-1] + a[::-1] + low[3::-1]
 
 
 def authentication_code(pin: str) -> bytes:

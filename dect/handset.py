@@ -44,7 +44,7 @@ from dect.events import (
     RegistrationAnswered,
     RequestNotSent,
 )
-from dect.handset_auth import HandsetKeys, handset_random
+from dect.handset_auth import HandsetKeys
 from dect.handset_calls import HandsetCalls
 from dect.identity import Ipui
 from dect.ies import (
@@ -160,7 +160,7 @@ class Handset:
         #: The base's calls to this handset (dect.handset_calls), sent through the same queue.
         self.calls = HandsetCalls(self._outgoing)
         #: Its user authentication key and the key allocation of a registration (dect.handset_auth).
-        self.keys = HandsetKeys(uak, handset_random(f"pp-{ipui}"))
+        self.keys = HandsetKeys(uak, f"pp-{ipui}")
         self._refresh()
 
     # ------------------------------------------------------------------------------ state

@@ -28,14 +28,23 @@ def handset_random(seed: str) -> Callable[[int], bytes]:
 
 
 class HandsetKeys:
-    """The handset's UAK, and a key allocation in progress."""
+    """The handset's UAK, and a key allocation in progress. RAND-P comes from `random`, made from `seed`
+    when first needed (a fleet holds 20,000 of these; most never register again)."""
 
-    def __init__(self, uak: bytes | None, random: Callable[[int], bytes]) -> None:
+    __slots__ = ("_candidate", "_confirmed", "_random", "pin", "seed", "uak")
+
+    def __init__(self, uak: bytes | None, seed: str) -> None:
         self.uak = uak
         self.pin: str | None = None          # the PIN typed for a registration under way
-        self.random = random
+        self.seed = seed
+        self._random: Callable[[int], bytes] | None = None
         self._candidate: tuple[bytes, bytes] | None = None   # (UAK to be, RES2 expected)
         self._confirmed: bytes | None = None
+
+    def random(self, n: int) -> bytes:
+        if self._random is None:
+            self._random = handset_random(self.seed)
+        return self._random(n)
 
     def answer(self, msg: NwkMessage) -> NwkMessage | None:
         """The reply to a message of the base's MM transaction (TI flag 0), or None."""
