@@ -176,18 +176,42 @@ _VIA_RE = re.compile(
 )
 
 
+# The Via a stack writes: no LWS, plain `;name=value` / `;flag` parameters (a subset of `_VIA_RE`
+# followed by `sip.uri.parse_params`, taken in one match; anything else goes the general way).
+_PLAIN_VIA_RE = re.compile(
+    rf"SIP/2\.0/({TOKEN}) ([A-Za-z0-9][A-Za-z0-9\-.]*|\[[0-9A-Fa-f:.]+\])(?::([0-9]+))?"
+    rf"((?:;{TOKEN}(?:={TOKEN})?)*)"
+)
+_new = object.__new__
+
+
 def parse_via(value: str) -> Via:
-    m = _VIA_RE.fullmatch(value)
-    if m is None:
-        raise RemoteProtocolError("Malformed Via header")
-    transport, host, port, rest = m.groups()
-    params = parse_params(rest, "Via")
-    return Via(
-        transport=transport.upper(),
-        host=host,
-        port=read_uint(port, "port in Via header", limit=PORT_MAX) if port else None,
-        params=params,
-    )
+    m = _PLAIN_VIA_RE.fullmatch(value)
+    if m is not None:
+        transport, host, port, rest = m.groups()
+        if rest:
+            # What parse_params' own fast path gives for this form.
+            pairs: list[tuple[str, str | None]] = []
+            for part in rest[1:].split(";"):
+                name, sep, text = part.partition("=")
+                pairs.append((name.lower(), text if sep else None))
+            params: Params = tuple(pairs)
+        else:
+            params = ()
+    else:
+        m = _VIA_RE.fullmatch(value)
+        if m is None:
+            raise RemoteProtocolError("Malformed Via header")
+        transport, host, port, rest = m.groups()
+        params = parse_params(rest, "Via")
+    # Built without the frozen __init__ (see sip.uri._new), every field given.
+    via = _new(Via)
+    d = via.__dict__
+    d["transport"] = transport.upper()
+    d["host"] = host
+    d["port"] = read_uint(port, "port in Via header", limit=PORT_MAX) if port else None
+    d["params"] = params
+    return via
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -209,7 +233,11 @@ def parse_cseq(value: str) -> CSeq:
     if m is None:
         raise RemoteProtocolError("Malformed CSeq header")
     # RFC 3261 §8.1.1.5: the sequence number MUST be expressible as a 32-bit unsigned integer.
-    return CSeq(seq=parse_uint(m.group(1), "CSeq"), method=m.group(2))
+    cseq = _new(CSeq)   # without the frozen __init__ (sip.uri._new), every field given
+    d = cseq.__dict__
+    d["seq"] = parse_uint(m.group(1), "CSeq")
+    d["method"] = m.group(2)
+    return cseq
 
 
 @dataclass(frozen=True, kw_only=True)

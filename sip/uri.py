@@ -215,33 +215,56 @@ def short_text_cache(maxsize: int) -> Callable[[_Parse], _Parse]:
     return wrap
 
 
-# The parsed values are frozen, so the same text (a dialog's From, To, Contact, Request-URI: every
-# message of a dialog repeats them) is parsed once; failures raise and are not cached.
-@short_text_cache(maxsize=16384)
+#: A frozen dataclass instance filled without its generated `__init__` [choice]: that `__init__` sets
+#: each field through `object.__setattr__` (frozen), some 0.4 us per value, 0.15 us this way; the
+#: hot parsers below build several values per message. Every field is given, as `__init__` would.
+_new = object.__new__
+
+
 def parse_uri(text: str, *, what: str = "URI", request_uri: bool = False) -> Uri:
     """Parse a URI; sip/sips are fully parsed, other schemes kept opaque but checked for shape."""
+    if len(text) <= CACHED_TEXT_MAX:
+        return _uri_memo(text, what, request_uri)
+    return _parse_uri(text, what, request_uri)
+
+
+def _parse_uri(text: str, what: str, request_uri: bool) -> Uri:
     m = _SIP_URI_RE.fullmatch(text)
     if m is not None:
         scheme, user, password, host, port, params, headers = m.groups()
         if request_uri and headers is not None:
             # RFC 3261 §19.1.1 table: header components are not allowed in a Request-URI.
             raise RemoteProtocolError("Request-URI carries escaped headers")
-        return SipUri(
-            scheme=scheme.lower(),
-            user=user,
-            password=password,
-            host=host,
-            port=read_uint(port, f"port in {what}", limit=PORT_MAX) if port is not None else None,
-            params=tuple((p.group(1).lower(), p.group(2)) for p in _URI_PARAM_RE.finditer(params))
-            if params
-            else (),
-            headers=headers,
+        uri = _new(SipUri)
+        d = uri.__dict__
+        d["scheme"] = scheme.lower()
+        d["user"] = user
+        d["password"] = password
+        d["host"] = host
+        d["port"] = read_uint(port, f"port in {what}", limit=PORT_MAX) if port is not None else None
+        d["params"] = (
+            tuple((p.group(1).lower(), p.group(2)) for p in _URI_PARAM_RE.finditer(params)) if params else ()
         )
+        d["headers"] = headers
+        return uri
     if text[:4].lower() == "sip:" or text[:5].lower() == "sips:":
         raise RemoteProtocolError(f"Malformed SIP URI in {what}")
     if _ABSOLUTE_URI_RE.fullmatch(text) is None:
         raise RemoteProtocolError(f"Malformed URI in {what}")
     return AbsoluteUri(text=text)
+
+
+# The parsed values are frozen, so the same text (a dialog's From, To, Contact, Request-URI: every
+# message of a dialog repeats them) is parsed once; failures raise and are not cached. Positional
+# arguments: a keyword in the key costs a dict per call.
+_uri_memo = lru_cache(maxsize=16384)(_parse_uri)
+
+
+def _uri(text: str, what: str) -> Uri:
+    """`parse_uri(text, what=what)` without its keyword arguments (the name-addr parser's path)."""
+    if len(text) <= CACHED_TEXT_MAX:
+        return _uri_memo(text, what, False)
+    return _parse_uri(text, what, False)
 
 
 # RFC 3261 §25.1: name-addr = [ display-name ] LAQUOT addr-spec RAQUOT,
@@ -274,9 +297,15 @@ class NameAddr:
 
     def with_tag(self, tag: str) -> NameAddr:
         params = (*[p for p in self.params if p[0] != "tag"], ("tag", tag))
-        # Spelled out rather than dataclasses.replace(), which is several times slower: every
-        # final response to a dialog-creating request adds a To tag.
-        return NameAddr(uri=self.uri, display=self.display, params=params, brackets=self.brackets)
+        # Built directly rather than by dataclasses.replace() or __init__, both slower: every final
+        # response to a dialog-creating request adds a To tag.
+        value = _new(NameAddr)
+        d = value.__dict__
+        d["uri"] = self.uri
+        d["display"] = self.display
+        d["params"] = params
+        d["brackets"] = self.brackets
+        return value
 
     @wire_text
     def __str__(self) -> str:
@@ -287,20 +316,31 @@ class NameAddr:
         return f"{name}<{uri}>{format_params(self.params)}"
 
 
-@short_text_cache(maxsize=16384)
 def parse_name_addr(text: str, what: str) -> NameAddr:
     """Parse one name-addr or addr-spec with its header parameters (RFC 3261 §20.10 rule on ';')."""
+    if len(text) <= CACHED_TEXT_MAX:
+        return name_addr_memo(text, what)
+    return _parse_name_addr(text, what)
+
+
+def _parse_name_addr(text: str, what: str) -> NameAddr:
     if text[:1] == "<":
         end = text.find(">")
         uri_text = text[1:end]
         if end > 1 and "<" not in uri_text:
-            return NameAddr(uri=parse_uri(uri_text, what=what), params=parse_params(text[end + 1 :], what))
+            value = _new(NameAddr)
+            d = value.__dict__
+            d["uri"] = _uri(uri_text, what)
+            d["display"] = None
+            d["params"] = parse_params(text[end + 1 :], what)
+            d["brackets"] = True
+            return value
     m = _NAME_ADDR_RE.fullmatch(text)
     if m is not None:
         quoted, tokens, uri_text, rest = m.groups()
         display = unquote(quoted) if quoted is not None else tokens
         return NameAddr(
-            uri=parse_uri(uri_text, what=what),
+            uri=_uri(uri_text, what),
             display=display,
             params=parse_params(rest, what),
             brackets=True,
@@ -315,7 +355,12 @@ def parse_name_addr(text: str, what: str) -> NameAddr:
     # every ";" starts a header parameter, so the URI itself can't contain "?" (RFC 4475 §3.1.2.13).
     if "?" in uri_text or "," in uri_text:
         raise RemoteProtocolError(f"URI with headers not enclosed in <> in {what} header")
-    return NameAddr(uri=parse_uri(uri_text, what=what), params=parse_params(rest, what), brackets=False)
+    return NameAddr(uri=_uri(uri_text, what), params=parse_params(rest, what), brackets=False)
+
+
+#: `parse_name_addr` for texts up to `CACHED_TEXT_MAX`, called positionally (a dialog's From and To
+#: repeat in each of its messages); the hot callers of `sip.message` check the length themselves.
+name_addr_memo = lru_cache(maxsize=16384)(_parse_name_addr)
 
 
 def split_commas(value: str) -> list[str]:
