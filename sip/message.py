@@ -41,7 +41,6 @@ from sip.uri import (
     TOKEN_RE,
     NameAddr,
     Uri,
-    name_addr_memo,
     parse_name_addr,
     parse_uri,
     split_commas,
@@ -354,20 +353,19 @@ class Response(Message):
         return self._head(f"SIP/2.0 {self.status} {self.reason}")
 
 
-# From and To: the name-addr memo called directly (sip.uri.parse_name_addr without its frame).
 def _parse_from(v: str) -> NameAddr:
-    return name_addr_memo(v, "From") if len(v) <= CACHED_TEXT_MAX else parse_name_addr(v, "From")
+    return parse_name_addr(v, "From")
 
 
 def _parse_to(v: str) -> NameAddr:
-    return name_addr_memo(v, "To") if len(v) <= CACHED_TEXT_MAX else parse_name_addr(v, "To")
+    return parse_name_addr(v, "To")
 
 
 def _parse_contact(v: str) -> NameAddr:
     if v == "*":
         # RFC 3261 §10.2.2: "Contact: *" (remove all bindings) is legal in REGISTER.
         return NameAddr(uri=parse_uri("sip:*@invalid"), params=(("star", None),), brackets=False)
-    return name_addr_memo(v, "Contact") if len(v) <= CACHED_TEXT_MAX else parse_name_addr(v, "Contact")
+    return parse_name_addr(v, "Contact")
 
 
 def _parse_route(v: str) -> NameAddr:

@@ -224,11 +224,16 @@ _new = object.__new__
 def parse_uri(text: str, *, what: str = "URI", request_uri: bool = False) -> Uri:
     """Parse a URI; sip/sips are fully parsed, other schemes kept opaque but checked for shape."""
     if len(text) <= CACHED_TEXT_MAX:
-        return _uri_memo(text, what, request_uri)
+        try:
+            uri = _uri_memo(text)
+        except RemoteProtocolError:
+            return _parse_uri(text, what, request_uri)   # raises again, naming `what`
+        if not request_uri or type(uri) is not SipUri or uri.headers is None:
+            return uri
     return _parse_uri(text, what, request_uri)
 
 
-def _parse_uri(text: str, what: str, request_uri: bool) -> Uri:
+def _parse_uri(text: str, what: str = "URI", request_uri: bool = False) -> Uri:
     m = _SIP_URI_RE.fullmatch(text)
     if m is not None:
         scheme, user, password, host, port, params, headers = m.groups()
@@ -255,16 +260,20 @@ def _parse_uri(text: str, what: str, request_uri: bool) -> Uri:
 
 
 # The parsed values are frozen, so the same text (a dialog's From, To, Contact, Request-URI: every
-# message of a dialog repeats them) is parsed once; failures raise and are not cached. Positional
-# arguments: a keyword in the key costs a dict per call.
+# message of a dialog repeats them) is parsed once; failures raise and are not cached. Keyed by the
+# text alone: `what` only names the place in an error, so a URI met as Request-URI, From and To is
+# one entry; a failure is parsed again with the caller's `what` to raise its error.
 _uri_memo = lru_cache(maxsize=16384)(_parse_uri)
 
 
 def _uri(text: str, what: str) -> Uri:
     """`parse_uri(text, what=what)` without its keyword arguments (the name-addr parser's path)."""
     if len(text) <= CACHED_TEXT_MAX:
-        return _uri_memo(text, what, False)
-    return _parse_uri(text, what, False)
+        try:
+            return _uri_memo(text)
+        except RemoteProtocolError:
+            pass
+    return _parse_uri(text, what)
 
 
 # RFC 3261 §25.1: name-addr = [ display-name ] LAQUOT addr-spec RAQUOT,
@@ -319,11 +328,14 @@ class NameAddr:
 def parse_name_addr(text: str, what: str) -> NameAddr:
     """Parse one name-addr or addr-spec with its header parameters (RFC 3261 §20.10 rule on ';')."""
     if len(text) <= CACHED_TEXT_MAX:
-        return name_addr_memo(text, what)
+        try:
+            return _name_addr_memo(text)
+        except RemoteProtocolError:
+            pass   # parsed again below, so that the error names `what`
     return _parse_name_addr(text, what)
 
 
-def _parse_name_addr(text: str, what: str) -> NameAddr:
+def _parse_name_addr(text: str, what: str = "address") -> NameAddr:
     if text[:1] == "<":
         end = text.find(">")
         uri_text = text[1:end]
@@ -358,9 +370,9 @@ def _parse_name_addr(text: str, what: str) -> NameAddr:
     return NameAddr(uri=_uri(uri_text, what), params=parse_params(rest, what), brackets=False)
 
 
-#: `parse_name_addr` for texts up to `CACHED_TEXT_MAX`, called positionally (a dialog's From and To
-#: repeat in each of its messages); the hot callers of `sip.message` check the length themselves.
-name_addr_memo = lru_cache(maxsize=16384)(_parse_name_addr)
+# A dialog's From and To repeat in each of its messages (and one's From is the other's To): keyed by
+# the text alone, as `_uri_memo`.
+_name_addr_memo = lru_cache(maxsize=16384)(_parse_name_addr)
 
 
 def split_commas(value: str) -> list[str]:
