@@ -209,7 +209,13 @@ def parse_via(value: str) -> Via:
     d = via.__dict__
     d["transport"] = transport.upper()
     d["host"] = host
-    d["port"] = read_uint(port, "port in Via header", limit=PORT_MAX) if port else None
+    # 1 to 4 digits ([0-9]+ by both expressions) are a port without the bounded reader's checks.
+    if not port:
+        d["port"] = None
+    elif len(port) < 5:
+        d["port"] = int(port)
+    else:
+        d["port"] = read_uint(port, "port in Via header", limit=PORT_MAX)
     d["params"] = params
     return via
 
@@ -228,15 +234,30 @@ class CSeq:
 _CSEQ_RE = re.compile(rf"\s*([0-9]+)\s+({TOKEN})\s*")
 
 
+#: RFC 3261 §7.1, RFC 3265/6665, RFC 3311, RFC 3428, RFC 3515, RFC 3903: the methods a CSeq holds in
+#: practice (each a token), for the CSeq fast path.
+_METHODS = frozenset(
+    ("INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "REGISTER", "SUBSCRIBE", "NOTIFY", "PRACK", "UPDATE",
+     "INFO", "MESSAGE", "REFER", "PUBLISH")
+)  # fmt: skip
+
+
 def parse_cseq(value: str) -> CSeq:
-    m = _CSEQ_RE.fullmatch(value)
-    if m is None:
-        raise RemoteProtocolError("Malformed CSeq header")
-    # RFC 3261 §8.1.1.5: the sequence number MUST be expressible as a 32-bit unsigned integer.
+    seq, space, method = value.partition(" ")
+    if space and method in _METHODS and seq.isdigit() and seq.isascii() and len(seq) < 10:
+        # "<digits> <known method>", as stacks write it: what the general way gives, without a regex
+        # (str.isdigit and isascii together are exactly [0-9]+; 9 digits stay below 2**32).
+        number = int(seq)
+    else:
+        m = _CSEQ_RE.fullmatch(value)
+        if m is None:
+            raise RemoteProtocolError("Malformed CSeq header")
+        # RFC 3261 §8.1.1.5: the sequence number MUST be expressible as a 32-bit unsigned integer.
+        number, method = parse_uint(m.group(1), "CSeq"), m.group(2)
     cseq = _new(CSeq)   # without the frozen __init__ (sip.uri._new), every field given
     d = cseq.__dict__
-    d["seq"] = parse_uint(m.group(1), "CSeq")
-    d["method"] = m.group(2)
+    d["seq"] = number
+    d["method"] = method
     return cseq
 
 

@@ -395,10 +395,11 @@ def _parse_max_forwards(v: str) -> int:
 
 
 def _memo(parse: Any) -> Any:
-    # These values repeat across messages and users ("1 REGISTER", "as-feature-event", "70",
+    # These values repeat across messages and users ("as-feature-event", "70",
     # "active;expires=3600", the Content-Type); their parsed forms are immutable. Failures raise
-    # and are not cached. From and To are cached in parse_name_addr; Call-IDs do not repeat. Long
-    # texts are not kept (sip.uri.CACHED_TEXT_MAX).
+    # and are not cached. From and To are cached in parse_name_addr; Call-IDs do not repeat, nor do
+    # CSeq numbers across dialogs [choice]: CSeq is parsed without a memo, its fast path costing
+    # less than a memo miss. Long texts are not kept (sip.uri.CACHED_TEXT_MAX).
     cached = lru_cache(maxsize=1024)(parse)
 
     def call(text: str) -> Any:   # one argument: cheaper than sip.uri.short_text_cache's wrapper
@@ -408,7 +409,7 @@ def _memo(parse: Any) -> Any:
 
 
 _SINGLE_PARSERS: dict[str, Any] = {
-    "From": _parse_from, "To": _parse_to, "Call-ID": _parse_call_id, "CSeq": _memo(parse_cseq),
+    "From": _parse_from, "To": _parse_to, "Call-ID": _parse_call_id, "CSeq": parse_cseq,
     "Expires": _memo(_parse_expires), "Min-Expires": _memo(_parse_expires),
     "Max-Forwards": _memo(_parse_max_forwards), "Event": _memo(parse_event),
     "Subscription-State": _memo(parse_subscription_state), "Content-Type": _memo(parse_media_type),
