@@ -452,6 +452,98 @@ def _header_name(raw: str) -> str:
     return canonical
 
 
+class _Irregular(Exception):
+    """A header section the one-pass reader leaves to the two passes (a single header repeated)."""
+
+
+#: raw header-name spelling -> (canonical name, how `validate` checks it, with what, cache key,
+#: single-valued), filled as names are met (bounded).
+_LINE_KINDS: dict[str, tuple[str, int, Any, str, bool]] = {}
+
+
+def _line_kind(raw: str) -> tuple[str, int, Any, str, bool]:
+    name = _header_name(raw)
+    kind, parse = _VALIDATORS.get(name, _UNKNOWN)
+    known = (name, kind, parse, name + "*" if kind == _TYPED_LIST else name, name in SINGLE_HEADERS)
+    if len(_LINE_KINDS) < 1024:
+        _LINE_KINDS[raw] = known
+    return known
+
+
+def _read_and_check(lines: list[str], headers: Headers) -> str | None:
+    """Read the header lines into `headers` and check their values as `Message.validate` does, in
+    one pass; the text of the first Content-Length. The checks are those of the two passes
+    (`_read_lines`, `Message.validate`), only their order differs: whatever one rejects, the
+    caller hands to the two passes, so the error raised is theirs."""
+    items = headers._items
+    cache = headers._cache
+    kinds = _LINE_KINDS
+    seen: set[str] = set()
+    length_text: str | None = None
+    for line in lines[1:]:
+        raw, colon, value = line.partition(":")
+        if not colon or not raw:
+            raise _Irregular
+        known = kinds.get(raw)
+        if known is None:
+            known = _line_kind(raw)
+        name, kind, parse, key, single = known
+        value = value.strip(" \t")
+        items.append((name, value))
+        if kind == _TYPED:
+            if key in cache:
+                raise _Irregular
+            cache[key] = parse(value)
+        elif kind == _TYPED_LIST:
+            found = cache.get(key)
+            if found is None:
+                found = cache[key] = []
+            if '"' in value or "<" in value or "," in value:
+                found.extend(parse(v) for v in split_commas(value))
+            else:
+                found.append(parse(value))
+        else:
+            if kind == _CHECKED:
+                parse(value)
+            if single:
+                if name in seen:
+                    raise _Irregular
+                seen.add(name)
+                if name == "Content-Length":
+                    length_text = value
+    return length_text
+
+
+def _read_lines(lines: list[str], items: list[tuple[str, str]]) -> str | None:
+    """Read the header lines into `items`, the first malformed one raising its error; the text of
+    the first Content-Length."""
+    names = _NAME_CACHE
+    length_text: str | None = None
+    for line in lines[1:]:
+        raw, colon, value = line.partition(":")
+        if not colon or not raw:
+            raise RemoteProtocolError("Malformed header line")
+        name = names.get(raw)
+        if name is None:
+            name = _header_name(raw)
+        value = value.strip(" \t")
+        if name == "Content-Length" and length_text is None:
+            length_text = value
+        items.append((name, value))
+    return length_text
+
+
+def _framed_body(body: bytes, length_text: str | None) -> bytes:
+    """The body as Content-Length frames it (RFC 3261 §18.3, §20.14)."""
+    if length_text is None:
+        return body
+    length = parse_uint(length_text.strip(), "Content-Length", limit=MAX_MESSAGE_SIZE)
+    if length > len(body):
+        # RFC 3261 §18.3: over UDP, a Content-Length larger than the datagram's body is an error.
+        raise RemoteProtocolError("Content-Length larger than the body")
+    return body[:length]
+
+
 def parse_message(data: bytes) -> Request | Response:
     """Parse one UDP datagram holding one SIP message; octets after Content-Length are ignored
     (RFC 3261 §18.3, RFC 4475 §3.1.1.8)."""
@@ -481,29 +573,26 @@ def parse_message(data: bytes) -> Request | Response:
         raise RemoteProtocolError("Bare CR or LF in header section")
     if len(head) > MAX_LINE and max(map(len, lines)) > MAX_LINE:
         raise RemoteProtocolError("Header line too long")
-    items = message.headers._items
-    names = _NAME_CACHE
-    length_text: str | None = None
-    for line in lines[1:]:
-        raw, colon, value = line.partition(":")
-        if not colon or not raw:
-            raise RemoteProtocolError("Malformed header line")
-        name = names.get(raw)
-        if name is None:
-            name = _header_name(raw)
-        value = value.strip(" \t")
-        if name == "Content-Length" and length_text is None:
-            length_text = value
-        items.append((name, value))
     body = data[end + 4 :]
-    if length_text is not None:
-        length = parse_uint(length_text.strip(), "Content-Length", limit=MAX_MESSAGE_SIZE)
-        if length > len(body):
-            # RFC 3261 §18.3: over UDP, a Content-Length larger than the datagram's body is an error.
-            raise RemoteProtocolError("Content-Length larger than the body")
-        body = body[:length]
-    message.body = body
-    message.validate()
+    try:
+        length_text = _read_and_check(lines, message.headers)
+    except (RemoteProtocolError, _Irregular):
+        # Something is wrong or unusual: the two passes below raise the error the first defect
+        # gives (line shapes and names, then Content-Length, then values), or accept it.
+        message.headers._items.clear()
+        length_text = _read_lines(lines, message.headers._items)
+        message.body = _framed_body(body, length_text)
+        message.validate()
+    else:
+        message.body = _framed_body(body, length_text)
+        cache = message.headers._cache
+        for name in _MANDATORY:
+            if name not in cache:
+                # RFC 3261 §8.1.1: To, From, CSeq, Call-ID, Max-Forwards(*) and Via are mandatory.
+                raise RemoteProtocolError(f"Missing {name.rstrip('*')} header")
+        if message.body and "Content-Type" not in cache:
+            # RFC 3261 §20.15: Content-Type MUST be present if the body is not empty.
+            raise RemoteProtocolError("Body without Content-Type")
     if isinstance(message, Request) and message.cseq.method != message.method:
         # RFC 3261 §8.1.1.5: the CSeq method MUST match the request method (RFC 4475 §3.1.2.17).
         raise RemoteProtocolError("CSeq method does not match the request method")
