@@ -180,6 +180,9 @@ class Message:
         return value
 
     def _required(self, name: str, parse: Any) -> Any:
+        value = self.headers._cache.get(name)   # filled by parse_message: the one lookup
+        if value is not None:
+            return value
         value = self._typed(name, parse)
         if value is None:
             raise RemoteProtocolError(f"Missing {name} header")
@@ -196,7 +199,8 @@ class Message:
 
     @property
     def vias(self) -> list[Via]:
-        return self._list("Via", parse_via)
+        value = self.headers._cache.get("Via*")   # filled by parse_message: the one lookup
+        return value if value is not None else self._list("Via", parse_via)
 
     @property
     def top_via(self) -> Via:
@@ -537,7 +541,10 @@ def _framed_body(body: bytes, length_text: str | None) -> bytes:
     """The body as Content-Length frames it (RFC 3261 §18.3, §20.14)."""
     if length_text is None:
         return body
-    length = parse_uint(length_text.strip(), "Content-Length", limit=MAX_MESSAGE_SIZE)
+    if length_text.isdigit() and length_text.isascii() and len(length_text) < 5:
+        length = int(length_text)   # [0-9]{1,4}: what the bounded reader gives, below its limit
+    else:
+        length = parse_uint(length_text.strip(), "Content-Length", limit=MAX_MESSAGE_SIZE)
     if length > len(body):
         # RFC 3261 §18.3: over UDP, a Content-Length larger than the datagram's body is an error.
         raise RemoteProtocolError("Content-Length larger than the body")
