@@ -41,6 +41,7 @@ from sip.uri import (
     TOKEN_RE,
     NameAddr,
     Uri,
+    name_addr_memo,
     parse_name_addr,
     parse_uri,
     split_commas,
@@ -457,17 +458,24 @@ def _header_name(raw: str) -> str:
 
 
 class _Irregular(Exception):
-    """A header section the one-pass reader leaves to the two passes (a single header repeated)."""
+    """A header section the one-pass reader leaves to the two passes (a single header repeated, a
+    value longer than CACHED_TEXT_MAX)."""
 
 
 #: raw header-name spelling -> (canonical name, how `validate` checks it, with what, cache key,
-#: single-valued), filled as names are met (bounded).
+#: single-valued), filled as names are met (bounded). The one-pass reader calls the name-addr memo
+#: itself: its errors name the place less well, but any error sends the message to the two passes,
+#: which raise the parser's own; so do values longer than a memo keeps (CACHED_TEXT_MAX).
 _LINE_KINDS: dict[str, tuple[str, int, Any, str, bool]] = {}
+_MEMOS: dict[str, Any] = {
+    **{name: name_addr_memo for name in ("From", "To", "Contact", "Route", "Record-Route")},
+}
 
 
 def _line_kind(raw: str) -> tuple[str, int, Any, str, bool]:
     name = _header_name(raw)
     kind, parse = _VALIDATORS.get(name, _UNKNOWN)
+    parse = _MEMOS.get(name, parse)
     known = (name, kind, parse, name + "*" if kind == _TYPED_LIST else name, name in SINGLE_HEADERS)
     if len(_LINE_KINDS) < 1024:
         _LINE_KINDS[raw] = known
@@ -495,10 +503,12 @@ def _read_and_check(lines: list[str], headers: Headers) -> str | None:
         value = value.strip(" \t")
         items.append((name, value))
         if kind == _TYPED:
-            if key in cache:
-                raise _Irregular
+            if key in cache or len(value) > CACHED_TEXT_MAX:
+                raise _Irregular   # repeated; or too long for a memo (the two passes take it)
             cache[key] = parse(value)
         elif kind == _TYPED_LIST:
+            if len(value) > CACHED_TEXT_MAX:
+                raise _Irregular
             found = cache.get(key)
             if found is None:
                 found = cache[key] = []

@@ -329,7 +329,7 @@ def parse_name_addr(text: str, what: str) -> NameAddr:
     """Parse one name-addr or addr-spec with its header parameters (RFC 3261 §20.10 rule on ';')."""
     if len(text) <= CACHED_TEXT_MAX:
         try:
-            return _name_addr_memo(text)
+            return name_addr_memo(text)
         except RemoteProtocolError:
             pass   # parsed again below, so that the error names `what`
     return _parse_name_addr(text, what)
@@ -370,9 +370,10 @@ def _parse_name_addr(text: str, what: str = "address") -> NameAddr:
     return NameAddr(uri=_uri(uri_text, what), params=parse_params(rest, what), brackets=False)
 
 
-# A dialog's From and To repeat in each of its messages (and one's From is the other's To): keyed by
-# the text alone, as `_uri_memo`.
-_name_addr_memo = lru_cache(maxsize=16384)(_parse_name_addr)
+#: A dialog's From and To repeat in each of its messages (and one's From is the other's To): keyed by
+#: the text alone, as `_uri_memo`. Its errors name the place "address": a caller that calls it
+#: directly parses a failure again with `parse_name_addr` (as `sip.message` does).
+name_addr_memo = lru_cache(maxsize=16384)(_parse_name_addr)
 
 
 def split_commas(value: str) -> list[str]:
