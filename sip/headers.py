@@ -235,8 +235,8 @@ _CSEQ_RE = re.compile(rf"\s*([0-9]+)\s+({TOKEN})\s*")
 
 
 #: RFC 3261 §7.1, RFC 3265/6665, RFC 3311, RFC 3428, RFC 3515, RFC 3903: the methods a CSeq holds in
-#: practice (each a token), for the CSeq fast path.
-_METHODS = frozenset(
+#: practice (each a token), for the CSeq and Request-Line fast paths.
+METHODS = frozenset(
     ("INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "REGISTER", "SUBSCRIBE", "NOTIFY", "PRACK", "UPDATE",
      "INFO", "MESSAGE", "REFER", "PUBLISH")
 )  # fmt: skip
@@ -244,7 +244,7 @@ _METHODS = frozenset(
 
 def parse_cseq(value: str) -> CSeq:
     seq, space, method = value.partition(" ")
-    if space and method in _METHODS and seq.isdigit() and seq.isascii() and len(seq) < 10:
+    if space and method in METHODS and seq.isdigit() and seq.isascii() and len(seq) < 10:
         # "<digits> <known method>", as stacks write it: what the general way gives, without a regex
         # (str.isdigit and isascii together are exactly [0-9]+; 9 digits stay below 2**32).
         number = int(seq)
@@ -420,6 +420,7 @@ __all__ = [
     "CANONICAL",
     "COMPACT",
     "LIST_HEADERS",
+    "METHODS",
     "QUOTED",
     "SINGLE_HEADERS",
     "CSeq",

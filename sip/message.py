@@ -19,6 +19,7 @@ from sip.errors import LocalProtocolError, RemoteProtocolError
 from sip.headers import (
     CANONICAL,
     LIST_HEADERS,
+    METHODS,
     SINGLE_HEADERS,
     CSeq,
     EventHeader,
@@ -410,9 +411,13 @@ def _memo(parse: Any) -> Any:
     def call(text: str) -> Any:   # one argument: cheaper than sip.uri.short_text_cache's wrapper
         return cached(text) if len(text) <= CACHED_TEXT_MAX else parse(text)
 
+    _LRU_OF[call] = cached
     return call
 
 
+#: memoised parser -> its lru_cache, which the one-pass reader calls itself (it keeps values
+#: longer than CACHED_TEXT_MAX from it).
+_LRU_OF: dict[Any, Any] = {}
 _SINGLE_PARSERS: dict[str, Any] = {
     "From": _parse_from, "To": _parse_to, "Call-ID": _parse_call_id, "CSeq": parse_cseq,
     "Expires": _memo(_parse_expires), "Min-Expires": _memo(_parse_expires),
@@ -475,7 +480,7 @@ _MEMOS: dict[str, Any] = {
 def _line_kind(raw: str) -> tuple[str, int, Any, str, bool]:
     name = _header_name(raw)
     kind, parse = _VALIDATORS.get(name, _UNKNOWN)
-    parse = _MEMOS.get(name, parse)
+    parse = _MEMOS.get(name) or _LRU_OF.get(parse, parse)
     known = (name, kind, parse, name + "*" if kind == _TYPED_LIST else name, name in SINGLE_HEADERS)
     if len(_LINE_KINDS) < 1024:
         _LINE_KINDS[raw] = known
@@ -630,7 +635,7 @@ def _parse_request_line(line: str) -> Request:
     if len(parts) != 3:
         raise RemoteProtocolError("Malformed Request-Line")
     method, uri, version = parts
-    if TOKEN_RE.fullmatch(method) is None:
+    if method not in METHODS and TOKEN_RE.fullmatch(method) is None:
         raise RemoteProtocolError("Malformed method in Request-Line")
     _check_version(version)
     return Request(method=method, uri=parse_uri(uri, what="Request-URI", request_uri=True))
