@@ -182,9 +182,6 @@ class Message:
         return value
 
     def _required(self, name: str, parse: Any) -> Any:
-        value = self.headers._cache.get(name)   # filled by parse_message: the one lookup
-        if value is not None:
-            return value
         value = self._typed(name, parse)
         if value is None:
             raise RemoteProtocolError(f"Missing {name} header")
@@ -213,19 +210,23 @@ class Message:
 
     @property
     def from_(self) -> NameAddr:
-        return self._required("From", _parse_from)
+        value = self.headers._cache.get("From")   # filled by parse_message: the one lookup
+        return value if value is not None else self._required("From", _parse_from)
 
     @property
     def to(self) -> NameAddr:
-        return self._required("To", _parse_to)
+        value = self.headers._cache.get("To")   # filled by parse_message: the one lookup
+        return value if value is not None else self._required("To", _parse_to)
 
     @property
     def call_id(self) -> str:
-        return self._required("Call-ID", _parse_call_id)
+        value = self.headers._cache.get("Call-ID")   # filled by parse_message: the one lookup
+        return value if value is not None else self._required("Call-ID", _parse_call_id)
 
     @property
     def cseq(self) -> CSeq:
-        return self._required("CSeq", parse_cseq)
+        value = self.headers._cache.get("CSeq")   # filled by parse_message: the one lookup
+        return value if value is not None else self._required("CSeq", parse_cseq)
 
     @property
     def contacts(self) -> list[NameAddr]:
@@ -615,7 +616,8 @@ def parse_message(data: bytes) -> Request | Response:
         if message.body and "Content-Type" not in cache:
             # RFC 3261 §20.15: Content-Type MUST be present if the body is not empty.
             raise RemoteProtocolError("Body without Content-Type")
-    if isinstance(message, Request) and message.cseq.method != message.method:
+    # Both ways above leave the parsed CSeq in the cache (a mandatory header).
+    if isinstance(message, Request) and message.headers._cache["CSeq"].method != message.method:
         # RFC 3261 §8.1.1.5: the CSeq method MUST match the request method (RFC 4475 §3.1.2.17).
         raise RemoteProtocolError("CSeq method does not match the request method")
     return message
