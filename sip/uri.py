@@ -344,7 +344,13 @@ def _parse_name_addr(text: str, what: str = "address") -> NameAddr:
             d = value.__dict__
             d["uri"] = _uri(uri_text, what)
             d["display"] = None
-            d["params"] = parse_params(text[end + 1 :], what)
+            rest = text[end + 1 :]
+            if not rest:
+                d["params"] = ()
+            elif rest[:5] == ";tag=" and TOKEN_RE.fullmatch(rest, 5) is not None:
+                d["params"] = (("tag", rest[5:]),)   # what parse_params gives for ";tag=token"
+            else:
+                d["params"] = parse_params(rest, what)
             d["brackets"] = True
             return value
     m = _NAME_ADDR_RE.fullmatch(text)
