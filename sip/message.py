@@ -268,7 +268,8 @@ class Message:
 
     @property
     def content_type(self) -> MediaType | None:
-        return self._typed("Content-Type", parse_media_type)
+        value = self.headers._cache.get("Content-Type", _MISSING)   # filled by parse_message
+        return value if value is not _MISSING else self._typed("Content-Type", parse_media_type)
 
     @property
     def retry_after(self) -> RetryAfter | None:
@@ -518,8 +519,10 @@ def _read_and_check(lines: list[str], headers: Headers) -> str | None:
             found = cache.get(key)
             if found is None:
                 found = cache[key] = []
-            if '"' in value or "<" in value or "," in value:
+            if "," in value:
                 found.extend(parse(v) for v in split_commas(value))
+            elif '"' in value or "<" in value:
+                found.append(parse(value.strip()))   # split_commas' one value
             else:
                 found.append(parse(value))
         else:
