@@ -12,10 +12,29 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 
 from sip.errors import LocalProtocolError, RemoteProtocolError
+from sip.header_checks import (
+    CHECKED,
+    LINE_KINDS,
+    MANDATORY,
+    NAME_CACHE,
+    TYPED,
+    TYPED_LIST,
+    UNKNOWN,
+    VALIDATORS,
+    Irregular,
+    header_name,
+    line_kind,
+    parse_call_id,
+    parse_contact,
+    parse_expires,
+    parse_from,
+    parse_max_forwards,
+    parse_route,
+    parse_to,
+)
 from sip.headers import (
     CANONICAL,
     LIST_HEADERS,
@@ -27,7 +46,6 @@ from sip.headers import (
     RetryAfter,
     SubscriptionState,
     Via,
-    check_date,
     parse_cseq,
     parse_event,
     parse_media_type,
@@ -42,8 +60,6 @@ from sip.uri import (
     TOKEN_RE,
     NameAddr,
     Uri,
-    name_addr_memo,
-    parse_name_addr,
     parse_uri,
     split_commas,
 )
@@ -211,17 +227,17 @@ class Message:
     @property
     def from_(self) -> NameAddr:
         value = self.headers._cache.get("From")   # filled by parse_message: the one lookup
-        return value if value is not None else self._required("From", _parse_from)
+        return value if value is not None else self._required("From", parse_from)
 
     @property
     def to(self) -> NameAddr:
         value = self.headers._cache.get("To")   # filled by parse_message: the one lookup
-        return value if value is not None else self._required("To", _parse_to)
+        return value if value is not None else self._required("To", parse_to)
 
     @property
     def call_id(self) -> str:
         value = self.headers._cache.get("Call-ID")   # filled by parse_message: the one lookup
-        return value if value is not None else self._required("Call-ID", _parse_call_id)
+        return value if value is not None else self._required("Call-ID", parse_call_id)
 
     @property
     def cseq(self) -> CSeq:
@@ -230,27 +246,27 @@ class Message:
 
     @property
     def contacts(self) -> list[NameAddr]:
-        return self._list("Contact", _parse_contact)
+        return self._list("Contact", parse_contact)
 
     @property
     def record_routes(self) -> list[NameAddr]:
-        return self._list("Record-Route", _parse_route)
+        return self._list("Record-Route", parse_route)
 
     @property
     def routes(self) -> list[NameAddr]:
-        return self._list("Route", _parse_route)
+        return self._list("Route", parse_route)
 
     @property
     def expires(self) -> int | None:
-        return self._typed("Expires", _parse_expires)
+        return self._typed("Expires", parse_expires)
 
     @property
     def min_expires(self) -> int | None:
-        return self._typed("Min-Expires", _parse_expires)
+        return self._typed("Min-Expires", parse_expires)
 
     @property
     def max_forwards(self) -> int | None:
-        return self._typed("Max-Forwards", _parse_max_forwards)
+        return self._typed("Max-Forwards", parse_max_forwards)
 
     @property
     def event(self) -> EventHeader | None:
@@ -282,16 +298,16 @@ class Message:
         cache.clear()
         lists: dict[str, list[Any]] = {}
         seen: set[str] = set()
-        validators = _VALIDATORS
+        validators = VALIDATORS
         for name, value in self.headers._items:
-            kind, parse = validators.get(name, _UNKNOWN)
-            if kind == _TYPED:
+            kind, parse = validators.get(name, UNKNOWN)
+            if kind == TYPED:
                 if name in cache:
                     # RFC 3261 §7.3.1 / RFC 4475 §3.3.8: single-valued headers must not repeat.
                     raise RemoteProtocolError(f"Multiple {name} headers")
                 cache[name] = parse(value)
                 continue
-            if kind == _TYPED_LIST:
+            if kind == TYPED_LIST:
                 found = lists.get(name)
                 if found is None:
                     found = lists[name] = []
@@ -300,7 +316,7 @@ class Message:
                 else:
                     found.append(parse(value))
                 continue
-            if kind == _CHECKED:
+            if kind == CHECKED:
                 parse(value)
             if name in SINGLE_HEADERS:
                 if name in seen:
@@ -308,7 +324,7 @@ class Message:
                 seen.add(name)
         for name, found in lists.items():
             cache[name + "*"] = found
-        for name in _MANDATORY:
+        for name in MANDATORY:
             if name not in cache:
                 # RFC 3261 §8.1.1: To, From, CSeq, Call-ID, Max-Forwards(*) and Via are mandatory.
                 raise RemoteProtocolError(f"Missing {name.rstrip('*')} header")
@@ -361,134 +377,6 @@ class Response(Message):
         return self._head(f"SIP/2.0 {self.status} {self.reason}")
 
 
-def _parse_from(v: str) -> NameAddr:
-    return parse_name_addr(v, "From")
-
-
-def _parse_to(v: str) -> NameAddr:
-    return parse_name_addr(v, "To")
-
-
-def _parse_contact(v: str) -> NameAddr:
-    if v == "*":
-        # RFC 3261 §10.2.2: "Contact: *" (remove all bindings) is legal in REGISTER.
-        return NameAddr(uri=parse_uri("sip:*@invalid"), params=(("star", None),), brackets=False)
-    return parse_name_addr(v, "Contact")
-
-
-def _parse_route(v: str) -> NameAddr:
-    return parse_name_addr(v, "Route")
-
-
-# RFC 3261 §25.1: callid = word [ "@" word ], word = 1*(alphanum / "-" "." "!" "%" "*" "_" "+" "`" "'"
-# "~" "(" ")" "<" ">" ":" "\" DQUOTE "/" "[" "]" "?" "{" "}").
-_CALLID_RE = re.compile(
-    r"[A-Za-z0-9\-.!%*_+`'~()<>:\\\"/\[\]?{}]+(?:@[A-Za-z0-9\-.!%*_+`'~()<>:\\\"/\[\]?{}]+)?"
-)
-
-
-def _parse_call_id(v: str) -> str:
-    if _CALLID_RE.fullmatch(v) is None:
-        raise RemoteProtocolError("Malformed Call-ID header")
-    return v
-
-
-def _parse_expires(v: str) -> int:
-    return parse_uint(v.strip(), "Expires", clamp=True)
-
-
-def _parse_max_forwards(v: str) -> int:
-    # RFC 3261 §20.22: Max-Forwards is an integer in the range 0-255.
-    return parse_uint(v.strip(), "Max-Forwards", limit=255)
-
-
-def _memo(parse: Any) -> Any:
-    # These values repeat across messages and users ("as-feature-event", "70",
-    # "active;expires=3600", the Content-Type); their parsed forms are immutable. Failures raise
-    # and are not cached. From and To are cached in parse_name_addr; Call-IDs do not repeat, nor do
-    # CSeq numbers across dialogs [choice]: CSeq is parsed without a memo, its fast path costing
-    # less than a memo miss. Long texts are not kept (sip.uri.CACHED_TEXT_MAX).
-    cached = lru_cache(maxsize=1024)(parse)
-
-    def call(text: str) -> Any:   # one argument: cheaper than sip.uri.short_text_cache's wrapper
-        return cached(text) if len(text) <= CACHED_TEXT_MAX else parse(text)
-
-    _LRU_OF[call] = cached
-    return call
-
-
-#: memoised parser -> its lru_cache, which the one-pass reader calls itself (it keeps values
-#: longer than CACHED_TEXT_MAX from it).
-_LRU_OF: dict[Any, Any] = {}
-_SINGLE_PARSERS: dict[str, Any] = {
-    "From": _parse_from, "To": _parse_to, "Call-ID": _parse_call_id, "CSeq": parse_cseq,
-    "Expires": _memo(_parse_expires), "Min-Expires": _memo(_parse_expires),
-    "Max-Forwards": _memo(_parse_max_forwards), "Event": _memo(parse_event),
-    "Subscription-State": _memo(parse_subscription_state), "Content-Type": _memo(parse_media_type),
-    "Retry-After": _memo(parse_retry_after),
-}  # fmt: skip
-_LIST_PARSERS: dict[str, Any] = {
-    "Via": parse_via,
-    "Contact": _parse_contact,
-    "Route": _parse_route,
-    "Record-Route": _parse_route,
-}
-_CHECKS: dict[str, Any] = {
-    "Allow-Events": lambda v: parse_token_list(v, "Allow-Events"),
-    "Allow": lambda v: parse_token_list(v, "Allow"),
-    "Date": check_date,
-}
-_MANDATORY = ("Via*", "From", "To", "Call-ID", "CSeq")
-# One lookup per header line in validate(): how the header is checked, and with what.
-_TYPED, _TYPED_LIST, _CHECKED = 1, 2, 3
-_UNKNOWN: tuple[int, Any] = (0, None)
-_VALIDATORS: dict[str, tuple[int, Any]] = {
-    **{name: (_TYPED, parse) for name, parse in _SINGLE_PARSERS.items()},
-    **{name: (_TYPED_LIST, parse) for name, parse in _LIST_PARSERS.items()},
-    **{name: (_CHECKED, check) for name, check in _CHECKS.items()},
-}
-
-
-#: raw header-name spelling -> canonical name, filled as names are met (bounded).
-_NAME_CACHE: dict[str, str] = {}
-
-
-def _header_name(raw: str) -> str:
-    # RFC 3261 §7.3.1: header-name = token, then HCOLON = *( SP / HTAB ) ":" SWS.
-    name = raw.rstrip(" \t")
-    if TOKEN_RE.fullmatch(name) is None:
-        raise RemoteProtocolError("Malformed header name")
-    canonical = CANONICAL.get(name.lower(), name)
-    if len(_NAME_CACHE) < 1024:
-        _NAME_CACHE[raw] = canonical
-    return canonical
-
-
-class _Irregular(Exception):
-    """A header section the one-pass reader leaves to the two passes (a single header repeated, a
-    value longer than CACHED_TEXT_MAX)."""
-
-
-#: raw header-name spelling -> (canonical name, how `validate` checks it, with what, cache key,
-#: single-valued), filled as names are met (bounded). The one-pass reader calls the name-addr memo
-#: itself: its errors name the place less well, but any error sends the message to the two passes,
-#: which raise the parser's own; so do values longer than a memo keeps (CACHED_TEXT_MAX).
-_LINE_KINDS: dict[str, tuple[str, int, Any, str, bool]] = {}
-_MEMOS: dict[str, Any] = {
-    **{name: name_addr_memo for name in ("From", "To", "Contact", "Route", "Record-Route")},
-}
-
-
-def _line_kind(raw: str) -> tuple[str, int, Any, str, bool]:
-    name = _header_name(raw)
-    kind, parse = _VALIDATORS.get(name, _UNKNOWN)
-    parse = _MEMOS.get(name) or _LRU_OF.get(parse, parse)
-    known = (name, kind, parse, name + "*" if kind == _TYPED_LIST else name, name in SINGLE_HEADERS)
-    if len(_LINE_KINDS) < 1024:
-        _LINE_KINDS[raw] = known
-    return known
-
-
 def _read_and_check(lines: list[str], headers: Headers) -> str | None:
     """Read the header lines into `headers` and check their values as `Message.validate` does, in
     one pass; the text of the first Content-Length. The checks are those of the two passes
@@ -496,26 +384,26 @@ def _read_and_check(lines: list[str], headers: Headers) -> str | None:
     caller hands to the two passes, so the error raised is theirs."""
     items = headers._items
     cache = headers._cache
-    kinds = _LINE_KINDS
+    kinds = LINE_KINDS
     seen: set[str] = set()
     length_text: str | None = None
     for line in lines[1:]:
         raw, colon, value = line.partition(":")
         if not colon or not raw:
-            raise _Irregular
+            raise Irregular
         known = kinds.get(raw)
         if known is None:
-            known = _line_kind(raw)
+            known = line_kind(raw)
         name, kind, parse, key, single = known
         value = value.strip(" \t")
         items.append((name, value))
-        if kind == _TYPED:
+        if kind == TYPED:
             if key in cache or len(value) > CACHED_TEXT_MAX:
-                raise _Irregular   # repeated; or too long for a memo (the two passes take it)
+                raise Irregular   # repeated; or too long for a memo (the two passes take it)
             cache[key] = parse(value)
-        elif kind == _TYPED_LIST:
+        elif kind == TYPED_LIST:
             if len(value) > CACHED_TEXT_MAX:
-                raise _Irregular
+                raise Irregular
             found = cache.get(key)
             if found is None:
                 found = cache[key] = []
@@ -526,11 +414,11 @@ def _read_and_check(lines: list[str], headers: Headers) -> str | None:
             else:
                 found.append(parse(value))
         else:
-            if kind == _CHECKED:
+            if kind == CHECKED:
                 parse(value)
             if single:
                 if name in seen:
-                    raise _Irregular
+                    raise Irregular
                 seen.add(name)
                 if name == "Content-Length":
                     length_text = value
@@ -540,7 +428,7 @@ def _read_and_check(lines: list[str], headers: Headers) -> str | None:
 def _read_lines(lines: list[str], items: list[tuple[str, str]]) -> str | None:
     """Read the header lines into `items`, the first malformed one raising its error; the text of
     the first Content-Length."""
-    names = _NAME_CACHE
+    names = NAME_CACHE
     length_text: str | None = None
     for line in lines[1:]:
         raw, colon, value = line.partition(":")
@@ -548,7 +436,7 @@ def _read_lines(lines: list[str], items: list[tuple[str, str]]) -> str | None:
             raise RemoteProtocolError("Malformed header line")
         name = names.get(raw)
         if name is None:
-            name = _header_name(raw)
+            name = header_name(raw)
         value = value.strip(" \t")
         if name == "Content-Length" and length_text is None:
             length_text = value
@@ -602,7 +490,7 @@ def parse_message(data: bytes) -> Request | Response:
     body = data[end + 4 :]
     try:
         length_text = _read_and_check(lines, message.headers)
-    except (RemoteProtocolError, _Irregular):
+    except (RemoteProtocolError, Irregular):
         # Something is wrong or unusual: the two passes below raise the error the first defect
         # gives (line shapes and names, then Content-Length, then values), or accept it.
         message.headers._items.clear()
@@ -612,7 +500,7 @@ def parse_message(data: bytes) -> Request | Response:
     else:
         message.body = _framed_body(body, length_text)
         cache = message.headers._cache
-        for name in _MANDATORY:
+        for name in MANDATORY:
             if name not in cache:
                 # RFC 3261 §8.1.1: To, From, CSeq, Call-ID, Max-Forwards(*) and Via are mandatory.
                 raise RemoteProtocolError(f"Missing {name.rstrip('*')} header")
