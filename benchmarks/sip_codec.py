@@ -165,15 +165,20 @@ def rate(work: Callable[[bytes, bool], bytes], mix: list[bytes], fields: bool, s
             return done / elapsed
 
 
+#: Rounds per parser: a busy machine only ever slows a round, so the best of several short rounds,
+#: the two parsers' interleaved, is the figure least bent by a neighbour's load.
+ROUNDS = 5
+
+
 def measure(mix: list[bytes], fields: bool, seconds: float, peer_ok: bool) -> tuple[float, float | None]:
-    """Best of two rounds each, the two parsers' rounds interleaved so that a noisy neighbour on the
-    machine weighs on both alike."""
+    """Best of ROUNDS rounds each (a round is at least one whole pass of `mix`), the two parsers'
+    rounds interleaved so that a noisy neighbour on the machine weighs on both alike."""
     mine: list[float] = []
     theirs: list[float] = []
-    for _ in range(2):
-        mine.append(rate(ours, mix, fields, seconds / 2))
+    for _ in range(ROUNDS):
+        mine.append(rate(ours, mix, fields, seconds / ROUNDS))
         if peer_ok:
-            theirs.append(rate(peer, mix, fields, seconds / 2))
+            theirs.append(rate(peer, mix, fields, seconds / ROUNDS))
     return max(mine), (max(theirs) if theirs else None)
 
 

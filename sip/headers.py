@@ -176,18 +176,48 @@ _VIA_RE = re.compile(
 )
 
 
+# The Via a stack writes: no LWS, plain `;name=value` / `;flag` parameters (a subset of `_VIA_RE`
+# followed by `sip.uri.parse_params`, taken in one match; anything else goes the general way).
+_PLAIN_VIA_RE = re.compile(
+    rf"SIP/2\.0/({TOKEN}) ([A-Za-z0-9][A-Za-z0-9\-.]*|\[[0-9A-Fa-f:.]+\])(?::([0-9]+))?"
+    rf"((?:;{TOKEN}(?:={TOKEN})?)*)"
+)
+_new = object.__new__
+
+
 def parse_via(value: str) -> Via:
-    m = _VIA_RE.fullmatch(value)
-    if m is None:
-        raise RemoteProtocolError("Malformed Via header")
-    transport, host, port, rest = m.groups()
-    params = parse_params(rest, "Via")
-    return Via(
-        transport=transport.upper(),
-        host=host,
-        port=read_uint(port, "port in Via header", limit=PORT_MAX) if port else None,
-        params=params,
-    )
+    m = _PLAIN_VIA_RE.fullmatch(value)
+    if m is not None:
+        transport, host, port, rest = m.groups()
+        if rest:
+            # What parse_params' own fast path gives for this form.
+            pairs: list[tuple[str, str | None]] = []
+            for part in rest[1:].split(";"):
+                name, sep, text = part.partition("=")
+                pairs.append((name.lower(), text if sep else None))
+            params: Params = tuple(pairs)
+        else:
+            params = ()
+    else:
+        m = _VIA_RE.fullmatch(value)
+        if m is None:
+            raise RemoteProtocolError("Malformed Via header")
+        transport, host, port, rest = m.groups()
+        params = parse_params(rest, "Via")
+    # Built without the frozen __init__ (see sip.uri._new), every field given.
+    via = _new(Via)
+    d = via.__dict__
+    d["transport"] = transport.upper()
+    d["host"] = host
+    # 1 to 4 digits ([0-9]+ by both expressions) are a port without the bounded reader's checks.
+    if not port:
+        d["port"] = None
+    elif len(port) < 5:
+        d["port"] = int(port)
+    else:
+        d["port"] = read_uint(port, "port in Via header", limit=PORT_MAX)
+    d["params"] = params
+    return via
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -204,12 +234,31 @@ class CSeq:
 _CSEQ_RE = re.compile(rf"\s*([0-9]+)\s+({TOKEN})\s*")
 
 
+#: RFC 3261 §7.1, RFC 3265/6665, RFC 3311, RFC 3428, RFC 3515, RFC 3903: the methods a CSeq holds in
+#: practice (each a token), for the CSeq and Request-Line fast paths.
+METHODS = frozenset(
+    ("INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "REGISTER", "SUBSCRIBE", "NOTIFY", "PRACK", "UPDATE",
+     "INFO", "MESSAGE", "REFER", "PUBLISH")
+)  # fmt: skip
+
+
 def parse_cseq(value: str) -> CSeq:
-    m = _CSEQ_RE.fullmatch(value)
-    if m is None:
-        raise RemoteProtocolError("Malformed CSeq header")
-    # RFC 3261 §8.1.1.5: the sequence number MUST be expressible as a 32-bit unsigned integer.
-    return CSeq(seq=parse_uint(m.group(1), "CSeq"), method=m.group(2))
+    seq, space, method = value.partition(" ")
+    if space and method in METHODS and seq.isdigit() and seq.isascii() and len(seq) < 10:
+        # "<digits> <known method>", as stacks write it: what the general way gives, without a regex
+        # (str.isdigit and isascii together are exactly [0-9]+; 9 digits stay below 2**32).
+        number = int(seq)
+    else:
+        m = _CSEQ_RE.fullmatch(value)
+        if m is None:
+            raise RemoteProtocolError("Malformed CSeq header")
+        # RFC 3261 §8.1.1.5: the sequence number MUST be expressible as a 32-bit unsigned integer.
+        number, method = parse_uint(m.group(1), "CSeq"), m.group(2)
+    cseq = _new(CSeq)   # without the frozen __init__ (sip.uri._new), every field given
+    d = cseq.__dict__
+    d["seq"] = number
+    d["method"] = method
+    return cseq
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -371,6 +420,7 @@ __all__ = [
     "CANONICAL",
     "COMPACT",
     "LIST_HEADERS",
+    "METHODS",
     "QUOTED",
     "SINGLE_HEADERS",
     "CSeq",

@@ -15,9 +15,30 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sip.errors import LocalProtocolError, RemoteProtocolError
+from sip.header_checks import (
+    CHECKED,
+    LINE_KINDS,
+    MANDATORY,
+    NAME_CACHE,
+    TYPED,
+    TYPED_LIST,
+    UNKNOWN,
+    VALIDATORS,
+    Irregular,
+    header_name,
+    line_kind,
+    parse_call_id,
+    parse_contact,
+    parse_expires,
+    parse_from,
+    parse_max_forwards,
+    parse_route,
+    parse_to,
+)
 from sip.headers import (
     CANONICAL,
     LIST_HEADERS,
+    METHODS,
     SINGLE_HEADERS,
     CSeq,
     EventHeader,
@@ -25,7 +46,6 @@ from sip.headers import (
     RetryAfter,
     SubscriptionState,
     Via,
-    check_date,
     parse_cseq,
     parse_event,
     parse_media_type,
@@ -35,7 +55,14 @@ from sip.headers import (
     parse_uint,
     parse_via,
 )
-from sip.uri import TOKEN_RE, NameAddr, Uri, parse_name_addr, parse_uri, short_text_cache, split_commas
+from sip.uri import (
+    CACHED_TEXT_MAX,
+    TOKEN_RE,
+    NameAddr,
+    Uri,
+    parse_uri,
+    split_commas,
+)
 
 #: Bounds (choices): a UDP datagram is at most 65535 octets; 128 header lines; 16 KiB per line.
 MAX_MESSAGE_SIZE = 65535
@@ -189,7 +216,8 @@ class Message:
 
     @property
     def vias(self) -> list[Via]:
-        return self._list("Via", parse_via)
+        value = self.headers._cache.get("Via*")   # filled by parse_message: the one lookup
+        return value if value is not None else self._list("Via", parse_via)
 
     @property
     def top_via(self) -> Via:
@@ -200,43 +228,47 @@ class Message:
 
     @property
     def from_(self) -> NameAddr:
-        return self._required("From", _parse_from)
+        value = self.headers._cache.get("From")   # filled by parse_message: the one lookup
+        return value if value is not None else self._required("From", parse_from)
 
     @property
     def to(self) -> NameAddr:
-        return self._required("To", _parse_to)
+        value = self.headers._cache.get("To")   # filled by parse_message: the one lookup
+        return value if value is not None else self._required("To", parse_to)
 
     @property
     def call_id(self) -> str:
-        return self._required("Call-ID", _parse_call_id)
+        value = self.headers._cache.get("Call-ID")   # filled by parse_message: the one lookup
+        return value if value is not None else self._required("Call-ID", parse_call_id)
 
     @property
     def cseq(self) -> CSeq:
-        return self._required("CSeq", parse_cseq)
+        value = self.headers._cache.get("CSeq")   # filled by parse_message: the one lookup
+        return value if value is not None else self._required("CSeq", parse_cseq)
 
     @property
     def contacts(self) -> list[NameAddr]:
-        return self._list("Contact", _parse_contact)
+        return self._list("Contact", parse_contact)
 
     @property
     def record_routes(self) -> list[NameAddr]:
-        return self._list("Record-Route", _parse_route)
+        return self._list("Record-Route", parse_route)
 
     @property
     def routes(self) -> list[NameAddr]:
-        return self._list("Route", _parse_route)
+        return self._list("Route", parse_route)
 
     @property
     def expires(self) -> int | None:
-        return self._typed("Expires", _parse_expires)
+        return self._typed("Expires", parse_expires)
 
     @property
     def min_expires(self) -> int | None:
-        return self._typed("Min-Expires", _parse_expires)
+        return self._typed("Min-Expires", parse_expires)
 
     @property
     def max_forwards(self) -> int | None:
-        return self._typed("Max-Forwards", _parse_max_forwards)
+        return self._typed("Max-Forwards", parse_max_forwards)
 
     @property
     def event(self) -> EventHeader | None:
@@ -254,7 +286,8 @@ class Message:
 
     @property
     def content_type(self) -> MediaType | None:
-        return self._typed("Content-Type", parse_media_type)
+        value = self.headers._cache.get("Content-Type", _MISSING)   # filled by parse_message
+        return value if value is not _MISSING else self._typed("Content-Type", parse_media_type)
 
     @property
     def retry_after(self) -> RetryAfter | None:
@@ -267,16 +300,16 @@ class Message:
         cache.clear()
         lists: dict[str, list[Any]] = {}
         seen: set[str] = set()
-        validators = _VALIDATORS
+        validators = VALIDATORS
         for name, value in self.headers._items:
-            kind, parse = validators.get(name, _UNKNOWN)
-            if kind == _TYPED:
+            kind, parse = validators.get(name, UNKNOWN)
+            if kind == TYPED:
                 if name in cache:
                     # RFC 3261 §7.3.1 / RFC 4475 §3.3.8: single-valued headers must not repeat.
                     raise RemoteProtocolError(f"Multiple {name} headers")
                 cache[name] = parse(value)
                 continue
-            if kind == _TYPED_LIST:
+            if kind == TYPED_LIST:
                 found = lists.get(name)
                 if found is None:
                     found = lists[name] = []
@@ -285,7 +318,7 @@ class Message:
                 else:
                     found.append(parse(value))
                 continue
-            if kind == _CHECKED:
+            if kind == CHECKED:
                 parse(value)
             if name in SINGLE_HEADERS:
                 if name in seen:
@@ -293,7 +326,7 @@ class Message:
                 seen.add(name)
         for name, found in lists.items():
             cache[name + "*"] = found
-        for name in _MANDATORY:
+        for name in MANDATORY:
             if name not in cache:
                 # RFC 3261 §8.1.1: To, From, CSeq, Call-ID, Max-Forwards(*) and Via are mandatory.
                 raise RemoteProtocolError(f"Missing {name.rstrip('*')} header")
@@ -346,97 +379,85 @@ class Response(Message):
         return self._head(f"SIP/2.0 {self.status} {self.reason}")
 
 
-def _parse_from(v: str) -> NameAddr:
-    return parse_name_addr(v, "From")
+def _read_and_check(lines: list[str], headers: Headers) -> str | None:
+    """Read the header lines into `headers` and check their values as `Message.validate` does, in
+    one pass; the text of the first Content-Length. The checks are those of the two passes
+    (`_read_lines`, `Message.validate`), only their order differs: whatever one rejects, the
+    caller hands to the two passes, so the error raised is theirs."""
+    items = headers._items
+    cache = headers._cache
+    kinds = LINE_KINDS
+    seen: set[str] = set()
+    length_text: str | None = None
+    for line in lines[1:]:
+        raw, colon, value = line.partition(":")
+        if not colon or not raw:
+            raise Irregular
+        known = kinds.get(raw)
+        if known is None:
+            known = line_kind(raw)
+        name, kind, parse, key, single = known
+        value = value.strip(" \t")
+        items.append((name, value))
+        if kind == TYPED:
+            if key in cache or len(value) > CACHED_TEXT_MAX:
+                raise Irregular   # repeated; or too long for a memo (the two passes take it)
+            cache[key] = parse(value)
+        elif kind == TYPED_LIST:
+            if len(value) > CACHED_TEXT_MAX:
+                raise Irregular
+            found = cache.get(key)
+            if found is None:
+                found = cache[key] = []
+            if "," in value:
+                found.extend(parse(v) for v in split_commas(value))
+            elif '"' in value or "<" in value:
+                found.append(parse(value.strip()))   # split_commas' one value
+            else:
+                found.append(parse(value))
+        else:
+            if kind == CHECKED:
+                parse(value)
+            if single:
+                if name in seen:
+                    raise Irregular
+                seen.add(name)
+                if name == "Content-Length":
+                    length_text = value
+    return length_text
 
 
-def _parse_to(v: str) -> NameAddr:
-    return parse_name_addr(v, "To")
+def _read_lines(lines: list[str], items: list[tuple[str, str]]) -> str | None:
+    """Read the header lines into `items`, the first malformed one raising its error; the text of
+    the first Content-Length."""
+    names = NAME_CACHE
+    length_text: str | None = None
+    for line in lines[1:]:
+        raw, colon, value = line.partition(":")
+        if not colon or not raw:
+            raise RemoteProtocolError("Malformed header line")
+        name = names.get(raw)
+        if name is None:
+            name = header_name(raw)
+        value = value.strip(" \t")
+        if name == "Content-Length" and length_text is None:
+            length_text = value
+        items.append((name, value))
+    return length_text
 
 
-def _parse_contact(v: str) -> NameAddr:
-    if v == "*":
-        # RFC 3261 §10.2.2: "Contact: *" (remove all bindings) is legal in REGISTER.
-        return NameAddr(uri=parse_uri("sip:*@invalid"), params=(("star", None),), brackets=False)
-    return parse_name_addr(v, "Contact")
-
-
-def _parse_route(v: str) -> NameAddr:
-    return parse_name_addr(v, "Route")
-
-
-# RFC 3261 §25.1: callid = word [ "@" word ], word = 1*(alphanum / "-" "." "!" "%" "*" "_" "+" "`" "'"
-# "~" "(" ")" "<" ">" ":" "\" DQUOTE "/" "[" "]" "?" "{" "}").
-_CALLID_RE = re.compile(
-    r"[A-Za-z0-9\-.!%*_+`'~()<>:\\\"/\[\]?{}]+(?:@[A-Za-z0-9\-.!%*_+`'~()<>:\\\"/\[\]?{}]+)?"
-)
-
-
-def _parse_call_id(v: str) -> str:
-    if _CALLID_RE.fullmatch(v) is None:
-        raise RemoteProtocolError("Malformed Call-ID header")
-    return v
-
-
-def _parse_expires(v: str) -> int:
-    return parse_uint(v.strip(), "Expires", clamp=True)
-
-
-def _parse_max_forwards(v: str) -> int:
-    # RFC 3261 §20.22: Max-Forwards is an integer in the range 0-255.
-    return parse_uint(v.strip(), "Max-Forwards", limit=255)
-
-
-def _memo(parse: Any) -> Any:
-    # These values repeat across messages and users ("1 REGISTER", "as-feature-event", "70",
-    # "active;expires=3600", the Content-Type); their parsed forms are immutable. Failures raise
-    # and are not cached. From and To are cached in parse_name_addr; Call-IDs do not repeat. Long
-    # texts are not kept (sip.uri.CACHED_TEXT_MAX).
-    return short_text_cache(maxsize=1024)(parse)
-
-
-_SINGLE_PARSERS: dict[str, Any] = {
-    "From": _parse_from, "To": _parse_to, "Call-ID": _parse_call_id, "CSeq": _memo(parse_cseq),
-    "Expires": _memo(_parse_expires), "Min-Expires": _memo(_parse_expires),
-    "Max-Forwards": _memo(_parse_max_forwards), "Event": _memo(parse_event),
-    "Subscription-State": _memo(parse_subscription_state), "Content-Type": _memo(parse_media_type),
-    "Retry-After": _memo(parse_retry_after),
-}  # fmt: skip
-_LIST_PARSERS: dict[str, Any] = {
-    "Via": parse_via,
-    "Contact": _parse_contact,
-    "Route": _parse_route,
-    "Record-Route": _parse_route,
-}
-_CHECKS: dict[str, Any] = {
-    "Allow-Events": lambda v: parse_token_list(v, "Allow-Events"),
-    "Allow": lambda v: parse_token_list(v, "Allow"),
-    "Date": check_date,
-}
-_MANDATORY = ("Via*", "From", "To", "Call-ID", "CSeq")
-# One lookup per header line in validate(): how the header is checked, and with what.
-_TYPED, _TYPED_LIST, _CHECKED = 1, 2, 3
-_UNKNOWN: tuple[int, Any] = (0, None)
-_VALIDATORS: dict[str, tuple[int, Any]] = {
-    **{name: (_TYPED, parse) for name, parse in _SINGLE_PARSERS.items()},
-    **{name: (_TYPED_LIST, parse) for name, parse in _LIST_PARSERS.items()},
-    **{name: (_CHECKED, check) for name, check in _CHECKS.items()},
-}
-
-
-#: raw header-name spelling -> canonical name, filled as names are met (bounded).
-_NAME_CACHE: dict[str, str] = {}
-
-
-def _header_name(raw: str) -> str:
-    # RFC 3261 §7.3.1: header-name = token, then HCOLON = *( SP / HTAB ) ":" SWS.
-    name = raw.rstrip(" \t")
-    if TOKEN_RE.fullmatch(name) is None:
-        raise RemoteProtocolError("Malformed header name")
-    canonical = CANONICAL.get(name.lower(), name)
-    if len(_NAME_CACHE) < 1024:
-        _NAME_CACHE[raw] = canonical
-    return canonical
+def _framed_body(body: bytes, length_text: str | None) -> bytes:
+    """The body as Content-Length frames it (RFC 3261 §18.3, §20.14)."""
+    if length_text is None:
+        return body
+    if length_text.isdigit() and length_text.isascii() and len(length_text) < 5:
+        length = int(length_text)   # [0-9]{1,4}: what the bounded reader gives, below its limit
+    else:
+        length = parse_uint(length_text.strip(), "Content-Length", limit=MAX_MESSAGE_SIZE)
+    if length > len(body):
+        # RFC 3261 §18.3: over UDP, a Content-Length larger than the datagram's body is an error.
+        raise RemoteProtocolError("Content-Length larger than the body")
+    return body[:length]
 
 
 def parse_message(data: bytes) -> Request | Response:
@@ -468,30 +489,28 @@ def parse_message(data: bytes) -> Request | Response:
         raise RemoteProtocolError("Bare CR or LF in header section")
     if len(head) > MAX_LINE and max(map(len, lines)) > MAX_LINE:
         raise RemoteProtocolError("Header line too long")
-    items = message.headers._items
-    names = _NAME_CACHE
-    length_text: str | None = None
-    for line in lines[1:]:
-        raw, colon, value = line.partition(":")
-        if not colon or not raw:
-            raise RemoteProtocolError("Malformed header line")
-        name = names.get(raw)
-        if name is None:
-            name = _header_name(raw)
-        value = value.strip(" \t")
-        if name == "Content-Length" and length_text is None:
-            length_text = value
-        items.append((name, value))
     body = data[end + 4 :]
-    if length_text is not None:
-        length = parse_uint(length_text.strip(), "Content-Length", limit=MAX_MESSAGE_SIZE)
-        if length > len(body):
-            # RFC 3261 §18.3: over UDP, a Content-Length larger than the datagram's body is an error.
-            raise RemoteProtocolError("Content-Length larger than the body")
-        body = body[:length]
-    message.body = body
-    message.validate()
-    if isinstance(message, Request) and message.cseq.method != message.method:
+    try:
+        length_text = _read_and_check(lines, message.headers)
+    except (RemoteProtocolError, Irregular):
+        # Something is wrong or unusual: the two passes below raise the error the first defect
+        # gives (line shapes and names, then Content-Length, then values), or accept it.
+        message.headers._items.clear()
+        length_text = _read_lines(lines, message.headers._items)
+        message.body = _framed_body(body, length_text)
+        message.validate()
+    else:
+        message.body = _framed_body(body, length_text)
+        cache = message.headers._cache
+        for name in MANDATORY:
+            if name not in cache:
+                # RFC 3261 §8.1.1: To, From, CSeq, Call-ID, Max-Forwards(*) and Via are mandatory.
+                raise RemoteProtocolError(f"Missing {name.rstrip('*')} header")
+        if message.body and "Content-Type" not in cache:
+            # RFC 3261 §20.15: Content-Type MUST be present if the body is not empty.
+            raise RemoteProtocolError("Body without Content-Type")
+    # Both ways above leave the parsed CSeq in the cache (a mandatory header).
+    if isinstance(message, Request) and message.headers._cache["CSeq"].method != message.method:
         # RFC 3261 §8.1.1.5: the CSeq method MUST match the request method (RFC 4475 §3.1.2.17).
         raise RemoteProtocolError("CSeq method does not match the request method")
     return message
@@ -511,7 +530,7 @@ def _parse_request_line(line: str) -> Request:
     if len(parts) != 3:
         raise RemoteProtocolError("Malformed Request-Line")
     method, uri, version = parts
-    if TOKEN_RE.fullmatch(method) is None:
+    if method not in METHODS and TOKEN_RE.fullmatch(method) is None:
         raise RemoteProtocolError("Malformed method in Request-Line")
     _check_version(version)
     return Request(method=method, uri=parse_uri(uri, what="Request-URI", request_uri=True))

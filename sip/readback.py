@@ -12,8 +12,9 @@ from typing import Any
 
 from sip.errors import RemoteProtocolError
 from sip.events import Address, SendDatagram
+from sip.header_checks import LIST_PARSERS
 from sip.headers import CANONICAL
-from sip.message import _FOLD_RE, _LIST_PARSERS, Message, parse_message
+from sip.message import _FOLD_RE, Message, parse_message
 from sip.uri import split_commas
 
 _SINGLE_TYPED: dict[str, Any] = {
@@ -31,8 +32,8 @@ def understood_headers(message: Message) -> list[tuple[str, str]]:
     for name, value in message.headers:
         if name in _SINGLE_TYPED:
             out.append((name, str(_SINGLE_TYPED[name](message))))
-        elif name in _LIST_PARSERS:
-            out.extend((name, str(_LIST_PARSERS[name](v))) for v in split_commas(value))
+        elif name in LIST_PARSERS:
+            out.extend((name, str(LIST_PARSERS[name](v))) for v in split_commas(value))
         else:
             out.append((name, value))
     return out

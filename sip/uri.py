@@ -215,33 +215,65 @@ def short_text_cache(maxsize: int) -> Callable[[_Parse], _Parse]:
     return wrap
 
 
-# The parsed values are frozen, so the same text (a dialog's From, To, Contact, Request-URI: every
-# message of a dialog repeats them) is parsed once; failures raise and are not cached.
-@short_text_cache(maxsize=16384)
+#: A frozen dataclass instance filled without its generated `__init__` [choice]: that `__init__` sets
+#: each field through `object.__setattr__` (frozen), some 0.4 us per value, 0.15 us this way; the
+#: hot parsers below build several values per message. Every field is given, as `__init__` would.
+_new = object.__new__
+
+
 def parse_uri(text: str, *, what: str = "URI", request_uri: bool = False) -> Uri:
     """Parse a URI; sip/sips are fully parsed, other schemes kept opaque but checked for shape."""
+    if len(text) <= CACHED_TEXT_MAX:
+        try:
+            uri = _uri_memo(text)
+        except RemoteProtocolError:
+            return _parse_uri(text, what, request_uri)   # raises again, naming `what`
+        if not request_uri or type(uri) is not SipUri or uri.headers is None:
+            return uri
+    return _parse_uri(text, what, request_uri)
+
+
+def _parse_uri(text: str, what: str = "URI", request_uri: bool = False) -> Uri:
     m = _SIP_URI_RE.fullmatch(text)
     if m is not None:
         scheme, user, password, host, port, params, headers = m.groups()
         if request_uri and headers is not None:
             # RFC 3261 §19.1.1 table: header components are not allowed in a Request-URI.
             raise RemoteProtocolError("Request-URI carries escaped headers")
-        return SipUri(
-            scheme=scheme.lower(),
-            user=user,
-            password=password,
-            host=host,
-            port=read_uint(port, f"port in {what}", limit=PORT_MAX) if port is not None else None,
-            params=tuple((p.group(1).lower(), p.group(2)) for p in _URI_PARAM_RE.finditer(params))
-            if params
-            else (),
-            headers=headers,
+        uri = _new(SipUri)
+        d = uri.__dict__
+        d["scheme"] = scheme.lower()
+        d["user"] = user
+        d["password"] = password
+        d["host"] = host
+        d["port"] = read_uint(port, f"port in {what}", limit=PORT_MAX) if port is not None else None
+        d["params"] = (
+            tuple((p.group(1).lower(), p.group(2)) for p in _URI_PARAM_RE.finditer(params)) if params else ()
         )
+        d["headers"] = headers
+        return uri
     if text[:4].lower() == "sip:" or text[:5].lower() == "sips:":
         raise RemoteProtocolError(f"Malformed SIP URI in {what}")
     if _ABSOLUTE_URI_RE.fullmatch(text) is None:
         raise RemoteProtocolError(f"Malformed URI in {what}")
     return AbsoluteUri(text=text)
+
+
+# The parsed values are frozen, so the same text (a dialog's From, To, Contact, Request-URI: every
+# message of a dialog repeats them) is parsed once; failures raise and are not cached. Keyed by the
+# text alone: `what` only names the place in an error, so a URI met as Request-URI, From and To is
+# one entry; a failure is parsed again with the caller's `what` to raise its error.
+_uri_memo = lru_cache(maxsize=16384)(_parse_uri)
+
+
+def _uri(text: str, what: str) -> Uri:
+    """`parse_uri(text, what=what)` without its keyword arguments (the name-addr parser's path)."""
+    if len(text) <= CACHED_TEXT_MAX:
+        try:
+            return _uri_memo(text)
+        except RemoteProtocolError:
+            pass
+    return _parse_uri(text, what)
 
 
 # RFC 3261 §25.1: name-addr = [ display-name ] LAQUOT addr-spec RAQUOT,
@@ -274,9 +306,15 @@ class NameAddr:
 
     def with_tag(self, tag: str) -> NameAddr:
         params = (*[p for p in self.params if p[0] != "tag"], ("tag", tag))
-        # Spelled out rather than dataclasses.replace(), which is several times slower: every
-        # final response to a dialog-creating request adds a To tag.
-        return NameAddr(uri=self.uri, display=self.display, params=params, brackets=self.brackets)
+        # Built directly rather than by dataclasses.replace() or __init__, both slower: every final
+        # response to a dialog-creating request adds a To tag.
+        value = _new(NameAddr)
+        d = value.__dict__
+        d["uri"] = self.uri
+        d["display"] = self.display
+        d["params"] = params
+        d["brackets"] = self.brackets
+        return value
 
     @wire_text
     def __str__(self) -> str:
@@ -287,20 +325,40 @@ class NameAddr:
         return f"{name}<{uri}>{format_params(self.params)}"
 
 
-@short_text_cache(maxsize=16384)
 def parse_name_addr(text: str, what: str) -> NameAddr:
     """Parse one name-addr or addr-spec with its header parameters (RFC 3261 §20.10 rule on ';')."""
+    if len(text) <= CACHED_TEXT_MAX:
+        try:
+            return name_addr_memo(text)
+        except RemoteProtocolError:
+            pass   # parsed again below, so that the error names `what`
+    return _parse_name_addr(text, what)
+
+
+def _parse_name_addr(text: str, what: str = "address") -> NameAddr:
     if text[:1] == "<":
         end = text.find(">")
         uri_text = text[1:end]
         if end > 1 and "<" not in uri_text:
-            return NameAddr(uri=parse_uri(uri_text, what=what), params=parse_params(text[end + 1 :], what))
+            value = _new(NameAddr)
+            d = value.__dict__
+            d["uri"] = _uri(uri_text, what)
+            d["display"] = None
+            rest = text[end + 1 :]
+            if not rest:
+                d["params"] = ()
+            elif rest[:5] == ";tag=" and TOKEN_RE.fullmatch(rest, 5) is not None:
+                d["params"] = (("tag", rest[5:]),)   # what parse_params gives for ";tag=token"
+            else:
+                d["params"] = parse_params(rest, what)
+            d["brackets"] = True
+            return value
     m = _NAME_ADDR_RE.fullmatch(text)
     if m is not None:
         quoted, tokens, uri_text, rest = m.groups()
         display = unquote(quoted) if quoted is not None else tokens
         return NameAddr(
-            uri=parse_uri(uri_text, what=what),
+            uri=_uri(uri_text, what),
             display=display,
             params=parse_params(rest, what),
             brackets=True,
@@ -315,7 +373,13 @@ def parse_name_addr(text: str, what: str) -> NameAddr:
     # every ";" starts a header parameter, so the URI itself can't contain "?" (RFC 4475 §3.1.2.13).
     if "?" in uri_text or "," in uri_text:
         raise RemoteProtocolError(f"URI with headers not enclosed in <> in {what} header")
-    return NameAddr(uri=parse_uri(uri_text, what=what), params=parse_params(rest, what), brackets=False)
+    return NameAddr(uri=_uri(uri_text, what), params=parse_params(rest, what), brackets=False)
+
+
+#: A dialog's From and To repeat in each of its messages (and one's From is the other's To): keyed by
+#: the text alone, as `_uri_memo`. Its errors name the place "address": a caller that calls it
+#: directly parses a failure again with `parse_name_addr` (as `sip.message` does).
+name_addr_memo = lru_cache(maxsize=16384)(_parse_name_addr)
 
 
 def split_commas(value: str) -> list[str]:
