@@ -419,6 +419,20 @@ def _presence(row: _Row, sender: Side | None) -> str | None:
     return M if row[1] == M and row[2] == M else O
 
 
+@functools.cache   # one entry per message type and sender
+def _presences(kind: MessageType, sender: Side | None) -> tuple[str | None, ...]:
+    """Each row's presence for that sender, in table order (computed once, not per IE)."""
+    return tuple(_presence(row, sender) for row in MESSAGES[kind].rows)
+
+
+@functools.cache
+def _mandatory(kind: MessageType, sender: Side | None) -> tuple[frozenset[_IE], tuple[_IE, ...]]:
+    """The IE types mandatory for that sender: as a set (the check) and in table order (the error)."""
+    pairs = zip(MESSAGES[kind].rows, _presences(kind, sender), strict=True)
+    ordered = tuple(row[0] for row, presence in pairs if presence == M)
+    return frozenset(ordered), ordered
+
+
 def decode(data: bytes, *, sender: Side | None = None, require_mandatory: bool = True) -> NwkMessage:
     """Decode one S-format message. Raises `RemoteProtocolError` (with reason, offset, IE) on bad bytes.
 
@@ -438,6 +452,7 @@ def decode(data: bytes, *, sender: Side | None = None, require_mandatory: bool =
             f"{kind.label} is not sent by the {sender.value}", reason=REASON_UNEXPECTED_MESSAGE, offset=1
         )
     rows = spec.rows
+    presences = _presences(kind, sender)
     position = 0
     ies: list[InformationElement] = []
     for offset, ie_id, content in split_ies(data):
@@ -445,7 +460,7 @@ def decode(data: bytes, *, sender: Side | None = None, require_mandatory: bool =
         # IEs appear in table order, each at most once (EN 300 175-5 §7.5.1, §17.4.2).
         while position < len(rows) and rows[position][0] is not cls:
             position += 1
-        if position == len(rows) or _presence(rows[position], sender) is None:
+        if position == len(rows) or presences[position] is None:
             raise RemoteProtocolError(
                 f"not expected here in {kind.label} (unknown, repeated, out of order or from the wrong side)",
                 reason=REASON_INVALID_IE_CONTENTS, offset=offset, ie=ie_name(ie_id),
@@ -473,13 +488,17 @@ def _check_mandatory(
     kind: MessageType, ies: list[InformationElement] | tuple[InformationElement, ...], sender: Side | None,
     offset: int | None, error: type[RemoteProtocolError] | type[LocalProtocolError],
 ) -> None:  # fmt: skip
+    required, ordered = _mandatory(kind, sender)
+    if not required:
+        return
     present = {type(ie) for ie in ies}
-    for row in MESSAGES[kind].rows:
-        if _presence(row, sender) == M and row[0] not in present:
-            raise error(
-                f"mandatory {row[0].NAME} missing from {kind.label}",
-                reason=REASON_MANDATORY_IE_MISSING, offset=offset, ie=row[0].NAME,
-            )  # fmt: skip
+    if required <= present:
+        return
+    missing = next(cls for cls in ordered if cls not in present)
+    raise error(
+        f"mandatory {missing.NAME} missing from {kind.label}",
+        reason=REASON_MANDATORY_IE_MISSING, offset=offset, ie=missing.NAME,
+    )  # fmt: skip
 
 
 def encode(msg: NwkMessage, *, sender: Side | None = None) -> bytes:
@@ -495,12 +514,13 @@ def encode(msg: NwkMessage, *, sender: Side | None = None) -> bytes:
             f"transaction value {msg.tv} is out of range 0..6", reason=REASON_INVALID_IE_CONTENTS
         )
     rows = spec.rows
+    presences = _presences(kind, sender)
     position = 0
     parts = [_encode_header(msg.ti_flag, msg.tv, kind)]
     for ie in msg.ies:
         while position < len(rows) and rows[position][0] is not type(ie):
             position += 1
-        if position == len(rows) or _presence(rows[position], sender) is None:
+        if position == len(rows) or presences[position] is None:
             raise LocalProtocolError(
                 f"{ie.NAME} is not allowed here in {kind.label} (repeated, out of order or wrong side)",
                 reason=REASON_INVALID_IE_CONTENTS, ie=ie.NAME,
