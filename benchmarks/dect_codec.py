@@ -42,6 +42,7 @@ from dect.ies import (
     Signal,
     SignalValue,
 )
+from dect.ies_auth import AuthAlgorithm, AuthKeyType, AuthType, Rand, Res, Rs
 from dect.ies_var import (
     EscapeToProprietary,
     FixedIdentity,
@@ -82,6 +83,10 @@ def realistic_mix(handsets: int = 50, seed: int = 1) -> list[NwkMessage]:
         cfa = DiversionSetting(diversion=DiversionType.ALL, active=True, target=target)
         out += [
             message(MessageType.LOCATE_REQUEST, pi),
+            # Every locate is authenticated with the UAK (issue 14): fresh RAND and RS each time.
+            message(MessageType.AUTHENTICATION_REQUEST, AuthType(), Rand(value=rng.randbytes(8)),
+                    Rs(value=rng.randbytes(8))),
+            message(MessageType.AUTHENTICATION_REPLY, Res(value=rng.randbytes(4)), ti_flag=True),
             message(MessageType.LOCATE_ACCEPT, pi, LocationArea(level=0), ti_flag=True),
             message(MessageType.CISS_REGISTER, pi, encode_pies(FeatureRequest(setting=dnd))),
             message(
@@ -147,6 +152,16 @@ def _s_decode_ie(ie_id: int, content: bytes) -> InformationElement:
     if ie_id == 0x7B:
         _disc, emc = _BH.unpack_from(content)
         return EscapeToProprietary(emc=emc, data=content[3:])
+    if ie_id == 0x0A:
+        return AuthType(algorithm=AuthAlgorithm(content[0]), key_type=AuthKeyType(content[1] >> 4),
+                        key_number=content[1] & 0x0F, flags=content[2] & 0xF0,
+                        cipher_key_number=content[2] & 0x0F)
+    if ie_id == 0x0C:
+        return Rand(value=content)
+    if ie_id == 0x0D:
+        return Res(value=content)
+    if ie_id == 0x0E:
+        return Rs(value=content)
     if ie_id == 0xA1:
         return SendingComplete()
     if ie_id == 0xE0:
@@ -196,6 +211,11 @@ def _s_encode_ie(ie: InformationElement) -> bytes:
         return _BB.pack(ie.IE_ID, len(text)) + text
     if isinstance(ie, EscapeToProprietary):
         return _BB.pack(0x7B, len(ie.data) + 3) + _BH.pack(0x81, ie.emc) + ie.data
+    if isinstance(ie, AuthType):
+        return bytes((0x0A, 3, ie.algorithm, ie.key_type << 4 | ie.key_number,
+                      ie.flags | ie.cipher_key_number))
+    if isinstance(ie, Rand | Res | Rs):
+        return _BB.pack(ie.IE_ID, len(ie.value)) + ie.value
     if isinstance(ie, SendingComplete):
         return b"\xa1"
     if isinstance(ie, BasicService):

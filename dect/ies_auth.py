@@ -115,11 +115,21 @@ class _Octets(InformationElement):
     value: bytes
 
     @classmethod
+    def from_content(cls, content: bytes) -> InformationElement:
+        """The octets as they are, their number checked: no parser needed (random values never repeat,
+        so no memo helps either)."""
+        if len(content) != cls.SIZE:
+            raise _invalid(cls.NAME, f"{cls.SIZE} octets expected, got {len(content)}")
+        return cls(value=bytes(content))  # type: ignore[call-arg]
+
+    @classmethod
     def _from_parsed(cls, parsed: Any) -> InformationElement:
-        value = bytes(parsed.value)
-        if len(value) != cls.SIZE:   # the compiled parser does not check a short read
-            raise _invalid(cls.NAME, f"{cls.SIZE} octets expected, got {len(value)}")
-        return cls(value=value)  # type: ignore[call-arg]
+        return cls.from_content(bytes(parsed.value))
+
+    def content(self) -> bytes:
+        if len(self.value) != self.SIZE:
+            raise ValueError(f"{self.NAME} is {self.SIZE} octets, not {len(self.value)}")
+        return self.value
 
     def _to_build(self) -> dict[str, Any]:
         if len(self.value) != self.SIZE:

@@ -28,6 +28,7 @@ from dect.ies import (
 
 _IPEI_BITS = 36
 _TPUI_BITS = 20
+_generic_from_content = InformationElement.from_content.__func__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -59,6 +60,22 @@ class PortableIdentity(InformationElement):
     @classmethod
     def of(cls, ipui: Ipui) -> PortableIdentity:
         return cls(identity_type=PortableIdentityType.IPUI, ipui=ipui)
+
+    @classmethod
+    def from_content(cls, content: bytes) -> InformationElement:
+        """The usual case, an IPUI (octets 3 and 4 with their extension bits set), read without the
+        generic parser, with the same checks; anything else takes the declared path."""
+        if len(content) >= 2 and content[0] == _EXT | PortableIdentityType.IPUI and content[1] & _EXT:
+            try:
+                return cls(identity_type=PortableIdentityType.IPUI, ipui=Ipui.from_portable_identity(content))
+            except ValueError as err:   # IdentityError is one
+                raise _invalid(cls.NAME, str(err)) from None
+        return _generic_from_content(cls, content)
+
+    def content(self) -> bytes:
+        if self.identity_type is PortableIdentityType.IPUI and self.ipui is not None:
+            return self.ipui.portable_identity_content()
+        return InformationElement.content(self)
 
     @classmethod
     def _from_parsed(cls, parsed: Any) -> PortableIdentity:

@@ -51,6 +51,8 @@ from dect.ies import (
 )
 from dect.ies_identity import FixedIdentity, LocationArea, PortableIdentity
 
+_generic_from_content = InformationElement.from_content.__func__  # type: ignore[attr-defined]
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class MultiDisplay(InformationElement):
@@ -331,6 +333,17 @@ class EscapeToProprietary(InformationElement):
     def __post_init__(self) -> None:
         if not 0 <= self.emc <= 0xFFFF:
             raise ValueError(f"EMC {self.emc} does not fit in 16 bits")
+
+    @classmethod
+    def from_content(cls, content: bytes) -> InformationElement:
+        """The declared layout read by slicing (every feature message carries one, each with its own
+        target number: no memo helps); anything else takes the declared path and its error."""
+        if len(content) >= 3 and content[0] == EMC_DISCRIMINATOR:
+            return cls(emc=content[1] << 8 | content[2], data=bytes(content[3:]))
+        return _generic_from_content(cls, content)
+
+    def content(self) -> bytes:
+        return bytes((EMC_DISCRIMINATOR, self.emc >> 8, self.emc & 0xFF)) + self.data
 
     @classmethod
     def _from_parsed(cls, parsed: Any) -> EscapeToProprietary:

@@ -22,7 +22,7 @@ def load() -> ModuleType:
 def test_struct_baseline_matches_the_construct_codec() -> None:
     bench = load()
     mix = bench.realistic_mix(handsets=5)
-    assert len({m.message_type for m in mix}) == 11  # location, paging, CISS, FAC call messages
+    assert len({m.message_type for m in mix}) == 13  # location, authentication, paging, CISS, FAC call messages
     for msg in mix:
         wire = encode(msg)
         assert bench.struct_encode(msg) == wire
