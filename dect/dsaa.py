@@ -35,12 +35,6 @@ SBOX = bytes((
     78, 74, 87, 113, 27, 85, 9, 81, 51, 12, 180, 142, 43, 224, 208, 91,
     71, 117, 69, 64, 2, 209, 60, 236, 35, 235, 11, 210, 161, 144, 38, 18,
 ))
-#: The three mixing steps: which octet is added to each, and by what factor the octet itself counts.
-_MIX = (
-    ((4, 5, 6, 7, 0, 1, 2, 3), (2, 2, 2, 2, 3, 3, 3, 3)),
-    ((2, 3, 0, 1, 6, 7, 4, 5), (2, 2, 3, 3, 2, 2, 3, 3)),
-    ((1, 0, 3, 2, 5, 4, 7, 6), (2, 3, 2, 3, 2, 3, 2, 3)),
-)
 KEY_LEN, RAND_LEN, RES_LEN, DCK_LEN = 16, 8, 4, 8
 
 
@@ -72,22 +66,43 @@ def _bitperm(tables: tuple[tuple[int, ...], ...], block: int) -> int:
             | tables[6][block >> 48 & 0xFF] | tables[7][block >> 56])
 
 
-def _cassable(pair: tuple[int, int], t: int, s: bytes) -> tuple[int, bytes]:
-    """Two rounds over `s` keyed by `t` (each permutes `t` again before it is used); (t, s) after."""
+# The mixing steps on the block as one little-endian integer, eight octet lanes at a time: octet i
+# becomes x[index[i]] + factor[i] * x[i] (mod 256). The partner octets are the block with its 32-bit
+# halves, 16-bit pairs or octets swapped (index i ^ 4, i ^ 2, i ^ 1); the octets whose factor is 3
+# are those under the mask; lane-wise addition keeps each octet's carry out of its neighbour.
+_LOW7, _HIGH = 0x7F7F7F7F7F7F7F7F, 0x8080808080808080
+_HI32, _HI16, _HI8 = 0xFFFFFFFF00000000, 0xFFFF0000FFFF0000, 0xFF00FF00FF00FF00
+
+
+def _lane_add(a: int, b: int) -> int:
+    return ((a & _LOW7) + (b & _LOW7)) ^ ((a ^ b) & _HIGH)
+
+
+def _cassable(pair: tuple[int, int], t: int, s: int) -> tuple[int, int]:
+    """Two rounds over the block `s` keyed by `t` (each permutes `t` again before it is used); (t, s)
+    after, both as little-endian integers."""
     tables = _PERMUTATIONS[pair]
     for _round in range(2):
-        for index, factor in _MIX:
-            t = _bitperm(tables, t)
-            x = (int.from_bytes(s, "little") ^ t).to_bytes(8, "little").translate(SBOX)
-            s = bytes((x[index[i]] + factor[i] * x[i]) & 0xFF for i in range(8))
+        # index i ^ 4, factors 2 2 2 2 3 3 3 3
+        t = _bitperm(tables, t)
+        x = int.from_bytes((s ^ t).to_bytes(8, "little").translate(SBOX), "little")
+        s = _lane_add((x >> 32) | (x << 32 & _HI32), _lane_add((x & _LOW7) << 1, x & _HI32))
+        # index i ^ 2, factors 2 2 3 3 2 2 3 3
+        t = _bitperm(tables, t)
+        x = int.from_bytes((s ^ t).to_bytes(8, "little").translate(SBOX), "little")
+        s = _lane_add((x & _HI16) >> 16 | (x << 16 & _HI16), _lane_add((x & _LOW7) << 1, x & _HI16))
+        # index i ^ 1, factors 2 3 2 3 2 3 2 3
+        t = _bitperm(tables, t)
+        x = int.from_bytes((s ^ t).to_bytes(8, "little").translate(SBOX), "little")
+        s = _lane_add((x & _HI8) >> 8 | (x << 8 & _HI8), _lane_add((x & _LOW7) << 1, x & _HI8))
     return t, s
 
 
 def _step(first: tuple[int, int], second: tuple[int, int], rand: bytes, key: bytes) -> bytes:
     """One step: the key keyed by the random value, then the random value keyed by that; the result."""
-    _t, key = _cassable(first, int.from_bytes(rand, "little"), key)
-    _t, rand = _cassable(second, int.from_bytes(key, "little"), rand)
-    return rand
+    _t, k = _cassable(first, int.from_bytes(rand, "little"), int.from_bytes(key, "little"))
+    _t, r = _cassable(second, k, int.from_bytes(rand, "little"))
+    return r.to_bytes(8, "little")
 
 
 def dsaa(key: bytes, rand: bytes) -> bytes:
