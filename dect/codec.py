@@ -7,7 +7,11 @@ element when bits 7-5 are 110 (`E0`–`EF`), else a single octet (§7.5.2); othe
 length of the content (§7.5.4).
 
 The tables in `MESSAGES` list the IEs of each message this project uses, with the presence per sending
-side (M mandatory, O optional, absent = not allowed from that side), in table order. Decoding checks
+side (M mandatory, O optional, absent = not allowed from that side), in table order. The rows follow
+EN 300 175-5 §6.3 as libdect's message tables (src/cc.c, ss.c, mm.c, lce.c) carry them; where
+libdect admits an IE from a side fksim never sends it from (CALLED-PARTY-NUMBER from the FP in
+CC-SETUP, KEYPAD from the FP in CC-INFO, ...), the row admits it too, so a real peer's message decodes.
+Decoding checks
 them: an unknown protocol discriminator or message type, or a message from the wrong side, is reason 01
 (unexpected message); an IE running past the end or a repeated, misplaced or unknown IE is reason 04
 (invalid IE contents); a missing mandatory IE is reason 03 (EN 300 175-5 §17.4). Every error is a
@@ -157,11 +161,11 @@ MESSAGES: dict[MessageType, MessageSpec] = {
         (PortableIdentity, M, M), (FixedIdentity, M, M), (BasicService, M, M),
         (SingleDisplay, None, O), (MultiDisplay, None, O), (SingleKeypad, O, None), (MultiKeypad, O, None),
         (Signal, None, O), (FeatureActivate, O, None), (FeatureIndicate, None, O),
-        (CallingPartyNumber, None, O), (CalledPartyNumber, O, None), (SendingComplete, O, O), *_TRAILER)),
+        (CallingPartyNumber, O, O), (CalledPartyNumber, O, O), (SendingComplete, O, O), *_TRAILER)),
     MessageType.CC_INFO: MessageSpec("§6.3 CC messages", _BOTH, (
-        (SingleDisplay, None, O), (MultiDisplay, None, O), (SingleKeypad, O, None), (MultiKeypad, O, None),
+        (SingleDisplay, None, O), (MultiDisplay, None, O), (SingleKeypad, O, O), (MultiKeypad, O, O),
         (Signal, None, O), (FeatureActivate, O, None), (FeatureIndicate, None, O),
-        (EventsNotification, None, O), (CalledPartyNumber, O, None), (SendingComplete, O, None), *_TRAILER)),
+        (EventsNotification, None, O), (CalledPartyNumber, O, O), (SendingComplete, O, O), *_TRAILER)),
     MessageType.CC_CALL_PROC: MessageSpec("§6.3 CC messages", _FP, (
         (MultiDisplay, None, O), (Signal, None, O), (FeatureIndicate, None, O), *_TRAILER)),
     MessageType.CC_ALERTING: MessageSpec("§6.3 CC messages", _BOTH, (
@@ -179,10 +183,11 @@ MESSAGES: dict[MessageType, MessageSpec] = {
     MessageType.CISS_REGISTER: MessageSpec("§6.3 CISS messages", _BOTH, (
         (PortableIdentity, M, O), (MultiDisplay, None, O), (MultiKeypad, O, None),
         (FeatureActivate, O, None), (FeatureIndicate, None, O), *_TRAILER)),
-    # No SIGNAL in a CISS FACILITY (EN 300 175-5 §6.3.3; libdect's ciss_facility table agrees).
+    # No SIGNAL in a CISS FACILITY (EN 300 175-5 §6.3.3; libdect's ciss_facility table agrees), and
+    # EVENTS-NOTIFICATION after IWU-TO-IWU and ESCAPE-TO-PROPRIETARY, from either side, as there.
     MessageType.FACILITY: MessageSpec("§6.3 CISS messages", _BOTH, (
         (MultiDisplay, None, O), (MultiKeypad, O, None), (FeatureActivate, O, None),
-        (FeatureIndicate, None, O), (EventsNotification, None, O), *_TRAILER)),
+        (FeatureIndicate, None, O), *_TRAILER, (EventsNotification, O, O))),
     MessageType.CISS_RELEASE_COM: MessageSpec("§6.3 CISS messages", _BOTH, (
         (ReleaseReason, O, O), (MultiDisplay, None, O), (FeatureIndicate, None, O), *_TRAILER)),
     MessageType.LCE_PAGE_RESPONSE: MessageSpec("§6.3 LCE messages", _PP, (

@@ -94,3 +94,30 @@ def test_each_ie_in_each_message_from_each_side(kind: MessageType, sender: Side,
     with pytest.raises(RemoteProtocolError) as err:
         decode(head + encode_ie(ie), sender=sender)
     assert err.value.ie == ie.NAME and err.value.offset == len(head)
+
+
+def test_a_real_bases_facility_with_escape_then_events_notification_decodes() -> None:
+    # EN 300 175-5 §6.3.3 / libdect's ciss_facility: EVENTS-NOTIFICATION (e.g. a message waiting
+    # indication) comes after ESCAPE-TO-PROPRIETARY, and either side may send it.
+    from dect.ies_var import EscapeToProprietary, EventsNotification
+
+    escape = next(ie for ie in EXAMPLES.values() if isinstance(ie, EscapeToProprietary))
+    events = EXAMPLES[EventsNotification]
+    head = _encode_header(False, 0, MessageType.FACILITY)
+    for sender in SIDES:
+        decoded = decode(head + encode_ie(escape) + encode_ie(events), sender=sender)
+        assert decoded.ies == (escape, events)
+    with pytest.raises(RemoteProtocolError) as err:   # the other order is out of place
+        decode(head + encode_ie(events) + encode_ie(escape), sender=Side.FP)
+    assert err.value.ie == escape.NAME
+
+
+@pytest.mark.parametrize(("kind", "ie_name"), [
+    (MessageType.CC_SETUP, "CALLED-PARTY-NUMBER"), (MessageType.CC_SETUP, "CALLING-PARTY-NUMBER"),
+    (MessageType.CC_INFO, "MULTI-KEYPAD"), (MessageType.CC_INFO, "CALLED-PARTY-NUMBER"),
+    (MessageType.CC_INFO, "SENDING-COMPLETE")])
+def test_ies_libdect_admits_from_either_side_decode_from_either_side(kind: MessageType, ie_name: str) -> None:
+    """fksim sends these from one side only; a real peer may send them from the other (libdect's
+    cc.c tables admit both), and the decoder is liberal there."""
+    ie_type = next(t for t in IE_TYPES.values() if ie_name == t.NAME)
+    assert {allowed for k, _s, t, allowed in CASES if k is kind and t is ie_type} == {True}
