@@ -11,6 +11,7 @@ the same for any number of parts and workers. Bad input is one `fksim: ...` line
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -87,6 +88,21 @@ def summary_tables(study: dict[str, Any], console: Console) -> None:
         console.print(events)
 
 
+def _prepare_output(path: Path | None, where: str) -> None:
+    """Before the run, not after hours of it: the file's folder is made as `fksim run` makes its
+    output folders, and must be writable."""
+    if path is None:
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise ConfigError(f"cannot write {path}: {path.parent} is not a folder", where=where) from None
+    except OSError as err:
+        raise ConfigError(f"cannot write {path}: {err.strerror or err}", where=where) from None
+    if not os.access(path.parent, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise ConfigError(f"cannot write {path}: permission denied", where=where)
+
+
 def _run(spec: FleetSpec, parts: int | None, workers: int, scheduler: str | None,
          progress: Progress, pcap_dir: Path | None) -> dict[str, Any]:
     from scenarios.fleet.part import run_part
@@ -148,6 +164,8 @@ def fleet(model: str, handsets: int, duration: str, seed: int, events: tuple[str
         check_spec(spec)
         if plot_file is not None and plot_file.suffix.lower() not in FORMATS:
             raise ConfigError(f"the plot is a .png or .svg file, not {plot_file.name!r}", where="--plot")
+        _prepare_output(json_file, "--json")
+        _prepare_output(plot_file, "--plot")
         err_console = Console(stderr=True)
         with Progress(TextColumn("[progress.description]{task.description}"), BarColumn(),
                       MofNCompleteColumn(), TimeElapsedColumn(), console=err_console, transient=True,

@@ -77,6 +77,9 @@ def test_classify_names_requests_responses_and_stale_challenges():
     (["--parts", "9"], "--parts: 4 DECT manager(s) cannot be cut into 9 parts"),
     (["--plot", "out.pdf"], "--plot: the plot is a .png or .svg file"),
     (["--scheduler", "localhost:8786"], "--scheduler: expected an address such as tcp://HOST:8786"),
+    # Output files are checked before the run, not after hours of it (a file cannot hold a folder).
+    (["--json", "/dev/null/study.json"], "--json: cannot write /dev/null/study.json: /dev/null is not a folder"),
+    (["--plot", "/dev/null/x/study.png"], "--plot: cannot write /dev/null/x/study.png: Not a directory"),
 ])
 def test_bad_options_are_one_line_naming_the_option_and_exit_2(args, message):
     base = {"--handsets": "1000", "--duration": "1h"}
