@@ -51,6 +51,9 @@ from dect.ies import (
 )
 from dect.ies_identity import FixedIdentity, LocationArea, PortableIdentity
 
+# The inherited from_content, for the shapes the fast paths below leave to it: zero-argument super()
+# does not work in these classes (dataclass(slots=True) makes a new class; the methods' __class__ cell
+# still names the old one).
 _generic_from_content = InformationElement.from_content.__func__  # type: ignore[attr-defined]
 
 
