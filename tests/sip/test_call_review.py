@@ -256,3 +256,28 @@ def test_a_second_call_is_still_offered_after_all_this() -> None:
     out = core.receive(1.5, invite(call_id="call-2", branch="z9hG4bKinv2"), SERVER)
     assert [e for e in out if isinstance(e, CallOffered)] == [CallOffered(call_id="call-2", caller="0301234",
                                                                           offer=OFFER)]
+
+
+# --- the server's legs (sip/server/calls.py) ------------------------------------------------------------
+
+
+def test_the_servers_405_in_a_call_leg_lists_what_it_allows() -> None:
+    # §21.4.6: a 405 "MUST include an Allow header field containing a list of valid methods".
+    from sip.server.calls import CallDelivery
+    from sip.server.registrar import Binding
+    from sip.server.users import Directory, User
+    from sip.uri import NameAddr
+
+    contact = NameAddr(uri=SipUri(user="2001", host=BASE[0], port=BASE[1]))
+    binding = Binding(user="2001", contact=contact, expires_at=3600.0, call_id="reg", cseq=1, source=BASE)
+    server = CallDelivery(local=SERVER, domain=DOMAIN, ids=SequentialIds("as"),
+                          directory=Directory([User(name="2001", password="pw")]),
+                          bindings=lambda user, now: [binding])
+    (leg_invite,) = sent(server.place(1.0, caller="0301234", user="2001", label="c1"))
+    assert isinstance(leg_invite, Request)
+    info = (f"INFO sip:0301234@192.0.2.1:5060 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.11:5060;branch=z9hG4bKinfo\r\n"
+            f"Max-Forwards: 70\r\nFrom: <sip:2001@as.example.com>;tag=b\r\n"
+            f"To: <sip:0301234@as.example.com>;tag={leg_invite.from_.tag}\r\nCall-ID: {leg_invite.call_id}\r\n"
+            "CSeq: 5 INFO\r\nContent-Length: 0\r\n\r\n").encode()
+    (refusal,) = responses(server.receive(1.1, info, BASE))
+    assert refusal.status == 405 and refusal.headers.get("Allow")
