@@ -45,6 +45,9 @@ from dect.ies_var import CallingPartyNumber, FixedIdentity, MultiDisplay, Portab
 CC_03 = 20.0
 #: Seconds the base waits for the CC-RELEASE-COM of its CC-RELEASE (Annex A <CC.02>).
 CC_02 = 36.0
+#: The most caller-number octets the CC-SETUP carries: an IE's content is at most 255 octets (one length
+#: octet of a variable-length IE, dect.codec) and CALLING-PARTY-NUMBER spends one on type and plan.
+NUMBER_OCTETS = 254
 #: The base's transaction values for the calls it starts (6 kept for connectionless use, 7 escape).
 FP_VALUES = range(6)
 
@@ -149,7 +152,9 @@ class IncomingCalls:
                       deadline=now + CC_03)
         self.calls[key] = call
         self._by_tv[(link, call.tv)] = call
-        number = "".join(ch for ch in caller if ord(ch) <= 0x7F)
+        # DECT IA5 only, and no longer than an IE holds: the caller's number comes from the SIP From
+        # header, which any length of user part may fill (an IE that does not encode would raise).
+        number = "".join(ch for ch in caller if ord(ch) <= 0x7F)[:NUMBER_OCTETS]
         self._send(call, now, MessageType.CC_SETUP, PortableIdentity.of(ipui), self.fixed_identity,
                    BasicService(), MultiDisplay(text=number or " "),
                    Signal(value=SignalValue.ALERTING_PATTERN_0), CallingPartyNumber(number=number))

@@ -5,7 +5,7 @@ number longer than a DECT information element holds. Driven with hand-written SI
 from __future__ import annotations
 
 from dect.identity import Ipui
-from firmware.dect_manager import SipOut
+from firmware.dect_manager import AirOut, SipOut
 from scenarios.world.world import SERVER_ADDRESS, World
 from sip.message import Request, Response, parse_message
 from sip.sdp import MEDIA_TYPE, build_offer
@@ -86,3 +86,13 @@ def test_an_invite_for_no_account_of_the_base_gets_404() -> None:
     sent = _send(world, _request(world, "INVITE", user="9999", body=OFFER, content_type=MEDIA_TYPE), now)
     assert _statuses(sent) == [404]
 
+
+def test_a_caller_number_longer_than_an_information_element_does_not_raise() -> None:
+    # The caller's user part goes into CALLING-PARTY-NUMBER and MULTI-DISPLAY (255 octets at most):
+    # 300 digits raised LocalProtocolError out of receive_sip.
+    world = _world()
+    now = world.env.now
+    data = _request(world, "INVITE", body=OFFER, content_type=MEDIA_TYPE, caller="1" * 300)
+    out = world.system.receive_sip(now, 1, data, SERVER_ADDRESS)
+    assert [parse_message(o.data).status for o in out if isinstance(o, SipOut)] == [100]   # type: ignore[union-attr]
+    assert [o.name for o in out if isinstance(o, AirOut)] == ["CC-SETUP"]
