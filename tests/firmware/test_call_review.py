@@ -9,6 +9,8 @@ from firmware.dect_manager import AirOut, SipOut
 from scenarios.world.world import SERVER_ADDRESS, World
 from sip.message import Request, Response, parse_message
 from sip.sdp import MEDIA_TYPE, build_offer
+from sip.state import FeatureState, Forwarding
+from support.worldkit import sip
 
 A = Ipui.parse("029e74a599")
 OFFER = build_offer(address=SERVER_ADDRESS[0], session_id=1, version=1, port=4002, codecs=(8, 0))
@@ -96,3 +98,26 @@ def test_a_caller_number_longer_than_an_information_element_does_not_raise() -> 
     out = world.system.receive_sip(now, 1, data, SERVER_ADDRESS)
     assert [parse_message(o.data).status for o in out if isinstance(o, SipOut)] == [100]   # type: ignore[union-attr]
     assert [o.name for o in out if isinstance(o, AirOut)] == ["CC-SETUP"]
+
+
+def test_a_call_ringing_when_its_handset_roams_away_is_still_cancelled() -> None:
+    # The handset roams to DECT manager 2 while DECT manager 1 rings it. DM 1 retires the account's
+    # cores; its call core, with no deadline while the INVITE rings, was forgotten at once with its
+    # Call-ID, so the caller's CANCEL got 481 (RFC 3261 §9.2: 200, and 487 to the INVITE), the call
+    # stayed on DM 1's desk, and its CFNA timer later sent a 302 for a call the caller had given up.
+    world = World("N870", seed=5, dect_managers=2)
+    world.add_user("2001")
+    world.add_handset(A, "2001", feature_key_sync=False)   # the base keeps CFNA itself
+    world.store.set_local_features(A, FeatureState(cfna=Forwarding(active=True, to="3000", rings=3)))
+    world.start()
+    world.run(2.0)
+    world.call("c1", "3005", "2001")
+    world.run(4.0)
+    world.roam(A, 2)
+    world.run(8.0)
+    world.hangup("c1")
+    world.run(40.0)
+    answers = [(m["method"], m["status"]) for m in sip(world) if m["t"] >= 8.0 and m["status"] is not None
+               and m["method"] in ("CANCEL", "INVITE")]
+    assert answers == [("CANCEL", 200), ("INVITE", 487)]
+    assert world.system.dms[1].desk.calls == {}
