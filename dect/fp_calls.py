@@ -169,6 +169,21 @@ class IncomingCalls:
         call.reason = reason
         return self._step(call, Input.RELEASE, now)
 
+    def abort(self, link: Link, tv: int, reason: ReleaseReasonCode) -> list[BaseEvent]:
+        """The endpoint answered a handset's message in the base's call (link, `tv`) with CC-RELEASE-COM
+        (a message that fits no phase, or does not decode): for the handset the transaction is over,
+        so it is over here too. A call that was not already being released is reported ended by the
+        handset, so the firmware ends the SIP side; nothing is reported for a value with no call."""
+        call = self._by_tv.pop((link, tv), None)
+        if call is None:
+            return []
+        del self.calls[call.key]
+        if call.phase in (Phase.RELEASING, Phase.ENDED):
+            return []   # reported ended when the base released it
+        call.phase = Phase.ENDED
+        return [IncomingCallEnded(key=call.key, ipui=call.ipui, by_handset=True, reason=reason,
+                                  reached=call.reached)]
+
     def receive(self, link: Link, msg: NwkMessage, now: float) -> list[BaseEvent] | None:
         """A handset's message with TI flag 1 in a CC transaction; None when it is not one of ours."""
         if msg.pd is not ProtocolDiscriminator.CC:

@@ -4,6 +4,7 @@ number longer than a DECT information element holds. Driven with hand-written SI
 
 from __future__ import annotations
 
+from dect.codec import MessageType, Side, encode, message
 from dect.identity import Ipui
 from firmware.dect_manager import AirOut, SipOut
 from scenarios.world.world import SERVER_ADDRESS, World
@@ -121,3 +122,22 @@ def test_a_call_ringing_when_its_handset_roams_away_is_still_cancelled() -> None
                and m["method"] in ("CANCEL", "INVITE")]
     assert answers == [("CANCEL", 200), ("INVITE", 487)]
     assert world.system.dms[1].desk.calls == {}
+
+
+def test_a_call_the_base_releases_on_a_dect_protocol_error_is_hung_up_on_the_sip_side_too() -> None:
+    # A CC-INFO in the answered call (a GAP handset sends one for a keypad digit) is answered by the
+    # endpoint with CC-RELEASE-COM, which ends the call for the handset; the base's call record and
+    # the SIP call stayed up with nobody in it. Now the desk hears the DECT call ended and sends BYE.
+    world = _world()
+    world.call("c1", "3005", "2001")
+    world.run(4.0)
+    world.keys(A, ["TALK"])
+    world.run(6.0)
+    assert world.call_state("c1")["outcome"] == "answered"
+    dm = world.system.dms[1]
+    (fp_call,) = dm.endpoint.calls.calls.values()
+    stray = encode(message(MessageType.CC_INFO, tv=fp_call.tv, ti_flag=True), sender=Side.PP)
+    world.send(world.system.receive_dect(world.env.now, 1, dm.link_of(A), stray))
+    world.run(10.0)
+    assert [(m["method"], m["status"]) for m in sip(world) if m["t"] >= 6.0] == [("BYE", None), ("BYE", 200)]
+    assert dm.desk.calls == {} and dm.endpoint.calls.calls == {}
