@@ -86,7 +86,7 @@ from sip.readback import error_response_bytes
 from sip.registration import RegistrationClient, RegistrationConfig
 from sip.state import ALL_FEATURES, Feature, FeatureState
 from sip.subscriber import Subscriber, SubscriberConfig, SubState
-from sip.transaction import TimerConfig, server_key
+from sip.transaction import TimerConfig
 
 #: Seconds between two accounts a DECT manager starts (REGISTER, subscribe): 250 accounts take 5 s
 #: after a boot instead of one burst [choice].
@@ -261,7 +261,7 @@ class DectManager:
             if called is not None:
                 owner = (self.desk.answerer(called), called)
             else:
-                owner = self._invite_transaction_of(message)
+                owner = self.desk.refused_invite_owner(message)
         if owner is None:
             if isinstance(message, Request) and message.method == "INVITE" and message.to.tag is None:
                 # RFC 3261 §8.2.2.1: a new INVITE for no account of this DECT manager: 404.
@@ -277,20 +277,6 @@ class DectManager:
             return []
         core, line = owner
         return self._core_outputs(line, core, core.receive_message(now, message, source), now)
-
-    def _invite_transaction_of(self, request: Request) -> tuple[Core, Line] | None:
-        """The account whose call core holds the INVITE server transaction an ACK or CANCEL is for,
-        when no call routes its Call-ID: an INVITE the core refused at once (415, 488) never became a
-        call, yet its ACK must reach the transaction (RFC 3261 §17.2.1: else the final response goes
-        out again until Timer H) and its CANCEL gets 200 (§9.2)."""
-        if request.method not in ("ACK", "CANCEL"):
-            return None
-        key = server_key(replace(request, method="INVITE"))
-        for line in self.lines.values():
-            answerer = line.answerer
-            if answerer is not None and key in answerer.transactions.servers:
-                return answerer, line
-        return None
 
     def _core_outputs(self, line: Line | None, core: Core, outputs: Iterable[Output],
                       now: float) -> list[FirmwareOut]:
