@@ -297,11 +297,16 @@ class DectEndpoint:
         except RemoteProtocolError as err:
             answered = self._answer_error(link, data, err)
             self.pager.flush(link)
-            return [
+            reported: list[BaseEvent] = [
                 ProtocolErrorReceived(
                     link=link, data=bytes(data), reason=err.reason, detail=str(err), answered=answered
                 )
             ]
+            if answered and data[0] & 0x0F == ProtocolDiscriminator.CC and data[0] & 0x80:
+                # A CC-RELEASE-COM went back in one of the base's own calls (TI flag 1 from the
+                # handset): that call is over on both sides, the firmware must hear of it.
+                reported += self.calls.abort(link, data[0] >> 4 & 0x07, ReleaseReasonCode(err.reason))
+            return reported
 
     def _answer_error(self, link: Link, data: bytes, err: ProtocolError) -> bool:
         """Reply with the error's reason where the message type has a reply (never to a RELEASE-COM)."""

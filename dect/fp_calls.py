@@ -45,6 +45,9 @@ from dect.ies_var import CallingPartyNumber, FixedIdentity, MultiDisplay, Portab
 CC_03 = 20.0
 #: Seconds the base waits for the CC-RELEASE-COM of its CC-RELEASE (Annex A <CC.02>).
 CC_02 = 36.0
+#: The most caller-number octets the CC-SETUP carries: an IE's content is at most 255 octets (one length
+#: octet of a variable-length IE, dect.codec) and CALLING-PARTY-NUMBER spends one on type and plan.
+NUMBER_OCTETS = 254
 #: The base's transaction values for the calls it starts (6 kept for connectionless use, 7 escape).
 FP_VALUES = range(6)
 
@@ -149,7 +152,9 @@ class IncomingCalls:
                       deadline=now + CC_03)
         self.calls[key] = call
         self._by_tv[(link, call.tv)] = call
-        number = "".join(ch for ch in caller if ord(ch) <= 0x7F)
+        # DECT IA5 only, and no longer than an IE holds: the caller's number comes from the SIP From
+        # header, which any length of user part may fill (an IE that does not encode would raise).
+        number = "".join(ch for ch in caller if ord(ch) <= 0x7F)[:NUMBER_OCTETS]
         self._send(call, now, MessageType.CC_SETUP, PortableIdentity.of(ipui), self.fixed_identity,
                    BasicService(), MultiDisplay(text=number or " "),
                    Signal(value=SignalValue.ALERTING_PATTERN_0), CallingPartyNumber(number=number))
@@ -163,6 +168,21 @@ class IncomingCalls:
             return []
         call.reason = reason
         return self._step(call, Input.RELEASE, now)
+
+    def abort(self, link: Link, tv: int, reason: ReleaseReasonCode) -> list[BaseEvent]:
+        """The endpoint answered a handset's message in the base's call (link, `tv`) with CC-RELEASE-COM
+        (a message that fits no phase, or does not decode): for the handset the transaction is over,
+        so it is over here too. A call that was not already being released is reported ended by the
+        handset, so the firmware ends the SIP side; nothing is reported for a value with no call."""
+        call = self._by_tv.pop((link, tv), None)
+        if call is None:
+            return []
+        del self.calls[call.key]
+        if call.phase in (Phase.RELEASING, Phase.ENDED):
+            return []   # reported ended when the base released it
+        call.phase = Phase.ENDED
+        return [IncomingCallEnded(key=call.key, ipui=call.ipui, by_handset=True, reason=reason,
+                                  reached=call.reached)]
 
     def receive(self, link: Link, msg: NwkMessage, now: float) -> list[BaseEvent] | None:
         """A handset's message with TI flag 1 in a CC transaction; None when it is not one of ours."""

@@ -29,7 +29,7 @@ can tell which handset answered: the SIP server only sees the DECT manager's Con
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from dect.endpoint import DectEndpoint
@@ -43,7 +43,7 @@ from sip.core import Core
 from sip.events import Address, CallCancelled, CallEnded, CallOffered, Output
 from sip.message import Request
 from sip.state import DEFAULT_RINGS, Feature, FeatureState
-from sip.transaction import TimerConfig
+from sip.transaction import TimerConfig, server_key
 
 #: One ring cycle, seconds: CFNA's ring count times this is how long the handsets ring before the
 #: base forwards [choice: the same 6 s the server uses, docs/firmware.md "Calls"].
@@ -121,6 +121,20 @@ class CallDesk:
         for line in self.dm.lines.values():
             if line.settings.aor.user == user and line.registered:
                 return line
+        return None
+
+    def refused_invite_owner(self, request: Request) -> tuple[CallAnswerer, Line] | None:
+        """The account whose call core holds the INVITE server transaction an ACK or CANCEL is for,
+        when no call routes its Call-ID: an INVITE the core refused at once (415, 488) never became a
+        call, yet its ACK must reach the transaction (RFC 3261 §17.2.1: else the final response goes
+        out again until Timer H) and its CANCEL gets 200 (§9.2)."""
+        if request.method not in ("ACK", "CANCEL"):
+            return None
+        key = server_key(replace(request, method="INVITE"))
+        for line in self.dm.lines.values():
+            answerer = line.answerer
+            if answerer is not None and key in answerer.transactions.servers:
+                return answerer, line
         return None
 
     def sip_event(self, line: Line, event: Output, now: float) -> list[FirmwareOut]:

@@ -57,6 +57,7 @@ from firmware.fks import (
 from firmware.lines import AirOut, CallNote, FirmwareOut, Line, Notice, SipOut, SipSettings, SystemContext
 from firmware.nvm import Account
 from firmware.timers import DeadlineHeap
+from sip.call import CallAnswerer
 from sip.core import Core
 from sip.errors import LocalProtocolError, RemoteProtocolError
 from sip.events import (
@@ -212,11 +213,13 @@ class DectManager:
 
     def _forget_idle_retired(self) -> None:
         """A retired core whose last transaction is over (no deadline left) is dropped, with the
-        Call-IDs that routed to it: a base that runs for days must not keep every account it gave up."""
-        idle = [core for core in self._retired if core.next_deadline() is None]
+        Call-IDs that routed to it: a base that runs for days must not keep every account it gave up.
+        A call core with a call still going is not idle, deadline or not (an INVITE that rings has
+        none): the caller's CANCEL or BYE must still find it."""
+        idle = [core for core in self._retired if _idle(core)]
         if not idle:
             return
-        self._retired = [core for core in self._retired if core.next_deadline() is not None]
+        self._retired = [core for core in self._retired if not _idle(core)]
         for core in idle:
             for call_id in _call_ids(core):
                 if self._by_call_id.get(call_id, (None, None))[0] is core:
@@ -257,7 +260,14 @@ class DectManager:
             called = self.desk.line_for(message)   # a new INVITE: an incoming call for an account
             if called is not None:
                 owner = (self.desk.answerer(called), called)
+            else:
+                owner = self.desk.refused_invite_owner(message)
         if owner is None:
+            if isinstance(message, Request) and message.method == "INVITE" and message.to.tag is None:
+                # RFC 3261 §8.2.2.1: a new INVITE for no account of this DECT manager: 404.
+                response = make_response(message, 404, to_tag=self.ids())
+                return [SipOut(dm=self.number, data=response.to_bytes(), destination=source,
+                               transport=message.top_via.transport.upper())]
             if isinstance(message, Request) and message.method != "ACK":
                 # RFC 6665 §4.1.3 / RFC 3261 §12.2.2: no dialog for this request.
                 response = make_response(message, 481, to_tag=self.ids())
@@ -289,7 +299,12 @@ class DectManager:
                                        f"account's server or proxy"))
             elif line is not None and self.lines.get(line.ipui) is line:
                 out += self._sip_event(line, item, now)
-        if self._retired and core in self._retired and core.next_deadline() is None:
+            elif (line is not None and isinstance(item, CallCancelled | CallEnded)
+                  and item.call_id in self.desk.calls):
+                # The account was given up (roamed away, removed) while one of its calls rang or went
+                # on: the caller's CANCEL or BYE still releases the handsets that call holds.
+                out += self.desk.sip_event(line, item, now)
+        if self._retired and core in self._retired and _idle(core):
             self._forget_idle_retired()   # its last answer came in: nothing more will
         return out
 
@@ -559,6 +574,11 @@ class DectManager:
         return out + self._air()
 
 
+
+
+def _idle(core: Core) -> bool:
+    """Nothing more can come for a core: no deadline, and (a call core) no call going on."""
+    return core.next_deadline() is None and not (isinstance(core, CallAnswerer) and core.calls)
 
 
 def _call_ids(core: Core) -> list[str]:

@@ -12,16 +12,25 @@ then the application calls
 - `reject(call_id, status)`: a final 4xx-6xx (486 Busy Here, 480 Temporarily Unavailable, ...);
 - `redirect(call_id, target)`: 302 Moved Temporarily with `Contact: <sip:TARGET@domain>` (§21.3.3,
   the domain of the account's AOR);
-- `hang_up(call_id)`: BYE in the dialog; its answer (or Timer F) reports `CallEnded(by="local")`.
+- `hang_up(call_id)`: BYE in the dialog; its answer (or Timer F) reports `CallEnded(by="local")`. Asked
+  between our 2xx and its ACK, the BYE waits for the ACK (or Timer L): "The callee's UA MUST NOT send
+  a BYE on a confirmed dialog until it has received an ACK for its 2xx response or until the server
+  transaction times out" (§15).
 
 From the caller's side: a CANCEL of a call not yet answered gets 200 and the INVITE 487 Request
-Terminated (§9.2) -> `CallCancelled`; a CANCEL after the final answer gets 200 and changes nothing;
+Terminated (§9.2) -> `CallCancelled`; a CANCEL after the final answer (also one crossing a rejection,
+while the INVITE's transaction lasts) gets 200 and changes nothing; the 200 carries the To tag of the
+INVITE's responses (§9.2);
 a BYE in the dialog gets 200 -> `CallEnded(by="remote")`, one in the early dialog (after our 180) 200 and
 487 to the INVITE -> `CallCancelled`; a request for no call gets 481 (§12.2.2).
 An INVITE whose offer is not SDP (415 with Accept) or shares no codec with the base (488, §21.4.26)
 is refused at once, without `CallOffered`. A re-INVITE in a call is refused with 488 (this model
-renegotiates nothing) [choice]. Requests are taken only from the server or outbound proxy the account
-uses (`trusted_peers`; others get 403 statelessly, docs/security.md).
+renegotiates nothing) [choice]; one before our final answer, or with a CSeq not above the INVITE's,
+gets 500 (§14.2 with Retry-After, §12.2.2); an INVITE with a To tag that is not ours gets 481; the
+same INVITE again by another path (no To tag, same From tag and CSeq, another branch) gets 482 Loop
+Detected (§8.2.2.2). An ACK confirms the call only with the INVITE's CSeq number (§13.2.2.4).
+Requests are taken only from the server or outbound proxy the account uses (`trusted_peers`; others
+get 403 statelessly, docs/security.md).
 
 Each call's phase moves only through `TABLE`.
 """
@@ -64,6 +73,7 @@ class Phase(MachineEnum):
     OFFERED = "offered"          # 100 Trying sent, the application decides
     RINGING = "ringing"          # 180 sent
     ANSWERED = "answered"        # 200 sent, waiting for the ACK
+    ANSWERED_HUNG_UP = "answered, hung up"   # hang_up() before the ACK: the BYE waits for it (§15)
     CONFIRMED = "confirmed"      # ACK received
     HANGING_UP = "hanging up"    # our BYE sent
     ENDED = "ended"
@@ -88,6 +98,7 @@ class Action(MachineEnum):
     SEND_487 = "send 200 to the CANCEL and 487 to the INVITE"
     CONFIRM = "report confirmed"
     SEND_BYE = "send BYE"
+    WAIT_FOR_ACK = "send BYE once the ACK is in (RFC 3261 §15)"
     ENDED_REMOTE = "send 200 to the BYE, report ended"
     ENDED_LOCAL = "report ended"
 
@@ -104,7 +115,10 @@ TABLE: dict[tuple[Phase, Input], tuple[Action, Phase]] = {
     (_P.ANSWERED, _I.ACK): (_A.CONFIRM, _P.CONFIRMED),
     (_P.ANSWERED, _I.NO_ACK): (_A.SEND_BYE, _P.HANGING_UP),
     (_P.ANSWERED, _I.BYE_RECEIVED): (_A.ENDED_REMOTE, _P.ENDED),
-    (_P.ANSWERED, _I.HANG_UP): (_A.SEND_BYE, _P.HANGING_UP),
+    (_P.ANSWERED, _I.HANG_UP): (_A.WAIT_FOR_ACK, _P.ANSWERED_HUNG_UP),
+    (_P.ANSWERED_HUNG_UP, _I.ACK): (_A.SEND_BYE, _P.HANGING_UP),
+    (_P.ANSWERED_HUNG_UP, _I.NO_ACK): (_A.SEND_BYE, _P.HANGING_UP),
+    (_P.ANSWERED_HUNG_UP, _I.BYE_RECEIVED): (_A.ENDED_REMOTE, _P.ENDED),
     (_P.CONFIRMED, _I.BYE_RECEIVED): (_A.ENDED_REMOTE, _P.ENDED),
     (_P.CONFIRMED, _I.HANG_UP): (_A.SEND_BYE, _P.HANGING_UP),
     (_P.HANGING_UP, _I.BYE_DONE): (_A.ENDED_LOCAL, _P.ENDED),
@@ -159,7 +173,7 @@ class CallAnswerer(Core):
         """BYE for an answered call; nothing for a call that is gone, not answered or already ending."""
         call = self.calls.get(call_id)
         if call is None or call.phase not in (Phase.ANSWERED, Phase.CONFIRMED):
-            return []
+            return []   # (ANSWERED_HUNG_UP: asked already, the BYE follows the ACK)
         return self._fire(now, call, Input.HANG_UP)
 
     def _call(self, call_id: str) -> _Call:
@@ -174,14 +188,18 @@ class CallAnswerer(Core):
         method = request.method
         call = self.calls.get(request.call_id)
         if method == "INVITE":
-            if request.to.tag is not None or call is not None:
-                return self._answer(now, request, 488 if call is not None else 481)
-            return self._new_invite(now, request, source)
+            if call is None and request.to.tag is None:
+                return self._new_invite(now, request, source)
+            return self._second_invite(now, request, call)
         if method == "CANCEL":
             invite_key = server_key(replace(request, method="INVITE"))
-            if call is None or invite_key not in self.transactions.servers:
+            if invite_key not in self.transactions.servers:
                 return self._answer(now, request, 481)   # RFC 3261 §9.2: no matching transaction
-            out = self._answer(now, request, 200)
+            # §9.2: a CANCEL that matches a transaction gets 200, whatever became of the INVITE (it may
+            # have crossed our final answer), with the To tag of the INVITE's responses.
+            if call is None or server_key(call.invite) != invite_key:
+                return self._answer(now, request, 200)
+            out = self._answer(now, request, 200, to_tag=call.local_tag)
             if call.phase in (Phase.OFFERED, Phase.RINGING):
                 out += self._fire(now, call, Input.CANCEL)
             return out
@@ -192,10 +210,28 @@ class CallAnswerer(Core):
                 # A BYE in the early dialog (after our 180): 200 to it, and the INVITE is terminated
                 # with 487 as for a CANCEL (RFC 3261 §15.1.2: pending requests are answered, 487).
                 return self._answer(now, request, 200) + self._fire(now, call, Input.CANCEL)
-            if call.phase not in (Phase.ANSWERED, Phase.CONFIRMED, Phase.HANGING_UP):
+            if call.phase not in (Phase.ANSWERED, Phase.ANSWERED_HUNG_UP, Phase.CONFIRMED, Phase.HANGING_UP):
                 return self._answer(now, request, 481)
             return self._answer(now, request, 200) + self._fire(now, call, Input.BYE_RECEIVED)
         return self._answer(now, request, 405, headers=[("Allow", "INVITE, ACK, BYE, CANCEL")])
+
+    def _second_invite(self, now: float, invite: Request, call: _Call | None) -> list[Output]:
+        """An INVITE for a Call-ID we hold, or with a To tag: never a second call."""
+        tag = invite.to.tag
+        if tag is None:
+            assert call is not None
+            first = call.invite
+            if invite.from_.tag == first.from_.tag and invite.cseq.seq == first.cseq.seq:
+                return self._answer(now, invite, 482)   # RFC 3261 §8.2.2.2: a merged request
+            return self._answer(now, invite, 488)   # another INVITE reusing a live Call-ID [choice]
+        if call is None or tag != call.local_tag or call.phase is Phase.OFFERED:
+            return self._answer(now, invite, 481)   # §12.2.2: no such dialog
+        if invite.cseq.seq <= call.invite.cseq.seq:
+            return self._answer(now, invite, 500, "Out of order")   # §12.2.2: a lower CSeq
+        if call.phase is Phase.RINGING:
+            # §14.2: our final answer to the first INVITE is still to come: 500 with Retry-After.
+            return self._answer(now, invite, 500, headers=[("Retry-After", "5")])
+        return self._answer(now, invite, 488)   # a re-INVITE: nothing is renegotiated [choice]
 
     def _new_invite(self, now: float, invite: Request, source: Address) -> list[Output]:
         offer: bytes | None = None
@@ -222,8 +258,9 @@ class CallAnswerer(Core):
 
     def _on_ack(self, now: float, ack: Request) -> list[Output]:
         call = self.calls.get(ack.call_id)
-        if call is None or call.phase is not Phase.ANSWERED or ack.to.tag != call.local_tag:
-            return []   # a stray ACK is dropped (RFC 3261 §17.2.3)
+        if (call is None or call.phase not in (Phase.ANSWERED, Phase.ANSWERED_HUNG_UP)
+                or ack.to.tag != call.local_tag or ack.cseq.seq != call.invite.cseq.seq):
+            return []   # a stray ACK is dropped (RFC 3261 §17.2.3); §13.2.2.4: the INVITE's CSeq number
         return self._fire(now, call, Input.ACK)
 
     def _on_response(self, now: float, request: Request, response: Response) -> list[Output]:
@@ -238,7 +275,8 @@ class CallAnswerer(Core):
             return []
         if request.method == "BYE":
             return self._fire(now, call, Input.BYE_DONE)
-        if request.method == "INVITE" and call.phase is Phase.ANSWERED:
+        if request.method == "INVITE" and call.phase in (Phase.ANSWERED, Phase.ANSWERED_HUNG_UP) \
+                and server_key(request) == server_key(call.invite):
             return self._fire(now, call, Input.NO_ACK)   # Timer L without the ACK
         return []
 
@@ -281,6 +319,8 @@ class CallAnswerer(Core):
             return [CallConfirmed(call_id=invite.call_id)]
         if action is Action.SEND_BYE:
             return self._bye(now, call)
+        if action is Action.WAIT_FOR_ACK:
+            return []
         if action is Action.ENDED_REMOTE:
             return [CallEnded(call_id=invite.call_id, by="remote")]
         return [CallEnded(call_id=invite.call_id, by="local")]

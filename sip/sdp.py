@@ -98,7 +98,10 @@ def parse_sdp(body: bytes) -> Session:
                 session_address = parts[2].split("/")[0]
         elif kind == "m":
             parts = value.split()
-            if len(parts) < 4 or not parts[1].split("/")[0].isdigit():
+            # RFC 4566 §9: media, port, proto and fmt are ASCII tokens and digits; anything else (a
+            # "²" passes str.isdigit() and fails int(); a non-ASCII token cannot be echoed in an
+            # ASCII answer) is a malformed line, not an exception.
+            if len(parts) < 4 or not value.isascii() or not parts[1].split("/")[0].isdigit():
                 raise RemoteProtocolError("Malformed SDP m= line", status=488)
             media.append({"kind": parts[0], "port": int(parts[1].split("/")[0]), "proto": parts[2],
                           "formats": tuple(parts[3:]), "address": ""})

@@ -246,7 +246,11 @@ class CallDelivery(Core):
     def _on_request(self, now: float, request: Request, source: Address) -> list[Output]:
         found = self._legs.get(request.call_id)
         if request.method != "BYE":
-            return self._answer(now, request, 405 if found is not None else 481)
+            if found is None:
+                return self._answer(now, request, 481)
+            # RFC 3261 §21.4.6: a 405 MUST list the methods allowed (a re-INVITE is not: nothing is
+            # renegotiated on a delivered call [choice]).
+            return self._answer(now, request, 405, headers=[("Allow", "ACK, BYE")])
         if found is None or found[1].state is not LegState.ANSWERED:
             return self._answer(now, request, 481)   # RFC 3261 §15.1.2
         call, leg = found
