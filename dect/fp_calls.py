@@ -7,6 +7,7 @@ One responsibility: the FP side of a call the base delivers to a handset (EN 300
         SIGNAL alerting on)                                          TI flag 0, the FP's own TV
     PP  CC-ALERTING                       -> `IncomingCallAlerting`  (the SIP side sends 180)
     PP  CC-CONNECT (the user pressed TALK) -> `IncomingCallAnswered`; FP CC-CONNECT-ACK
+    PP  CC-INFO (MULTI-KEYPAD: digits the user presses in the call, DTMF)  taken, the call goes on
     ... either side ends it: CC-RELEASE, answered by CC-RELEASE-COM (§9.3.3; EN 300 175-5 §9.4)
 
 The base starts a call with `offer`, cancels or hangs up with `release`; its messages go through the
@@ -17,6 +18,11 @@ value 6 is left for connectionless use, as libdect keeps it, and 7 is the escape
 Supervision [choice, as dect-nwk.md §4 uses CC.03 for the other direction]: a CC-SETUP the handset
 does not answer with CC-ALERTING or CC-CONNECT within `CC_03` is released (0D timer expiry, not
 reached); a CC-RELEASE the handset does not complete within `CC_02` is forgotten.
+
+A CC-INFO from the handset belongs in a call: a GAP handset sends the keys pressed during a call as
+MULTI-KEYPAD in CC-INFO (EN 300 444; libdect's CC-INFO table admits KEYPAD from the PP). It is taken
+in every phase and changes nothing: media, and so the DTMF it would become, is not modelled [choice].
+Before, the base answered it with CC-RELEASE-COM and so dropped the call at a key press.
 
 Each call's phase moves only through `TABLE`, `(phase, input) -> (action, next phase)`.
 """
@@ -65,6 +71,7 @@ class Input(enum.Enum):
     CONNECT = "CC-CONNECT"
     PEER_RELEASE = "CC-RELEASE from the handset"
     PEER_RELEASE_COM = "CC-RELEASE-COM from the handset"
+    INFO = "CC-INFO from the handset"
     RELEASE = "the base releases"
     TIMER = "timer"
 
@@ -99,6 +106,11 @@ TABLE: dict[tuple[Phase, Input], tuple[Action, Phase]] = {
     (_P.RELEASING, _I.TIMER): (_A.RELEASE_DONE, _P.ENDED),
     (_P.RELEASING, _I.ALERTING): (_A.NONE, _P.RELEASING),             # crossed on the air
     (_P.RELEASING, _I.CONNECT): (_A.NONE, _P.RELEASING),
+    # The keypad in a call (DTMF) or overlap digits: taken, nothing changes (media is not modelled).
+    (_P.SETUP_SENT, _I.INFO): (_A.NONE, _P.SETUP_SENT),
+    (_P.ALERTING, _I.INFO): (_A.NONE, _P.ALERTING),
+    (_P.CONNECTED, _I.INFO): (_A.NONE, _P.CONNECTED),
+    (_P.RELEASING, _I.INFO): (_A.NONE, _P.RELEASING),
 }
 
 _INPUTS = {
@@ -106,6 +118,7 @@ _INPUTS = {
     MessageType.CC_CONNECT: Input.CONNECT,
     MessageType.CC_RELEASE: Input.PEER_RELEASE,
     MessageType.CC_RELEASE_COM: Input.PEER_RELEASE_COM,
+    MessageType.CC_INFO: Input.INFO,
 }
 
 

@@ -12,7 +12,7 @@ from dect.events import CallAlerted, IncomingCallAnswered, IncomingCallEnded, Pr
 from dect.handset import Handset
 from dect.identity import Ipui
 from dect.ies import ReleaseReasonCode
-from dect.ies_var import CallingPartyNumber, FixedIdentity, MultiDisplay
+from dect.ies_var import CallingPartyNumber, FixedIdentity, MultiDisplay, MultiKeypad
 
 IPUI = Ipui.parse("029e74a599")
 LINK = "029e74a599"
@@ -52,7 +52,7 @@ def _answered_call() -> tuple[DectEndpoint, Handset]:
     return ep, handset
 
 
-@pytest.mark.parametrize("kind", [MessageType.CC_INFO, MessageType.CC_CONNECT, MessageType.CC_ALERTING])
+@pytest.mark.parametrize("kind", [MessageType.CC_CONNECT, MessageType.CC_ALERTING])
 def test_a_message_the_base_answers_with_release_com_ends_its_call_too(kind: MessageType) -> None:
     # The endpoint answers a message that does not fit the base's call with CC-RELEASE-COM (EN 300
     # 175-5 §17: the transaction is over for the handset). The base's own call record stayed CONNECTED:
@@ -72,7 +72,27 @@ def test_a_message_the_base_answers_with_release_com_ends_its_call_too(kind: Mes
 
 def test_a_stray_message_for_no_call_of_the_base_reports_no_call_ended() -> None:
     ep, _handset = _answered_call()
-    stray = encode(message(MessageType.CC_INFO, tv=3, ti_flag=True), sender=Side.PP)
+    stray = encode(message(MessageType.CC_CONNECT, tv=3, ti_flag=True), sender=Side.PP)
     events = ep.receive(LINK, stray, 3.0)
     assert not any(isinstance(e, IncomingCallEnded) for e in events)
     assert ep.calls.busy(IPUI)
+
+
+@pytest.mark.parametrize("digits", ["5", "*21#"])
+def test_keys_pressed_in_a_call_are_taken_and_the_call_goes_on(digits: str) -> None:
+    # A GAP handset sends the keys pressed during a call as CC-INFO with MULTI-KEYPAD (DTMF): the base
+    # takes them. It used to answer CC-RELEASE-COM 01 and so drop the call at a key press.
+    ep, _handset = _answered_call()
+    info = encode(message(MessageType.CC_INFO, MultiKeypad(keys=digits), tv=0, ti_flag=True), sender=Side.PP)
+    assert ep.receive(LINK, info, 3.0) == []
+    assert ep.take_outgoing() == []
+    assert ep.calls.busy(IPUI) and len(ep.calls.calls) == 1
+
+
+def test_a_cc_info_while_the_handset_rings_changes_nothing() -> None:
+    ep = DectEndpoint(policy=RegistrationTable(registered={IPUI}), fixed_identity=PARK)
+    assert ep.calls.offer(LINK, IPUI, key="c", caller="1", now=0.0)
+    ep.take_outgoing()
+    info = encode(message(MessageType.CC_INFO, MultiKeypad(keys="1"), tv=0, ti_flag=True), sender=Side.PP)
+    assert ep.receive(LINK, info, 1.0) == []
+    assert ep.take_outgoing() == [] and ep.calls.busy(IPUI)

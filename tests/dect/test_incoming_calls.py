@@ -152,8 +152,8 @@ def test_an_unexpected_message_in_an_incoming_call_is_answered_not_raised() -> N
     ep, _ = pair()
     ep.calls.offer(LINK, IPUI, key="c", caller="1", now=0.0)
     ep.take_outgoing()
-    # A CC-INFO with TI flag 1 in the base's call: not in the table, answered with RELEASE-COM 01.
-    stray = encode(message(MessageType.CC_INFO, tv=0, ti_flag=True), sender=Side.PP)
+    # A CC-CONNECT-ACK from the handset in the base's call: not in the table, answered with RELEASE-COM 01.
+    stray = encode(message(MessageType.CC_CONNECT_ACK, tv=0, ti_flag=True), sender=Side.PP)
     events = ep.receive(LINK, stray, 0.0)
     assert isinstance(events[0], ProtocolErrorReceived) and events[0].answered
 
