@@ -306,7 +306,16 @@ class DectManager:
                 out += self.desk.sip_event(line, item, now)
         if self._retired and core in self._retired and _idle(core):
             self._forget_idle_retired()   # its last answer came in: nothing more will
+        elif isinstance(getattr(core, "calls", None), dict) and core.next_deadline() is None:
+            self._forget_finished_calls(core)
         return out
+
+    def _forget_finished_calls(self, core: Core) -> None:
+        """A call core of a live account with every transaction over: its finished calls' Call-IDs stop
+        routing to it (a base taking calls for days keeps no route per call; later requests get 481)."""
+        live = set(_call_ids(core))
+        for call_id in [c for c, (owner, _) in self._by_call_id.items() if owner is core and c not in live]:
+            del self._by_call_id[call_id]
 
     def _sip_event(self, line: Line, event: Output, now: float) -> list[FirmwareOut]:
         fks = line.fks
@@ -572,8 +581,6 @@ class DectManager:
             owner = self._by_call_id.get(getattr(core, "call_id", ""), (core, None))
             out += self._core_outputs(owner[1], core, core.handle_timer(now), now)
         return out + self._air()
-
-
 
 
 def _idle(core: Core) -> bool:

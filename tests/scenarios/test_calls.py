@@ -164,3 +164,20 @@ def test_a_failed_call_expectation_says_what_differs(tmp_path: Path) -> None:
     message = result.expectations[0].message
     assert "outcome is unanswered, expected forwarded" in message or "outcome is ringing" in message
     assert 'to is null, expected "3000"' in message
+
+
+def test_finished_calls_leave_no_route_at_the_dect_manager() -> None:
+    # A base that takes calls for days must not keep a Call-ID route per call: once a call is over
+    # and its transactions have ended, its Call-ID routes nowhere (a late request gets 481).
+    world = _world((A, False))
+    dm = world.system.dms[1]
+    before = set(dm._by_call_id)
+    for n in range(3):
+        world.call(f"c{n}", "3005", "2001")
+        world.run(world.env.now + 3.0)
+        world.keys(A, ["TALK"])
+        world.run(world.env.now + 3.0)
+        world.keys(A, ["END"])
+        world.run(world.env.now + 40.0)   # the BYE's transaction and every timer of the call are over
+        assert world.call_state(f"c{n}")["outcome"] == "answered"
+    assert set(dm._by_call_id) == before
