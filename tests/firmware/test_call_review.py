@@ -125,9 +125,10 @@ def test_a_call_ringing_when_its_handset_roams_away_is_still_cancelled() -> None
 
 
 def test_a_call_the_base_releases_on_a_dect_protocol_error_is_hung_up_on_the_sip_side_too() -> None:
-    # A CC-INFO in the answered call (a GAP handset sends one for a keypad digit) is answered by the
-    # endpoint with CC-RELEASE-COM, which ends the call for the handset; the base's call record and
-    # the SIP call stayed up with nobody in it. Now the desk hears the DECT call ended and sends BYE.
+    # A message that fits no phase of the answered call (here a CC-CONNECT-ACK from the handset) is
+    # answered by the endpoint with CC-RELEASE-COM, which ends the call for the handset; the base's
+    # call record and the SIP call stayed up with nobody in it. Now the desk hears the DECT call ended
+    # and sends BYE. (A CC-INFO, the keypad in a call, is taken: tests/dect/test_call_review.py.)
     world = _world()
     world.call("c1", "3005", "2001")
     world.run(4.0)
@@ -136,7 +137,7 @@ def test_a_call_the_base_releases_on_a_dect_protocol_error_is_hung_up_on_the_sip
     assert world.call_state("c1")["outcome"] == "answered"
     dm = world.system.dms[1]
     (fp_call,) = dm.endpoint.calls.calls.values()
-    stray = encode(message(MessageType.CC_INFO, tv=fp_call.tv, ti_flag=True), sender=Side.PP)
+    stray = encode(message(MessageType.CC_CONNECT_ACK, tv=fp_call.tv, ti_flag=True), sender=Side.PP)
     world.send(world.system.receive_dect(world.env.now, 1, dm.link_of(A), stray))
     world.run(10.0)
     assert [(m["method"], m["status"]) for m in sip(world) if m["t"] >= 6.0] == [("BYE", None), ("BYE", 200)]
