@@ -28,14 +28,7 @@ from dataclasses import replace
 
 from dect.endpoint import AccessPolicy, DectEndpoint
 from dect.errors import DectError
-from dect.events import (
-    FacDialled,
-    FeatureRequested,
-    HandsetLocated,
-    IndicationDelivered,
-    Link,
-    Transmission,
-)
+from dect.events import FacDialled, FeatureRequested, HandsetLocated, IndicationDelivered, Link, Transmission
 from dect.fp_mm import counter_random
 from dect.identity import Ipui
 from dect.ies import ReleaseReasonCode
@@ -578,9 +571,16 @@ class DectManager:
         self._forget_idle_retired()
         for core in list(self._heap.due(now)):
             assert isinstance(core, Core)
-            owner = self._by_call_id.get(getattr(core, "call_id", ""), (core, None))
-            out += self._core_outputs(owner[1], core, core.handle_timer(now), now)
+            out += self._core_outputs(self._line_of(core), core, core.handle_timer(now), now)
         return out + self._air()
+
+    def _line_of(self, core: Core) -> Line | None:
+        """The account of a core, as its Call-IDs route (a call core's timers outlive its calls)."""
+        for call_id in _call_ids(core):
+            if (route := self._by_call_id.get(call_id)) is not None and route[0] is core and route[1]:
+                return route[1]
+        answerers = (line for line in self.lines.values() if line.answerer is core)
+        return next(answerers, None) if isinstance(core, CallAnswerer) else None
 
 
 def _idle(core: Core) -> bool:

@@ -181,3 +181,30 @@ def test_finished_calls_leave_no_route_at_the_dect_manager() -> None:
         world.run(world.env.now + 40.0)   # the BYE's transaction and every timer of the call are over
         assert world.call_state(f"c{n}")["outcome"] == "answered"
     assert set(dm._by_call_id) == before
+
+
+@pytest.mark.parametrize("first", ["cancelled", "hung up by the caller"])
+def test_a_call_that_rings_while_an_earlier_calls_timers_end_is_still_released(first: str) -> None:
+    # The call core's timers of an earlier call (the 32 s Timer J of the caller's CANCEL or BYE) fire
+    # while the next call rings. The base used to index that call's Call-ID under no account then:
+    # the server's CANCEL got 200 and 487, but the handset was never told and rang on, and its END
+    # later raised in the call desk.
+    world = _world((A, False))
+    world.call("c1", "3005", "2001")
+    world.run(world.env.now + 3.0)
+    if first == "hung up by the caller":
+        world.keys(A, ["TALK"])
+        world.run(world.env.now + 3.0)
+    world.hangup("c1")
+    world.run(world.env.now + 10.0)
+    world.call("c2", "3005", "2001")       # rings past the first call's Timer J, until the caller gives up
+    world.run(world.env.now + 70.0)
+    assert world.call_state("c2")["outcome"] == "unanswered"
+    assert world.handset(A).calls.call is None   # released on the air: not ringing any more
+    world.keys(A, ["END"])
+    world.run(world.env.now + 5.0)
+    world.call("c3", "3005", "2001")
+    world.run(world.env.now + 3.0)
+    world.keys(A, ["TALK"])
+    world.run(world.env.now + 3.0)
+    assert world.call_state("c3")["outcome"] == "answered"
