@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
-from sip.events import Address
+from sip.call import CallAnswerer, CallAnswererConfig, Phase
+from sip.events import Address, CallOffered, Output
 from sip.fac import FeatureCodeCaller, FeatureCodeConfig
 from sip.feature_event import (
     DoNotDisturbEvent,
@@ -37,6 +40,7 @@ AS: Address = ("192.0.2.1", 5060)
 SUBSCRIBER: Address = ("192.0.2.10", 5060)
 REGISTRAR_CLIENT: Address = ("192.0.2.11", 5060)
 CALLER: Address = ("192.0.2.12", 5060)
+ANSWERER: Address = ("192.0.2.13", 5060)   # a base's call core: user 2002's registered contact
 DOMAIN = "as.example.com"
 USERS = (("2001", "s3cret"), ("2002", "pw2002"))
 
@@ -153,6 +157,120 @@ def recorded_cores() -> tuple[Subscriber, RegistrationClient, FeatureCodeCaller]
     return sub, reg, caller
 
 
+# --- calls: the server delivering outside calls to a base's call core -----------------------------
+
+
+@dataclass(frozen=True)
+class CallAction:
+    """A step of the call exchange that is not a datagram: the outside caller places (`place`) or
+    hangs up (`hang-up`) call `label` at the server, or the base's application answers, rejects (486),
+    redirects (to 3000) or hangs up the `label`-th call offered to it (`base-answer`, `base-reject`,
+    `base-redirect`, `base-hang-up`; 0 is the first)."""
+
+    when: float
+    kind: str
+    label: str
+
+
+#: The call exchange: ((time, source, destination, octets) datagrams and CallActions, in order).
+CallStep = tuple[float, Address, Address, bytes] | CallAction
+
+
+def recorded_call_answerer() -> CallAnswerer:
+    """A fresh call core identical to the recorded one (user 2002 at ANSWERER, same ids)."""
+    return CallAnswerer(
+        CallAnswererConfig(aor=SipUri(user="2002", host=DOMAIN), server=AS, local=ANSWERER),
+        ids=SequentialIds("fuzz-call"),
+    )  # fmt: skip
+
+
+#: The phases in which the base's application may still answer, reject or redirect a call (as
+#: firmware/calls.py asks only then).
+_UNDECIDED = (Phase.OFFERED, Phase.RINGING)
+
+
+class CallApp:
+    """The base's application as the fuzz targets drive it: every call offered rings at once (180);
+    the timed `base-*` actions act on the n-th call offered, when it is still there to act on."""
+
+    def __init__(self, answerer: CallAnswerer) -> None:
+        self.answerer = answerer
+        self.offered: list[str] = []
+
+    def react(self, now: float, event: Output) -> list[Output]:
+        if isinstance(event, CallOffered):
+            self.offered.append(event.call_id)
+            return self.answerer.ringing(now, event.call_id)
+        return []
+
+    def act(self, action: CallAction) -> list[Output]:
+        index = int(action.label)
+        call = self.answerer.calls.get(self.offered[index]) if index < len(self.offered) else None
+        if call is None or (action.kind != "base-hang-up" and call.phase not in _UNDECIDED):
+            return []   # that call never came (its INVITE was refused), is over or answered already
+        call_id, now, answerer = self.offered[index], action.when, self.answerer
+        decisions: dict[str, Callable[[], list[Output]]] = {
+            "base-answer": lambda: answerer.answer(now, call_id),
+            "base-reject": lambda: answerer.reject(now, call_id, 486),
+            "base-redirect": lambda: answerer.redirect(now, call_id, "3000"),
+            "base-hang-up": lambda: answerer.hang_up(now, call_id),
+        }
+        return decisions[action.kind]()
+
+
+@functools.cache
+def recorded_call_log() -> tuple[CallStep, ...]:
+    """Six outside calls to user 2002, each ringing at the base: answered and hung up by the base,
+    answered and hung up by the caller, cancelled by the caller, rejected 486, redirected 302, and one
+    left ringing until the caller gives up (2002 forwards nothing: 60 s, sip/server/calls.py)."""
+    server = recorded_server()
+    registration = RegistrationClient(
+        RegistrationConfig(aor=SipUri(user="2002", host=DOMAIN), registrar=AS, local=ANSWERER,
+                           username="2002", password="pw2002"),
+        ids=SequentialIds("fuzz-reg-2002"),
+    )  # fmt: skip
+    wire = Wire({AS: server, ANSWERER: registration})
+    wire.feed(ANSWERER, registration.start(0.0))
+    wire.settle()
+    answerer = recorded_call_answerer()
+    app = CallApp(answerer)
+    wire.cores[ANSWERER] = answerer   # the registration is done: the call core takes the address over
+    wire.apps[ANSWERER] = app.react
+    steps: list[CallStep] = _arrived(wire, 0)
+    script = (
+        (1.0, "place", "c0"), (3.0, "base-answer", "0"), (8.0, "base-hang-up", "0"),
+        (10.0, "place", "c1"), (12.0, "base-answer", "1"), (15.0, "hang-up", "c1"),
+        (20.0, "place", "c2"), (23.0, "hang-up", "c2"),
+        (30.0, "place", "c3"), (31.0, "base-reject", "3"),
+        (40.0, "place", "c4"), (41.0, "base-redirect", "4"),
+        (50.0, "place", "c5"),
+    )
+    for when, kind, label in script:
+        wire.run(when)
+        action = CallAction(when, kind, label)
+        steps += _arrived(wire, len(steps) - _actions(steps))
+        steps.append(action)
+        if kind == "place":
+            wire.feed(AS, server.place_call(when, caller="0301234", user="2002", label=label))
+        elif kind == "hang-up":
+            wire.feed(AS, server.hang_up_call(when, label))
+        else:
+            wire.feed(ANSWERER, app.act(action))
+    wire.run(150.0)   # the last call: the caller gives up after 60 s
+    steps += _arrived(wire, len(steps) - _actions(steps))
+    return tuple(steps)
+
+
+def _arrived(wire: Wire, start: int) -> list[CallStep]:
+    """The datagrams the wire logged from `start` on, each at the time it arrived (sent + latency):
+    the time its receiver saw, which the server's nonces and the calls' timers depend on."""
+    return [(when + wire.latency, source, destination, data) for when, source, destination, data in wire.log[start:]]
+
+
+def _actions(steps: list[CallStep]) -> int:
+    return sum(1 for s in steps if isinstance(s, CallAction))
+
+
 def rfc4475_messages() -> tuple[bytes, ...]:
     folder = SHARED / "data" / "rfc4475"
     return tuple(p.read_bytes() for p in sorted(folder.glob("*.dat"))) if folder.is_dir() else ()
@@ -183,7 +301,8 @@ def _hostile_sip() -> tuple[bytes, ...]:
 
 @functools.cache
 def sip_messages() -> tuple[bytes, ...]:
-    return tuple(data for *_, data in recorded_log()) + rfc4475_messages() + _hostile_sip()
+    calls = tuple(step[3] for step in recorded_call_log() if not isinstance(step, CallAction))
+    return tuple(data for *_, data in recorded_log()) + calls + rfc4475_messages() + _hostile_sip()
 
 
 # --- feature bodies -------------------------------------------------------------------------------

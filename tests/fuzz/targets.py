@@ -24,7 +24,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from fuzz import corpus
+from fuzz import corpus, world_calls
 from fuzz.guard import Hang, finishes_within
 from models.errors import FksimError
 
@@ -182,17 +182,21 @@ def _exchange(draw: st.DrawFn, addresses: tuple[tuple[str, int], ...]) -> list[A
     return out
 
 
-def _check_outputs(outputs: Sequence[object]) -> None:
+def _check_outputs(outputs: Sequence[object]) -> list[bytes]:
+    """The datagrams among a core's outputs, each checked to be a well-formed SIP message."""
     from sip.errors import RemoteProtocolError
     from sip.events import SendDatagram
     from sip.message import parse_message
 
+    sent: list[bytes] = []
     for item in outputs:
         if isinstance(item, SendDatagram):
             try:
                 parse_message(item.data)
             except RemoteProtocolError as err:
                 raise AssertionError(f"a core sent a malformed message ({err}): {item.data!r}") from None
+            sent.append(item.data)
+    return sent
 
 
 def check_server(steps: list[Any]) -> None:
@@ -219,6 +223,99 @@ def check_clients(steps: list[Any]) -> None:
         deadline = core.next_deadline()
         if deadline is not None:
             _check_outputs(core.handle_timer(deadline))
+
+
+# --- (a') calls: the base's call core and the server's call legs -----------------------------------
+
+
+@st.composite
+def _call_exchange(draw: st.DrawFn, destination: tuple[str, int]) -> list[Any]:
+    """A prefix of the recorded call exchange: its actions and the datagrams into `destination`, some
+    mutated, sometimes another seed put in (an INVITE from the torture set, a hostile message)."""
+    steps = [s for s in corpus.recorded_call_log() if isinstance(s, corpus.CallAction) or s[2] == destination]
+    count = draw(st.integers(1, len(steps)))
+    out: list[Any] = []
+    for step in steps[:count]:
+        if isinstance(step, corpus.CallAction):
+            out.append(step)
+            continue
+        when, source, _, data = step
+        if draw(st.integers(0, 3)) == 0:
+            data = draw(mutated(data, SIP_SLOTS))
+        out.append((when, source, destination, data))
+        if draw(st.integers(0, 7)) == 0:
+            other = draw(st.sampled_from(corpus.sip_messages()))
+            out.append((when, source, destination, draw(mutated(other, SIP_SLOTS, max_ops=1))))
+    return out
+
+
+def _call_exchange_seed(destination: tuple[str, int]) -> list[Any]:
+    return [[s for s in corpus.recorded_call_log() if isinstance(s, corpus.CallAction) or s[2] == destination]]
+
+
+def _timers_until(core: Any, when: float) -> list[bytes]:
+    """Fire every timer of `core` due by `when`, in order; what it sends, checked."""
+    sent: list[bytes] = []
+    for _ in range(10_000):
+        deadline = core.next_deadline()
+        if deadline is None or deadline > when:
+            return sent
+        sent += _check_outputs(core.handle_timer(deadline))
+    raise AssertionError(f"{type(core).__name__}: its timers keep firing at {core.next_deadline()}")
+
+
+#: After the last step, time enough for every timer of a call to run out (Timer L, 64*T1; BYE, 64*T1;
+#: the server's no-answer timeout, 60 s).
+_CALL_TAIL = 120.0
+
+
+def _when(step: Any) -> float:
+    return float(step.when if isinstance(step, corpus.CallAction) else step[0])
+
+
+def replay_call_answerer(steps: list[Any]) -> list[bytes]:
+    """The base's call core gets the exchange's datagrams; its application rings every call offered
+    and answers, rejects, redirects and hangs up as the recording did. What the core sent, in order."""
+    answerer = corpus.recorded_call_answerer()
+    app = corpus.CallApp(answerer)
+    now, sent = 0.0, []
+    for step in steps:
+        now = max(now, _when(step))
+        sent += _timers_until(answerer, now)
+        if isinstance(step, corpus.CallAction):
+            if step.kind.startswith("base-"):
+                sent += _check_outputs(app.act(step))
+            continue
+        outputs = answerer.receive(now, step[3], step[1])
+        sent += _check_outputs(outputs)
+        for event in outputs:
+            sent += _check_outputs(app.react(now, event))
+    return sent + _timers_until(answerer, now + _CALL_TAIL)
+
+
+def replay_server_calls(steps: list[Any]) -> list[bytes]:
+    """The server places and hangs up the recorded calls and gets the base's datagrams; what it sent."""
+    server = corpus.recorded_server()
+    now, sent = 0.0, []
+    for step in steps:
+        now = max(now, _when(step))
+        sent += _timers_until(server, now)
+        if isinstance(step, corpus.CallAction):
+            if step.kind == "place":
+                sent += _check_outputs(server.place_call(now, caller="0301234", user="2002", label=step.label))
+            elif step.kind == "hang-up":
+                sent += _check_outputs(server.hang_up_call(now, step.label))
+            continue
+        sent += _check_outputs(server.receive(now, step[3], step[1]))
+    return sent + _timers_until(server, now + _CALL_TAIL)
+
+
+def check_call_answerer(steps: list[Any]) -> None:
+    replay_call_answerer(steps)
+
+
+def check_server_calls(steps: list[Any]) -> None:
+    replay_server_calls(steps)
 
 
 # --- (b) feature bodies ------------------------------------------------------------------------------
@@ -340,6 +437,13 @@ TARGETS: tuple[Target, ...] = (
            lambda short: _exchange_seed((corpus.AS,)), short_examples=60),
     Target("sip-clients", lambda short: _exchange(_CLIENTS), check_clients,
            lambda short: _exchange_seed(_CLIENTS), short_examples=60),
+    Target("sip-call-answerer", lambda short: _call_exchange(corpus.ANSWERER), check_call_answerer,
+           lambda short: _call_exchange_seed(corpus.ANSWERER), short_examples=60),
+    Target("sip-server-calls", lambda short: _call_exchange(corpus.AS), check_server_calls,
+           lambda short: _call_exchange_seed(corpus.AS), short_examples=60),
+    Target("base-calls", lambda short: world_calls.plans(lambda d: mutated(d, SIP_SLOTS, max_ops=1),
+                                                         st.sampled_from(corpus.sip_messages())),
+           world_calls.check_base_calls, lambda short: [{}], short_examples=20),
     Target("feature-body", _feature_body, check_feature_body,
            lambda short: [(c.encode(), b) for c, b in corpus.feature_bodies()], short_examples=100),
     Target("dect-codec", _dect_inputs, check_dect,

@@ -3,10 +3,14 @@ derandomized Hypothesis examples per target (the long run is `make fuzz`, tests/
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 
-from fuzz.targets import TARGETS, Target, run_guarded
+from fuzz import corpus
+from fuzz.targets import TARGETS, Target, replay_call_answerer, replay_server_calls, run_guarded
 
 
 @pytest.mark.parametrize("target", TARGETS, ids=lambda t: t.name)
@@ -28,3 +32,18 @@ def test_mutated_inputs_are_accepted_or_refused_cleanly(target: Target) -> None:
         run_guarded(target, value)
 
     holds()
+
+
+@pytest.mark.parametrize(("replay", "address"), [(replay_call_answerer, corpus.ANSWERER),
+                                                 (replay_server_calls, corpus.AS)], ids=["answerer", "server"])
+def test_the_call_targets_replay_the_recorded_calls(
+        replay: Callable[[list[Any]], list[bytes]], address: tuple[str, int]) -> None:
+    """Unmutated, the call targets' input drives a fresh core through every recorded call: it sends
+    exactly what the recorded one sent (so mutations reach the dialog code, not only the parser)."""
+    from fuzz.targets import _call_exchange_seed
+
+    # Before the first call, ANSWERER is the account's registration client, not the call core.
+    recorded = [s[3] for s in corpus.recorded_call_log() if not isinstance(s, corpus.CallAction)
+                and s[1] == address and not (address == corpus.ANSWERER and s[0] < 1.0)]
+    assert len(recorded) >= 18
+    assert replay(_call_exchange_seed(address)[0]) == recorded

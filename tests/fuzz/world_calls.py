@@ -1,0 +1,127 @@
+"""The fuzz target `base-calls`: a simulated base (firmware, DECT manager, call desk, handset) takes
+outside calls while the call datagrams the server sends it are mutated on the way, as a broken SBC
+or an attacker who spoofs the server's address would. The run must never raise, and afterwards the
+base must still work: once the handset has hung up whatever it still had, a clean call rings it and
+is answered (no call, route or busy flag left behind by the hostile traffic).
+
+The recorded, unmutated run gives the seeds: the server's call datagrams to the base (INVITE, ACK,
+CANCEL, BYE, and its answers to the base's BYEs), numbered in the order the server sends them. An
+input replaces some of them by mutated octets, drops some, and puts another seed after some.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from hypothesis import strategies as st
+
+from dect.identity import Ipui
+from scenarios.world.world import SERVER_ADDRESS, World
+from sip.state import FeatureState
+
+IPUI = Ipui.parse("029e74a599")
+USER = "2001"
+#: The outside calls and what the handset does (time, action, argument): answered and ended by the
+#: handset; answered and ended by the caller; cancelled by the caller; refused by the handset (END
+#: while it rings); left ringing until the caller gives up.
+SCRIPT: tuple[tuple[float, str, str], ...] = (
+    (5.0, "call", "c1"), (8.0, "keys", "TALK"), (12.0, "keys", "END"),
+    (20.0, "call", "c2"), (23.0, "keys", "TALK"), (27.0, "hangup", "c2"),
+    (35.0, "call", "c3"), (38.0, "hangup", "c3"),
+    (45.0, "call", "c4"), (47.0, "keys", "END"),
+    (55.0, "call", "c5"),
+)
+#: The check after the hostile part: the handset hangs up whatever it has, then a clean call.
+CLEAN_UP_AT, CHECK_AT, ANSWER_AT, END_AT = 140.0, 150.0, 153.0, 170.0
+CALL_METHODS = (b" INVITE\r\n", b" ACK\r\n", b" CANCEL\r\n", b" BYE\r\n")
+
+
+def _is_call_datagram(data: bytes) -> bool:
+    """A request of a call, or a response to one (the CSeq line names the method)."""
+    return any(b"CSeq: " in data and method in data for method in CALL_METHODS)
+
+
+def _world() -> World:
+    world = World("N870", seed=1)
+    world.add_user(USER, state=FeatureState())
+    world.add_handset(IPUI, USER, feature_key_sync=True)
+    return world
+
+
+def _intercept(world: World, plan: dict[int, list[bytes]] | None, seen: list[bytes]) -> None:
+    """The k-th call datagram from the server to the base is recorded in `seen` and, when `plan`
+    has k, replaced by the plan's datagrams (none: dropped)."""
+    send = world.net.send
+    base = world.system.addresses.dect_managers[0]
+
+    def mutating(src: Any, dst: Any, data: bytes, transport: str = "UDP") -> None:
+        if src == SERVER_ADDRESS and dst == base and _is_call_datagram(data):
+            k = len(seen)
+            seen.append(data)
+            if plan is not None and k in plan:
+                for replacement in plan[k]:
+                    send(src, dst, replacement, transport)
+                return
+        send(src, dst, data, transport)
+
+    world.net.send = mutating   # type: ignore[method-assign]
+
+
+def _act(world: World, action: str, argument: str) -> None:
+    if action == "call":
+        world.call(argument, "0301234", USER)
+    elif action == "hangup":
+        world.hangup(argument)
+    else:
+        world.keys(IPUI, [argument])
+
+
+def run_calls(plan: dict[int, list[bytes]] | None) -> tuple[World, list[bytes]]:
+    """The script with `plan` applied, then the clean-up and the clean call; the world and the
+    server's call datagrams as sent (before replacement)."""
+    world = _world()
+    seen: list[bytes] = []
+    _intercept(world, plan, seen)
+    world.start()
+    for when, action, argument in SCRIPT:
+        world.at(when, functools.partial(_act, world, action, argument))
+    world.at(CLEAN_UP_AT, lambda: world.keys(IPUI, ["END"]))   # on the idle screen: nothing
+    world.at(CHECK_AT, lambda: world.call("check", "0301234", USER))
+    world.at(ANSWER_AT, lambda: world.keys(IPUI, ["TALK"]))
+    world.at(END_AT - 5.0, lambda: world.keys(IPUI, ["END"]))
+    world.run(END_AT)
+    return world, seen
+
+
+@functools.cache
+def recorded_datagrams() -> tuple[bytes, ...]:
+    """The server's call datagrams to the base in the unmutated run (the seeds)."""
+    return tuple(run_calls(None)[1])
+
+
+def plans(mutated: Any, others: st.SearchStrategy[bytes]) -> st.SearchStrategy[dict[int, list[bytes]]]:
+    """Inputs: for some of the recorded datagrams, what goes to the base instead (a mutated copy;
+    nothing; or the mutated copy and another seed)."""
+
+    @st.composite
+    def plan(draw: st.DrawFn) -> dict[int, list[bytes]]:
+        out: dict[int, list[bytes]] = {}
+        for k, data in enumerate(recorded_datagrams()):
+            choice = draw(st.integers(0, 9))
+            if choice < 2:
+                out[k] = [draw(mutated(data))]
+            elif choice == 2:
+                out[k] = []
+            elif choice == 3:
+                out[k] = [draw(mutated(data)), draw(others)]
+        return out
+
+    return plan()
+
+
+def check_base_calls(plan: dict[int, list[bytes]]) -> None:
+    world, _ = run_calls(plan)
+    state = world.call_state("check")
+    if state.get("outcome") != "answered":
+        raise AssertionError(f"after the hostile calls, a clean call was not answered: {state}")
