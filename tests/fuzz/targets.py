@@ -24,7 +24,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from fuzz import corpus, world_calls
+from fuzz import corpus, world_air, world_calls
 from fuzz.guard import Hang, finishes_within
 from models.errors import FksimError
 
@@ -444,6 +444,9 @@ TARGETS: tuple[Target, ...] = (
     Target("base-calls", lambda short: world_calls.plans(lambda d: mutated(d, SIP_SLOTS, max_ops=1),
                                                          st.sampled_from(corpus.sip_messages())),
            world_calls.check_base_calls, lambda short: [{}], short_examples=20),
+    Target("base-air", lambda short: world_air.plans(lambda d: mutated(d, (), max_ops=2),
+                                                     st.sampled_from(corpus.dect_messages())),
+           world_air.check_base_air, lambda short: [{}], short_examples=30),
     Target("feature-body", _feature_body, check_feature_body,
            lambda short: [(c.encode(), b) for c, b in corpus.feature_bodies()], short_examples=100),
     Target("dect-codec", _dect_inputs, check_dect,

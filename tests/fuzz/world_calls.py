@@ -50,13 +50,15 @@ def _world() -> World:
 
 
 def _intercept(world: World, plan: dict[int, list[bytes]] | None, seen: list[bytes]) -> None:
-    """The k-th call datagram from the server to the base is recorded in `seen` and, when `plan`
-    has k, replaced by the plan's datagrams (none: dropped)."""
+    """The k-th call datagram from the server to the base before the clean-up is recorded in `seen`
+    and, when `plan` has k, replaced by the plan's datagrams (none: dropped). The check's call is not
+    touched, nor a seed: the server's Call-IDs and branches are deterministic, and its INVITE sent
+    early would make the real one a retransmission, rightly answered as the first was."""
     send = world.net.send
     base = world.system.addresses.dect_managers[0]
 
     def mutating(src: Any, dst: Any, data: bytes, transport: str = "UDP") -> None:
-        if src == SERVER_ADDRESS and dst == base and _is_call_datagram(data):
+        if src == SERVER_ADDRESS and dst == base and world.env.now < CLEAN_UP_AT and _is_call_datagram(data):
             k = len(seen)
             seen.append(data)
             if plan is not None and k in plan:
@@ -96,7 +98,7 @@ def run_calls(plan: dict[int, list[bytes]] | None) -> tuple[World, list[bytes]]:
 
 @functools.cache
 def recorded_datagrams() -> tuple[bytes, ...]:
-    """The server's call datagrams to the base in the unmutated run (the seeds)."""
+    """The server's call datagrams to the base in the unmutated run, before the clean-up (the seeds)."""
     return tuple(run_calls(None)[1])
 
 
