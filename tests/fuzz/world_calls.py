@@ -2,7 +2,9 @@
 outside calls while the call datagrams the server sends it are mutated on the way, as a broken SBC
 or an attacker who spoofs the server's address would. The run must never raise, and afterwards the
 base must still work: once the handset has hung up whatever it still had, a clean call rings it and
-is answered (no call, route or busy flag left behind by the hostile traffic).
+is answered (no call, route or busy flag left behind by the hostile traffic). Two modes: with FKS
+(the server decides what becomes of a call) and without it, the base forwarding on no answer by
+itself (its own timer and 302).
 
 The recorded, unmutated run gives the seeds: the server's call datagrams to the base (INVITE, ACK,
 CANCEL, BYE, and its answers to the base's BYEs), numbered in the order the server sends them. An
@@ -42,10 +44,16 @@ def _is_call_datagram(data: bytes) -> bool:
     return any(b"CSeq: " in data and method in data for method in CALL_METHODS)
 
 
-def _world() -> World:
+#: The two ways a base handles calls: with FKS (the server decides), and without it, the base timing
+#: call forwarding on no answer itself (3 rings, then 302 Moved Temporarily; docs/firmware.md).
+MODES = ("fks", "local-cfna")
+CFNA = (["Menu", "Select services", "Call divert", "No answer"], {"Status": "On", "Number": "3002", "Rings": 3})
+
+
+def _world(mode: str) -> World:
     world = World("N870", seed=1)
     world.add_user(USER, state=FeatureState())
-    world.add_handset(IPUI, USER, feature_key_sync=True)
+    world.add_handset(IPUI, USER, feature_key_sync=mode == "fks")
     return world
 
 
@@ -92,13 +100,16 @@ def _act(world: World, action: str, argument: str) -> None:
         world.keys(IPUI, [argument])
 
 
-def run_calls(plan: dict[int, list[bytes]] | None) -> tuple[World, list[bytes]]:
+def run_calls(mode: str, plan: dict[int, list[bytes]] | None) -> tuple[World, list[bytes]]:
     """The script with `plan` applied, then the clean-up and the clean call; the world and the
-    server's call datagrams as sent (before replacement)."""
-    world = _world()
+    server's call datagrams as sent (before replacement). The clean call is answered on the third
+    second, before any forwarding on no answer."""
+    world = _world(mode)
     seen: list[bytes] = []
     _intercept(world, plan, seen)
     world.start()
+    if mode == "local-cfna":
+        world.at(2.0, lambda: world.menu(IPUI, *CFNA))
     for when, action, argument in SCRIPT:
         world.at(when, functools.partial(_act, world, action, argument))
     world.at(CLEAN_UP_AT, lambda: world.keys(IPUI, ["END"]))   # on the idle screen: nothing
@@ -111,19 +122,20 @@ def run_calls(plan: dict[int, list[bytes]] | None) -> tuple[World, list[bytes]]:
 
 
 @functools.cache
-def recorded_datagrams() -> tuple[bytes, ...]:
+def recorded_datagrams(mode: str) -> tuple[bytes, ...]:
     """The server's call datagrams to the base in the unmutated run, before the clean-up (the seeds)."""
-    return tuple(run_calls(None)[1])
+    return tuple(run_calls(mode, None)[1])
 
 
-def plans(mutated: Any, others: st.SearchStrategy[bytes]) -> st.SearchStrategy[dict[int, list[bytes]]]:
-    """Inputs: for some of the recorded datagrams, what goes to the base instead (a mutated copy;
-    nothing; or the mutated copy and another seed)."""
+def plans(mutated: Any, others: st.SearchStrategy[bytes]) -> st.SearchStrategy[tuple[str, dict[int, list[bytes]]]]:
+    """Inputs: a mode, and for some of its recorded datagrams what goes to the base instead (a
+    mutated copy; nothing; or the mutated copy and another seed)."""
 
     @st.composite
-    def plan(draw: st.DrawFn) -> dict[int, list[bytes]]:
+    def plan(draw: st.DrawFn) -> tuple[str, dict[int, list[bytes]]]:
+        mode = draw(st.sampled_from(MODES))
         out: dict[int, list[bytes]] = {}
-        for k, data in enumerate(recorded_datagrams()):
+        for k, data in enumerate(recorded_datagrams(mode)):
             choice = draw(st.integers(0, 9))
             if choice < 2:
                 out[k] = [draw(mutated(data))]
@@ -131,13 +143,14 @@ def plans(mutated: Any, others: st.SearchStrategy[bytes]) -> st.SearchStrategy[d
                 out[k] = []
             elif choice == 3:
                 out[k] = [draw(mutated(data)), draw(others)]
-        return out
+        return mode, out
 
     return plan()
 
 
-def check_base_calls(plan: dict[int, list[bytes]]) -> None:
-    world, _ = run_calls(plan)
+def check_base_calls(value: tuple[str, dict[int, list[bytes]]]) -> None:
+    mode, plan = value
+    world, _ = run_calls(mode, plan)
     state = world.call_state("check")
     if state.get("outcome") != "answered":
         raise AssertionError(f"after the hostile calls, a clean call was not answered: {state}")
