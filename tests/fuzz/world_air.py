@@ -17,6 +17,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 from dect.identity import Ipui
+from fuzz.replacing import draw_replacements
 from scenarios.world.world import World
 from sip.state import FeatureState
 
@@ -88,16 +89,7 @@ def plans(mutated: Any, others: st.SearchStrategy[bytes]) -> st.SearchStrategy[d
 
     @st.composite
     def plan(draw: st.DrawFn) -> dict[int, list[bytes]]:
-        out: dict[int, list[bytes]] = {}
-        for k, data in enumerate(recorded_frames()):
-            choice = draw(st.integers(0, 9))
-            if choice < 2:
-                out[k] = [draw(mutated(data))]
-            elif choice == 2:
-                out[k] = []
-            elif choice == 3:
-                out[k] = [draw(mutated(data)), draw(others)]
-        return out
+        return draw_replacements(draw, recorded_frames(), mutated, others)
 
     return plan()
 

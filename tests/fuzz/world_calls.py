@@ -19,6 +19,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 from dect.identity import Ipui
+from fuzz.replacing import draw_replacements
 from scenarios.world.world import SERVER_ADDRESS, World
 from sip.state import FeatureState
 
@@ -134,16 +135,7 @@ def plans(mutated: Any, others: st.SearchStrategy[bytes]) -> st.SearchStrategy[t
     @st.composite
     def plan(draw: st.DrawFn) -> tuple[str, dict[int, list[bytes]]]:
         mode = draw(st.sampled_from(MODES))
-        out: dict[int, list[bytes]] = {}
-        for k, data in enumerate(recorded_datagrams(mode)):
-            choice = draw(st.integers(0, 9))
-            if choice < 2:
-                out[k] = [draw(mutated(data))]
-            elif choice == 2:
-                out[k] = []
-            elif choice == 3:
-                out[k] = [draw(mutated(data)), draw(others)]
-        return mode, out
+        return mode, draw_replacements(draw, recorded_datagrams(mode), mutated, others)
 
     return plan()
 
